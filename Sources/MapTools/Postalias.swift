@@ -1,0 +1,137 @@
+import Maps
+import PostfixConfig
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `postalias`: build, update, query, dump and delete from Postfix alias databases.
+public enum Postalias {
+    static let usage = "usage: postalias [-Nfinoprsuvw] [-c config_dir] [-d key] [-q key] [map_type:]file..."
+
+    /// Run postalias with `arguments` (argv[0] first); returns the exit status.
+    public static func main(_ arguments: [String]) -> Int32 {
+        let tool = Tool(argv0: arguments.first ?? "postalias")
+        umask(0o022)
+        var flags = DictFlags.commandLineDefault
+        var configDir: String?
+        var query: String?
+        var deleteKey: String?
+        var sequence = false
+        var incremental = false
+        var saveMode = true
+        var asOwner = true
+        if getenv("MAIL_VERBOSE") != nil { tool.verbose = 1 }
+
+        let parsed: (options: [Getopt.Option], operands: [String])
+        switch Getopt.parse(Array(arguments.dropFirst()), spec: "Nc:d:finopq:rsuvw") {
+        case .failure(let failure):
+            writeStderr("\(tool.program): \(failure.message)")
+            tool.fatal(usage)
+        case .success(let result):
+            parsed = result
+        }
+        for option in parsed.options {
+            switch option.letter {
+            case "N": flags.insert(.tryWithNul); flags.remove(.tryWithoutNul)
+            case "n": flags.insert(.tryWithoutNul); flags.remove(.tryWithNul)
+            case "c": configDir = option.argument
+            case "d":
+                if sequence || query != nil || deleteKey != nil { tool.fatal("specify only one of -s -q or -d") }
+                deleteKey = option.argument
+            case "f": flags.remove(.foldFixed)
+            case "i": incremental = true
+            case "o": asOwner = false
+            case "p": saveMode = false
+            case "q":
+                if sequence || query != nil || deleteKey != nil { tool.fatal("specify only one of -s -q or -d") }
+                query = option.argument
+            case "r": flags.setDuplicatePolicy(.replace)
+            case "s":
+                if query != nil || deleteKey != nil { tool.fatal("specify only one of -s or -q or -d") }
+                sequence = true
+            case "u": flags.remove(.utf8Request)
+            case "v": tool.verbose += 1
+            case "w": flags.setDuplicatePolicy(.ignore)
+            default: tool.fatal(usage)
+            }
+        }
+        let config = tool.loadConfig(directory: configDir)
+        let settings = tool.settings(from: config)
+        let defaultType = config.value("default_database_type") ?? "hash"
+        let specs = parsed.operands.map { MapSpec(parsing: $0, defaultType: defaultType) }
+        let lookupFlags = flags.union(.lock)
+
+        if let deleteKey {
+            guard !specs.isEmpty else { tool.fatal(usage) }
+            if deleteKey == "-" { return tool.deleteStream(specs: specs, flags: lookupFlags, settings: settings) }
+            return tool.deleteSingle(Array(deleteKey.utf8), specs: specs, flags: lookupFlags, settings: settings)
+        }
+        if let query {
+            guard !specs.isEmpty else { tool.fatal(usage) }
+            if query == "-" {
+                return tool.queryStream(specs: specs, flags: lookupFlags, settings: settings, separator: [0x3A, 0x09])
+            }
+            return tool.querySingle(Array(query.utf8), specs: specs, flags: lookupFlags, settings: settings)
+        }
+        if sequence {
+            guard let first = specs.first else { return 1 }
+            if first.type == "proxy" { tool.fatal("can't sequence maps via the proxy service") }
+            tool.sequence(first, flags: lookupFlags, settings: settings, separator: [0x3A, 0x09])
+            return 0
+        }
+        guard !specs.isEmpty else { tool.fatal(usage) }
+        for spec in specs {
+            build(spec, tool: tool, config: config, settings: settings, flags: flags, incremental: incremental,
+                  saveMode: saveMode, asOwner: asOwner)
+        }
+        return 0
+    }
+
+    /// Build or update one alias database from its source (or stdin with `-i`).
+    static func build(_ spec: MapSpec, tool: Tool, config: MainConfig, settings: MapSettings, flags: DictFlags,
+                      incremental: Bool, saveMode: Bool, asOwner: Bool) {
+        let source = incremental ? tool.standardInputSource() : tool.openSource(spec.name)
+        tool.adoptSourceIdentity(source.status, saveMode: saveMode, asOwner: asOwner)
+        let utf8Active = settings.utf8Enabled && flags.contains(.utf8Request)
+        let hostname = config.value("myhostname") ?? ""
+        let parse = { (lines: LogicalLineReader, store: StoreRecord) throws(MapError) in
+            try storeAliases(lines, store: store, utf8Active: utf8Active, tool: tool)
+            // Sendmail's "database complete" marker and the NIS records, written as Postfix 3.7 on Linux
+            // writes them: the NIS ones unfolded and without a trailing NUL. Updates replace them.
+            let policy: DuplicatePolicy? = incremental ? .replace : nil
+            try store(Array("@".utf8), Array("@".utf8), RecordOptions(duplicatePolicy: policy))
+            var now = time(nil)
+            if now < 0 { now = 0 }
+            let stamp = String(now)
+            let padded = String(repeating: "0", count: max(0, 10 - stamp.count)) + stamp
+            let nis = RecordOptions(fold: false, trailingNul: false, duplicatePolicy: policy)
+            try store(Array("YP_LAST_MODIFIED".utf8), Array(padded.utf8), nis)
+            try store(Array("YP_MASTER_NAME".utf8), Array(hostname.utf8), nis)
+        }
+        if incremental {
+            tool.incrementalUpdate(spec, source: source, flags: flags, settings: settings, parse: parse)
+        } else {
+            tool.bulkBuild(spec, source: source, flags: flags, settings: settings, parse: parse)
+            close(source.reader.fd)
+        }
+    }
+
+    /// The aliases(5) records of a source.
+    static func storeAliases(_ lines: LogicalLineReader, store: StoreRecord, utf8Active: Bool, tool: Tool) throws(MapError) {
+        let path = lines.path
+        while let line = lines.next() {
+            if utf8Active, !CaseFolding.isASCII(line.text), !CaseFolding.isValidUTF8(line.text) {
+                tool.warning("\(path), line \(line.lineNumber): non-UTF-8 input \"\(ByteText.string(KeyCodec.cString(line.text)))\" -- ignoring this line")
+                continue
+            }
+            switch AliasLineParser.parse(line.text) {
+            case .failure(.needNameValuePair):
+                tool.warning("\(path), line \(line.lineNumber): need name:value pair")
+            case .failure(.nameMustBeLocal):
+                tool.warning("\(path), line \(line.lineNumber): name must be local")
+            case .success(let record):
+                try store(record.key, record.value, .standard)
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Maps
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The temporary file of the build in progress, removed by the signal handler. Written only by the
+/// main thread before handlers can see it; read only by the handler.
+nonisolated(unsafe) private var interruptedBuildPath: UnsafeMutablePointer<CChar>?
+
+private func removeTemporaryAndExit(_ signal: Int32) {
+    if let path = interruptedBuildPath { unlink(path) }
+    _exit(128 + signal)
+}
+
+/// A source file opened for a build.
+struct SourceFile {
+    let reader: ByteReader
+    let status: stat
+}
+
+/// How records of one input line are stored: either into a bulk build or as in-place updates.
+typealias StoreRecord = (_ key: [UInt8], _ value: [UInt8], _ options: RecordOptions) throws(MapError) -> Void
+
+extension Tool {
+    /// Open the source of a build (`open FILE: %m` on failure). A directory is refused up front, where
+    /// Postfix would read it as empty and write an empty table.
+    func openSource(_ path: String) -> SourceFile {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { fatal("open \(path): \(systemErrorText(errno))") }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { fatal("fstat \(path): \(systemErrorText(errno))") }
+        if (st.st_mode & S_IFMT) == S_IFDIR { fatal("open \(path): \(systemErrorText(EISDIR))") }
+        return SourceFile(reader: ByteReader(fd: fd, path: path), status: st)
+    }
+
+    /// Standard input as the source of `-i`.
+    func standardInputSource() -> SourceFile {
+        var st = stat()
+        guard fstat(0, &st) == 0 else { fatal("fstat stdin: \(systemErrorText(errno))") }
+        return SourceFile(reader: ByteReader(fd: 0, path: "stdin"), status: st)
+    }
+
+    /// Postfix's permission rules for new files: copy group/other read bits from a regular source file
+    /// (unless `-p`), and when run as root, act as the source file's owner (unless `-o`).
+    func adoptSourceIdentity(_ st: stat, saveMode: Bool, asOwner: Bool) {
+        if saveMode, (st.st_mode & S_IFMT) == S_IFREG {
+            umask(0o022 | (~st.st_mode & 0o077))
+        }
+        if asOwner, getuid() == 0, st.st_uid != 0 {
+            var gid = st.st_gid
+            if seteuid(0) != 0 { fatal("seteuid(0): \(systemErrorText(errno))") }
+            if setegid(st.st_gid) != 0 { fatal("setegid(\(st.st_gid)): \(systemErrorText(errno))") }
+            if setgroups(1, &gid) != 0 { fatal("setgroups(1, &\(st.st_gid)): \(systemErrorText(errno))") }
+            if seteuid(st.st_uid) != 0 { fatal("seteuid(\(st.st_uid)): \(systemErrorText(errno))") }
+        }
+    }
+
+    /// Build `spec` from scratch into a temporary file and swap it in. `parse` reads the source and
+    /// stores records; it runs again from the top if the backend restarts the load.
+    func bulkBuild(_ spec: MapSpec, source: SourceFile, flags: DictFlags, settings: MapSettings,
+                   parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) {
+        if spec.type == "proxy" { fatal("can't create maps via the proxy service") }
+        let request = OpenRequest(mode: .readWriteCreate, flags: flags.union(.bulkUpdate), settings: settings,
+                                  diagnostics: diagnostics)
+        let builder: any TableBuilder
+        do {
+            builder = try Tool.registry.builder(spec, request)
+        } catch {
+            if Tool.registry.type(named: spec.type) == nil, !spec.name.isEmpty {
+                fatal("unsupported dictionary type: \(spec.type). Is the postfix-\(spec.type) package installed?")
+            }
+            fatal(error.message)
+        }
+        let temporary = strdup(builder.temporaryPath)
+        interruptedBuildPath = temporary
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGXFSZ] {
+            signal(sig, removeTemporaryAndExit)
+        }
+        cleanups.append { builder.abort() }
+        let lines = LogicalLineReader(source.reader, warning: { [unowned self] in self.warning($0) })
+        do {
+            try builder.load { replay, sink in
+                if replay {
+                    gate.muted.store(true, ordering: .relaxed)
+                    guard lines.rewind() else { fatal("seek \(source.reader.path): \(systemErrorText(errno))") }
+                }
+                try parse(lines) { (key, value, options) throws(MapError) in
+                    _ = try sink.put(key, value, options: options)
+                }
+                if source.reader.readError != 0 {
+                    fatal("read \(source.reader.path): \(systemErrorText(source.reader.readError))")
+                }
+            }
+            gate.muted.store(false, ordering: .relaxed)
+            try builder.commit()
+        } catch let error as MapError {
+            gate.muted.store(false, ordering: .relaxed)
+            if error.message.contains("duplicate entry") { fatal(error.message) }
+            fatal("table \(spec.type):\(spec.name): write error: \(error.errno > 0 ? systemErrorText(error.errno) : error.message)")
+        } catch {
+            fatal("table \(spec.type):\(spec.name): write error: \(error)")
+        }
+        cleanups.removeLast()
+        interruptedBuildPath = nil
+        free(temporary)
+    }
+
+    /// Apply records to an existing table in place (`-i`), under the table's own locks.
+    func incrementalUpdate(_ spec: MapSpec, source: SourceFile, flags: DictFlags, settings: MapSettings,
+                           parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) {
+        let table = openTable(spec, mode: .readWriteCreate, flags: flags.union(.lock), settings: settings)
+        let lines = LogicalLineReader(source.reader, warning: { [unowned self] in self.warning($0) })
+        do {
+            try parse(lines) { (key, value, options) throws(MapError) in
+                _ = try table.update(key, value, options: options)
+            }
+        } catch {
+            if error.message.contains("duplicate entry") { fatal(error.message) }
+            fatal("table \(spec.type):\(spec.name): write error: \(error.errno > 0 ? systemErrorText(error.errno) : error.message)")
+        }
+        table.close()
+    }
+}

@@ -1,0 +1,214 @@
+import Maps
+import MapsBerkeleyDB
+import MapsLMDB
+import PostfixConfig
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Mutes warnings while a bulk load is replayed (LMDB restarts), so each is printed once.
+final class WarningGate: Sendable {
+    let muted = Atomic<Bool>(false)
+}
+
+/// Write one line to standard error, bytes carried by `ByteText` restored.
+func writeStderr(_ line: String) {
+    var bytes = ByteText.bytes(of: line)
+    bytes.append(0x0A)
+    bytes.withUnsafeBytes { _ = writeAll(2, $0) }
+}
+
+/// What every tool shares: its name for messages, stdout, main.cf and the table types.
+public final class Tool {
+    /// The program name in messages: the basename of argv[0], as Postfix prints it.
+    public let program: String
+    /// Buffered standard output.
+    public let out = StandardOutput()
+    /// `-v` count.
+    public var verbose = 0
+    /// Run before a fatal exit: removes a half-built temporary file.
+    var cleanups: [() -> Void] = []
+    let gate = WarningGate()
+
+    public init(argv0: String) {
+        let base = argv0.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? argv0
+        program = base.isEmpty ? argv0 : base
+    }
+
+    /// `PROG: warning: TEXT`.
+    public func warning(_ text: String) {
+        if gate.muted.load(ordering: .relaxed) { return }
+        writeStderr("\(program): warning: \(text)")
+    }
+
+    /// `PROG: TEXT`, printed only with `-v`.
+    public func info(_ text: String) {
+        if verbose > 0 { writeStderr("\(program): \(text)") }
+    }
+
+    /// `PROG: fatal: TEXT`, then exit 1. Buffered standard output is dropped, as Postfix's is.
+    public func fatal(_ text: String) -> Never {
+        for cleanup in cleanups.reversed() { cleanup() }
+        writeStderr("\(program): fatal: \(text)")
+        exit(1)
+    }
+
+    /// The sink for table warnings.
+    public var diagnostics: Diagnostics {
+        let program = self.program
+        let gate = self.gate
+        return Diagnostics(warning: { text in
+            if gate.muted.load(ordering: .relaxed) { return }
+            writeStderr("\(program): warning: \(text)")
+        })
+    }
+
+    /// Every table type these tools can open.
+    public static let registry = MapRegistry([BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb])
+
+    /// Read main.cf from `-c`, `MAIL_CONFIG` or `/etc/postfix`; a missing file is fatal as in Postfix.
+    public func loadConfig(directory: String?) -> MainConfig {
+        let dir = MainConfig.defaultDirectory(override: directory)
+        do {
+            let config = try MainConfig.load(directory: dir)
+            for text in config.warnings { warning(text) }
+            return config
+        } catch {
+            fatal(error.message)
+        }
+    }
+
+    /// Table tunables from main.cf.
+    public func settings(from config: MainConfig) -> MapSettings {
+        var settings = MapSettings()
+        settings.lmdbMapSize = config.int("lmdb_map_size", default: settings.lmdbMapSize)
+        settings.berkeleyDBCreateBufferSize = config.int("berkeley_db_create_buffer_size", default: settings.berkeleyDBCreateBufferSize)
+        settings.berkeleyDBReadBufferSize = config.int("berkeley_db_read_buffer_size", default: settings.berkeleyDBReadBufferSize)
+        settings.utf8Enabled = config.bool("smtputf8_enable", default: false)
+        return settings
+    }
+
+    /// `%m` text for a map error: its errno, or Postfix's `Application error` when it has none.
+    static func errnoText(_ error: MapError) -> String {
+        systemErrorText(error.errno > 0 ? error.errno : 0)
+    }
+}
+
+/// Lookups and updates of Postfix's `-q`, `-s`, `-d` families, shared by postmap and postalias.
+extension Tool {
+    /// Open a table or die with Postfix's message.
+    func openTable(_ spec: MapSpec, mode: AccessMode, flags: DictFlags, settings: MapSettings) -> any LookupTable {
+        do {
+            return try Tool.registry.open(spec, OpenRequest(mode: mode, flags: flags, settings: settings, diagnostics: diagnostics))
+        } catch {
+            fatal(error.message)
+        }
+    }
+
+    /// Die with `table T:N: OP error[: %m]`.
+    func tableFailure(_ spec: MapSpec, _ op: String, _ error: MapError) -> Never {
+        if error.kind == .configuration {
+            fatal("table \(spec.type):\(spec.name): \(op) error")
+        }
+        fatal("table \(spec.type):\(spec.name): \(op) error: \(Tool.errnoText(error))")
+    }
+
+    /// Warn about an empty lookup result, as Postfix does before printing it anyway.
+    func warnEmpty(_ spec: MapSpec, key: [UInt8]) {
+        warning("table \(spec.type):\(spec.name): key \(ByteText.string(key)): empty string result is not allowed")
+        warning("table \(spec.type):\(spec.name) should return NO RESULT in case of NOT FOUND")
+    }
+
+    /// `-q key`: the first map that has the key prints its value; exit 0 if found, else 1.
+    func querySingle(_ key: [UInt8], specs: [MapSpec], flags: DictFlags, settings: MapSettings) -> Int32 {
+        for spec in specs {
+            let table = openTable(spec, mode: .readOnly, flags: flags, settings: settings)
+            let value: [UInt8]?
+            do { value = try table.lookup(key) } catch { tableFailure(spec, "query", error) }
+            if let value {
+                if value.isEmpty { warnEmpty(spec, key: key) }
+                out.write(value + [0x0A])
+                out.flush()
+                table.close()
+                return 0
+            }
+            table.close()
+        }
+        return 1
+    }
+
+    /// `-q -`: keys from stdin; each found key prints `KEY<sep>VALUE`. Maps open lazily, in order.
+    func queryStream(specs: [MapSpec], flags: DictFlags, settings: MapSettings, separator: [UInt8]) -> Int32 {
+        var tables = [(any LookupTable)?](repeating: nil, count: specs.count)
+        var found = false
+        let input = ByteReader(fd: 0, path: "stdin")
+        while let key = input.nextLine() {
+            for (n, spec) in specs.enumerated() {
+                let table: any LookupTable
+                if let open = tables[n] { table = open } else {
+                    table = openTable(spec, mode: .readOnly, flags: flags, settings: settings)
+                    tables[n] = table
+                }
+                let lookupKey = KeyCodec.cString(key)
+                let value: [UInt8]?
+                do { value = try table.lookup(lookupKey) } catch { tableFailure(spec, "query", error) }
+                if let value {
+                    if value.isEmpty { warnEmpty(spec, key: lookupKey) }
+                    out.write(lookupKey + separator + value + [0x0A])
+                    found = true
+                    break
+                }
+            }
+        }
+        if found { out.flush() }
+        for table in tables { table?.close() }
+        return found ? 0 : 1
+    }
+
+    /// `-s`: dump the first map as `KEY<sep>VALUE` lines.
+    func sequence(_ spec: MapSpec, flags: DictFlags, settings: MapSettings, separator: [UInt8]) {
+        let table = openTable(spec, mode: .readOnly, flags: flags, settings: settings)
+        do {
+            try table.forEach { key, value in
+                if key.isEmpty {
+                    warning("table \(spec.type):\(spec.name): empty lookup key value is not allowed")
+                } else if value.isEmpty {
+                    warnEmpty(spec, key: key)
+                }
+                out.write(key + separator + value + [0x0A])
+            }
+        } catch {
+            if error.message.hasSuffix("sequence operation is not supported") { fatal(error.message) }
+            tableFailure(spec, "sequence", error)
+        }
+        out.flush()
+        table.close()
+    }
+
+    /// `-d key`: delete from every map; exit 0 if any had it.
+    func deleteSingle(_ key: [UInt8], specs: [MapSpec], flags: DictFlags, settings: MapSettings) -> Int32 {
+        var found = false
+        for spec in specs {
+            let table = openTable(spec, mode: .readWrite, flags: flags, settings: settings)
+            do { found = try table.delete(key) || found } catch { tableFailure(spec, "delete", error) }
+            table.close()
+        }
+        return found ? 0 : 1
+    }
+
+    /// `-d -`: keys from stdin deleted from every map (all opened first).
+    func deleteStream(specs: [MapSpec], flags: DictFlags, settings: MapSettings) -> Int32 {
+        let tables = specs.map { openTable($0, mode: .readWrite, flags: flags, settings: settings) }
+        var found = false
+        let input = ByteReader(fd: 0, path: "stdin")
+        while let line = input.nextLine() {
+            let key = KeyCodec.cString(line)
+            for (n, table) in tables.enumerated() {
+                do { found = try table.delete(key) || found } catch { tableFailure(specs[n], "delete", error) }
+            }
+        }
+        for table in tables { table.close() }
+        return found ? 0 : 1
+    }
+}

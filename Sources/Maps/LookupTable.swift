@@ -1,0 +1,90 @@
+/// One lookup table of any type: an indexed file, a pattern table, an in-memory table or a remote
+/// service. Every operation takes and returns bytes; folding and NUL handling follow the table's flags.
+///
+/// Handles are not thread-safe; a server that shares one must serialize access to it.
+public protocol LookupTable: AnyObject {
+    /// The table type as named in `type:name` (`hash`, `lmdb`, ...).
+    var type: String { get }
+    /// The name part of `type:name`, as given.
+    var name: String { get }
+    /// The label Postfix puts before `duplicate entry` (`NAME.db` for hash, `lmdb:NAME` for lmdb).
+    var duplicateLabel: String { get }
+
+    /// Look up one key. `nil` means not found; a thrown error is a temporary or configuration failure.
+    func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]?
+    /// Store one record, applying the table's duplicate policy unless `options` override it.
+    func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome
+    /// Remove one key; `false` when it was not present.
+    func delete(_ key: [UInt8]) throws(MapError) -> Bool
+    /// Visit every record in the table's own order (Postfix's `first`/`next` sequence).
+    func forEach(_ body: ([UInt8], [UInt8]) throws(MapError) -> Void) throws(MapError)
+    /// Release the handle and its locks. Further use is an error.
+    func close()
+}
+
+extension LookupTable {
+    public var duplicateLabel: String { "\(type):\(name)" }
+
+    /// Store one record with the table's own rules.
+    public func update(_ key: [UInt8], _ value: [UInt8]) throws(MapError) -> UpdateOutcome {
+        try update(key, value, options: .standard)
+    }
+
+    public func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
+        throw .configuration("\(type):\(name) map requires O_RDONLY access mode")
+    }
+
+    public func delete(_ key: [UInt8]) throws(MapError) -> Bool {
+        throw .configuration("\(type):\(name) map requires O_RDONLY access mode")
+    }
+
+    public func forEach(_ body: ([UInt8], [UInt8]) throws(MapError) -> Void) throws(MapError) {
+        throw .configuration("table \(type):\(name): sequence operation is not supported")
+    }
+
+    public func close() {}
+}
+
+/// How a table is opened.
+public enum AccessMode: Sendable, Equatable {
+    /// Lookups and sequence only.
+    case readOnly
+    /// Lookups, updates and deletes in place on an existing table (`postmap -d`).
+    case readWrite
+    /// The same, creating the table when it is missing (`postmap -i`).
+    case readWriteCreate
+}
+
+/// Everything a table type needs to open one table.
+public struct OpenRequest: Sendable {
+    /// Read-only or in-place update.
+    public var mode: AccessMode
+    /// Key handling and locking flags.
+    public var flags: DictFlags
+    /// Tunables from main.cf.
+    public var settings: MapSettings
+    /// Where warnings go.
+    public var diagnostics: Diagnostics
+
+    public init(mode: AccessMode = .readOnly, flags: DictFlags = .commandLineDefault,
+                settings: MapSettings = MapSettings(), diagnostics: Diagnostics = .silent) {
+        self.mode = mode
+        self.flags = flags
+        self.settings = settings
+        self.diagnostics = diagnostics
+    }
+}
+
+/// Main.cf parameters that tune table access.
+public struct MapSettings: Sendable {
+    /// `lmdb_map_size`: the initial LMDB map size; it doubles when the map fills.
+    public var lmdbMapSize: Int = 16_777_216
+    /// `berkeley_db_create_buffer_size`: the Berkeley DB cache while a table is built.
+    public var berkeleyDBCreateBufferSize: Int = 16_777_216
+    /// `berkeley_db_read_buffer_size`: the Berkeley DB cache for lookups.
+    public var berkeleyDBReadBufferSize: Int = 131_072
+    /// `smtputf8_enable`: validate UTF-8 and fold keys with full Unicode case folding.
+    public var utf8Enabled: Bool = false
+
+    public init() {}
+}

@@ -1,0 +1,58 @@
+/// The table types a program knows, and the one place that opens a `type:name` table.
+public struct MapRegistry: Sendable {
+    private var types: [String: MapType] = [:]
+
+    public init(_ types: [MapType] = []) {
+        for type in types { register(type) }
+    }
+
+    /// Add or replace a type.
+    public mutating func register(_ type: MapType) {
+        types[type.name] = type
+    }
+
+    /// The type registered under `name`.
+    public func type(named name: String) -> MapType? { types[name] }
+
+    /// Every registered type name, sorted.
+    public var typeNames: [String] { types.keys.sorted() }
+
+    private func resolve(_ spec: MapSpec) throws(MapError) -> MapType {
+        if spec.name.isEmpty {
+            throw .configuration("open dictionary: expecting \"type:name\" form instead of \"\(spec.type):\"")
+        }
+        guard let type = types[spec.type] else {
+            throw .configuration("unsupported dictionary type: \(spec.type)")
+        }
+        return type
+    }
+
+    private func needsUTF8Layer(_ request: OpenRequest) -> Bool {
+        request.settings.utf8Enabled && request.flags.contains(.utf8Request)
+    }
+
+    /// Open a table, adding the UTF-8 layer when `smtputf8_enable` is on and the caller asked for it.
+    public func open(_ spec: MapSpec, _ request: OpenRequest) throws(MapError) -> any LookupTable {
+        let type = try resolve(spec)
+        guard needsUTF8Layer(request) else { return try type.open(spec.name, request) }
+        var inner = request
+        let fold = type.fixedKeys && request.flags.contains(.foldFixed)
+        inner.flags.remove(.foldFixed)
+        let table = try type.open(spec.name, inner)
+        return UTF8KeyTable(wrapping: table, fold: fold, diagnostics: request.diagnostics)
+    }
+
+    /// Start a from-scratch build of an indexed table.
+    public func builder(_ spec: MapSpec, _ request: OpenRequest) throws(MapError) -> any TableBuilder {
+        let type = try resolve(spec)
+        guard let build = type.build else {
+            throw .configuration("unsupported dictionary type: \(spec.type) does not support bulk-mode creation.")
+        }
+        guard needsUTF8Layer(request) else { return try build(spec.name, request) }
+        var inner = request
+        let fold = type.fixedKeys && request.flags.contains(.foldFixed)
+        inner.flags.remove(.foldFixed)
+        let builder = try build(spec.name, inner)
+        return UTF8TableBuilder(inner: builder, fold: fold, spec: spec, diagnostics: request.diagnostics)
+    }
+}

@@ -1,0 +1,115 @@
+/// The `smtputf8_enable = yes` layer (Postfix's `dict_utf8`): keys must be valid UTF-8 and are folded with
+/// full Unicode case folding before the wrapped table sees them; values must be valid UTF-8 too.
+public final class UTF8KeyTable: LookupTable {
+    private let inner: any LookupTable
+    private let fold: Bool
+    private let diagnostics: Diagnostics
+
+    /// Wrap `inner`, which must have been opened without `.foldFixed`; `fold` says whether keys are folded here.
+    public init(wrapping inner: any LookupTable, fold: Bool, diagnostics: Diagnostics) {
+        self.inner = inner
+        self.fold = fold
+        self.diagnostics = diagnostics
+    }
+
+    public var type: String { inner.type }
+    public var name: String { inner.name }
+    public var duplicateLabel: String { inner.duplicateLabel }
+
+    private func checkedKey(_ key: [UInt8], fold: Bool = true) -> [UInt8]? {
+        if !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) {
+            diagnostics.warning("\(type):\(name): non-UTF-8 key \"\(ByteText.string(key))\": malformed UTF-8 or invalid codepoint")
+            return nil
+        }
+        return fold && self.fold ? CaseFolding.unicodeFolded(key) : key
+    }
+
+    private func isValid(_ value: [UInt8]) -> Bool {
+        CaseFolding.isASCII(value) || CaseFolding.isValidUTF8(value)
+    }
+
+    public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
+        guard let k = checkedKey(key) else { return nil }
+        guard let value = try inner.lookup(k) else { return nil }
+        if !isValid(value) {
+            let text = "\(type):\(name): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint"
+            diagnostics.warning(text)
+            throw .configuration(text)
+        }
+        return value
+    }
+
+    public func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
+        guard let k = checkedKey(key, fold: options.fold) else { return .stored }
+        if !isValid(value) {
+            diagnostics.warning("\(type):\(name): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint")
+            return .stored
+        }
+        return try inner.update(k, value, options: options)
+    }
+
+    public func delete(_ key: [UInt8]) throws(MapError) -> Bool {
+        guard let k = checkedKey(key) else { return false }
+        return try inner.delete(k)
+    }
+
+    public func forEach(_ body: ([UInt8], [UInt8]) throws(MapError) -> Void) throws(MapError) {
+        try inner.forEach(body)
+    }
+
+    public func close() { inner.close() }
+}
+
+/// The same layer for bulk builds.
+final class UTF8RecordSink: RecordSink {
+    let inner: any RecordSink
+    let fold: Bool
+    let spec: MapSpec
+    let diagnostics: Diagnostics
+
+    init(inner: any RecordSink, fold: Bool, spec: MapSpec, diagnostics: Diagnostics) {
+        self.inner = inner
+        self.fold = fold
+        self.spec = spec
+        self.diagnostics = diagnostics
+    }
+
+    var duplicateLabel: String { inner.duplicateLabel }
+
+    func put(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
+        if !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) {
+            diagnostics.warning("\(spec.type):\(spec.name): non-UTF-8 key \"\(ByteText.string(key))\": malformed UTF-8 or invalid codepoint")
+            return .stored
+        }
+        if !CaseFolding.isASCII(value) && !CaseFolding.isValidUTF8(value) {
+            diagnostics.warning("\(spec.type):\(spec.name): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint")
+            return .stored
+        }
+        return try inner.put(fold && options.fold ? CaseFolding.unicodeFolded(key) : key, value, options: options)
+    }
+}
+
+/// A builder whose sink applies the UTF-8 layer.
+final class UTF8TableBuilder: TableBuilder {
+    let inner: any TableBuilder
+    let fold: Bool
+    let spec: MapSpec
+    let diagnostics: Diagnostics
+
+    init(inner: any TableBuilder, fold: Bool, spec: MapSpec, diagnostics: Diagnostics) {
+        self.inner = inner
+        self.fold = fold
+        self.spec = spec
+        self.diagnostics = diagnostics
+    }
+
+    func load(_ feed: (Bool, any RecordSink) throws -> Void) throws {
+        try inner.load { replay, sink in
+            try feed(replay, UTF8RecordSink(inner: sink, fold: fold, spec: spec, diagnostics: diagnostics))
+        }
+    }
+
+    func commit() throws(MapError) { try inner.commit() }
+    var temporaryPath: String { inner.temporaryPath }
+    func abort() { inner.abort() }
+}

@@ -1,0 +1,109 @@
+import CBerkeleyDB
+import Maps
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Builds a new `NAME.db` in a temporary sibling file and renames it into place on commit.
+final class BerkeleyDBBuilder: TableBuilder, RecordSink {
+    let target: String
+    let temporary: String
+    private var handle: BerkeleyDBHandle?
+    private var codec: KeyCodec
+    private let flags: DictFlags
+    private let diagnostics: Diagnostics
+    private var finished = false
+
+    var duplicateLabel: String { target }
+
+    init(name: String, dbType: DBTYPE, request: OpenRequest) throws(MapError) {
+        target = name + ".db"
+        AtomicReplace.removeStaleTemporaries(for: target)
+        temporary = AtomicReplace.temporaryPath(for: target)
+        _ = unlink(temporary)
+        flags = request.flags
+        codec = KeyCodec(flags: request.flags)
+        diagnostics = request.diagnostics
+        // Postfix removes a zero-length file it finds in the way and says so; keep that message.
+        var st = stat()
+        if stat(target, &st) == 0, st.st_size == 0, (st.st_mode & S_IFMT) == S_IFREG {
+            diagnostics.warning("removing zero-length database file: \(target)")
+        }
+        do {
+            handle = try BerkeleyDBHandle(path: temporary, type: dbType,
+                                          flags: UInt32(DB_FCNTL_LOCKING | DB_CREATE | DB_EXCL),
+                                          cacheSize: request.settings.berkeleyDBCreateBufferSize)
+        } catch {
+            _ = unlink(temporary)
+            // Report the failure against the file the user named.
+            throw MapError(error.kind, error.message.replacingTemporary(temporary, with: target), errno: error.errno)
+        }
+    }
+
+    func put(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
+        guard let db = handle?.db else { throw .temporary("\(target): table is closed") }
+        let (k, v) = codec.encodeForUpdate(key, value, options: options)
+        let policy = codec.policy(options)
+        let outcome = try BerkeleyDBTable.put(db, k, v, replace: policy == .replace, path: target)
+        if outcome == .duplicate {
+            try reportDuplicate(label: target, key: KeyCodec.cString(k), policy: policy, diagnostics: diagnostics)
+        }
+        return outcome
+    }
+
+    func load(_ feed: (Bool, any RecordSink) throws -> Void) throws {
+        try feed(false, self)
+    }
+
+    func commit() throws(MapError) {
+        guard let h = handle else { throw .temporary("\(target): build already finished") }
+        let rc = h.close()
+        handle = nil
+        guard rc == 0 else {
+            abort()
+            throw .temporary("close database \(target): \(systemErrorText(rc))", errno: rc)
+        }
+        do {
+            try AtomicReplace.commit(temporary: temporary, target: target, lockStyle: .flock)
+        } catch {
+            abort()
+            throw error
+        }
+        finished = true
+    }
+
+    var temporaryPath: String { temporary }
+
+    func abort() {
+        handle?.close()
+        handle = nil
+        if !finished { _ = unlink(temporary) }
+        finished = true
+    }
+
+    deinit { if !finished { abort() } }
+}
+
+extension String {
+    func replacingTemporary(_ temporary: String, with target: String) -> String {
+        guard let range = firstRange(of: temporary) else { return self }
+        var copy = self
+        copy.replaceSubrange(range, with: target)
+        return copy
+    }
+}
+
+/// The `hash` and `btree` table types.
+public enum BerkeleyDBMaps {
+    /// `hash:NAME` → `NAME.db`, a Berkeley DB hash file.
+    public static let hash = MapType(
+        name: "hash",
+        open: { name, request throws(MapError) in try BerkeleyDBTable(type: "hash", name: name, dbType: DB_HASH, request: request) },
+        build: { name, request throws(MapError) in try BerkeleyDBBuilder(name: name, dbType: DB_HASH, request: request) })
+
+    /// `btree:NAME` → `NAME.db`, a Berkeley DB btree file.
+    public static let btree = MapType(
+        name: "btree",
+        open: { name, request throws(MapError) in try BerkeleyDBTable(type: "btree", name: name, dbType: DB_BTREE, request: request) },
+        build: { name, request throws(MapError) in try BerkeleyDBBuilder(name: name, dbType: DB_BTREE, request: request) })
+}

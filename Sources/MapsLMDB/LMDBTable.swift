@@ -1,0 +1,156 @@
+import CLMDB
+import Maps
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An `lmdb:` table: `NAME.lmdb`, one LMDB file with Postfix 3.7's record layout (trailing NUL on Linux,
+/// ASCII-folded keys), opened without an LMDB lock file and locked with `fcntl(2)` as Postfix does.
+public final class LMDBTable: LookupTable {
+    public let type = "lmdb"
+    public let name: String
+    /// The file path, `NAME.lmdb`.
+    public let path: String
+    private var environment: LMDBEnvironment?
+    private var codec: KeyCodec
+    private let flags: DictFlags
+    private let diagnostics: Diagnostics
+    private let readOnly: Bool
+    /// Updates retry this many times after growing a full map (Postfix: 2 per call).
+    private static let apiRetryLimit = 2
+
+    public var duplicateLabel: String { "lmdb:\(name)" }
+
+    init(name: String, request: OpenRequest) throws(MapError) {
+        self.name = name
+        self.path = name + ".lmdb"
+        self.flags = request.flags
+        self.codec = KeyCodec(flags: request.flags)
+        self.diagnostics = request.diagnostics
+        self.readOnly = request.mode == .readOnly
+        if request.mode == .readWrite, access(path, F_OK) != 0 {
+            let e = errno
+            throw .temporary("open database \(path): \(systemErrorText(e))", errno: e)
+        }
+        let env = try LMDBEnvironment(path: path, readOnly: readOnly, mapSize: request.settings.lmdbMapSize)
+        environment = env
+        var dbStat = stat(), srcStat = stat()
+        if readOnly, flags.contains(.lock), fstat(env.fd, &dbStat) == 0, stat(name, &srcStat) == 0,
+           srcStat.st_mtim.tv_sec > dbStat.st_mtim.tv_sec, srcStat.st_mtim.tv_sec < time(nil) - 100 {
+            diagnostics.warning("database \(path) is older than source file \(name)")
+        }
+    }
+
+    private func locked<T>(_ op: LockOperation, _ body: (LMDBEnvironment) throws(MapError) -> T) throws(MapError) -> T {
+        guard let env = environment else { throw .temporary("\(path): table is closed") }
+        let lock = flags.contains(.lock)
+        if lock, lockFile(env.fd, style: .fcntl, op) != 0 {
+            let e = errno
+            throw .temporary("\(path): lock dictionary: \(systemErrorText(e))", errno: e)
+        }
+        defer { if lock { _ = lockFile(env.fd, style: .fcntl, .unlock) } }
+        return try body(env)
+    }
+
+    public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
+        try locked(.shared) { env throws(MapError) in
+            let txn = try env.begin(readOnly: true)
+            defer { mdb_txn_abort(txn) }
+            for form in codec.probeForms(key) {
+                var data = MDB_val()
+                let rc = withVal(form.bytes) { k in mdb_get(txn, env.dbi, &k, &data) }
+                if rc == 0 {
+                    codec.pin(withNul: form.withNul)
+                    return KeyCodec.cString(data.bytes)
+                }
+                if rc != MDB_NOTFOUND { throw LMDBEnvironment.error("error reading lmdb:\(name)", rc) }
+            }
+            return nil
+        }
+    }
+
+    /// Run a write transaction, growing the map and retrying when it is full.
+    private func write(_ body: (OpaquePointer, LMDBEnvironment) -> Int32) throws(MapError) -> Int32 {
+        try locked(.exclusive) { env throws(MapError) in
+            var attempt = 0
+            while true {
+                let txn = try env.begin(readOnly: false)
+                var rc = body(txn, env)
+                if rc == 0 || rc == MDB_KEYEXIST || rc == MDB_NOTFOUND {
+                    let status = rc
+                    if rc == 0 { rc = mdb_txn_commit(txn) } else { mdb_txn_abort(txn) }
+                    if rc == 0 || rc == MDB_KEYEXIST || rc == MDB_NOTFOUND { return status }
+                } else {
+                    mdb_txn_abort(txn)
+                }
+                if rc == MDB_MAP_FULL, attempt < LMDBTable.apiRetryLimit, env.grow() == 0 {
+                    attempt += 1
+                    continue
+                }
+                throw LMDBEnvironment.error("error writing lmdb:\(name)", rc)
+            }
+        }
+    }
+
+    public func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
+        let (k, v) = codec.encodeForUpdate(key, value, options: options)
+        let policy = codec.policy(options)
+        let flagsForPut: UInt32 = policy == .replace ? 0 : UInt32(MDB_NOOVERWRITE)
+        let rc = try write { txn, env in
+            withVal(k) { kv in withVal(v) { vv in mdb_put(txn, env.dbi, &kv, &vv, flagsForPut) } }
+        }
+        if rc == MDB_KEYEXIST {
+            try reportDuplicate(label: duplicateLabel, key: KeyCodec.cString(k), policy: policy, diagnostics: diagnostics)
+            return .duplicate
+        }
+        return .stored
+    }
+
+    public func delete(_ key: [UInt8]) throws(MapError) -> Bool {
+        for form in codec.probeForms(key) {
+            let rc = try write { txn, env in
+                withVal(form.bytes) { k in mdb_del(txn, env.dbi, &k, nil) }
+            }
+            if rc == 0 {
+                codec.pin(withNul: form.withNul)
+                return true
+            }
+        }
+        return false
+    }
+
+    public func forEach(_ body: ([UInt8], [UInt8]) throws(MapError) -> Void) throws(MapError) {
+        // One read transaction and cursor for the walk, with a shared lock around each step, as
+        // Postfix's sequence does.
+        guard let env = environment else { throw .temporary("\(path): table is closed") }
+        let txn = try env.begin(readOnly: true)
+        defer { mdb_txn_abort(txn) }
+        var cursor: OpaquePointer?
+        let rc = mdb_cursor_open(txn, env.dbi, &cursor)
+        guard rc == 0 else { throw LMDBEnvironment.error("error seeking lmdb:\(name)", rc) }
+        defer { mdb_cursor_close(cursor) }
+        var op = MDB_FIRST
+        while true {
+            let record: ([UInt8], [UInt8])? = try locked(.shared) { _ throws(MapError) in
+                var k = MDB_val(), v = MDB_val()
+                let rc = mdb_cursor_get(cursor, &k, &v, op)
+                if rc == MDB_NOTFOUND { return nil }
+                guard rc == 0 else { throw LMDBEnvironment.error("error seeking lmdb:\(name)", rc) }
+                return (k.bytes, v.bytes)
+            }
+            guard let (rawKey, rawValue) = record else { return }
+            op = MDB_NEXT
+            try body(KeyCodec.cString(rawKey), KeyCodec.cString(rawValue))
+        }
+    }
+
+    public func close() {
+        environment?.close()
+        environment = nil
+    }
+
+    deinit { close() }
+}
+
+@available(*, unavailable)
+extension LMDBTable: Sendable {}

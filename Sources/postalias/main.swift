@@ -1,0 +1,6 @@
+import MapTools
+#if canImport(Glibc)
+import Glibc
+#endif
+
+exit(Postalias.main(CommandLine.arguments))

@@ -1,0 +1,6 @@
+import MapTools
+#if canImport(Glibc)
+import Glibc
+#endif
+
+exit(Postmap.main(CommandLine.arguments))
