@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "newaliases", dependencies: ["MapTools"]),
 
         .testTarget(name: "MapsTests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "PostfixConfig", "MapTools"]),
-        .testTarget(name: "CLITests", dependencies: ["Maps"]),
+        .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -28,10 +28,6 @@ public final class LMDBTable: LookupTable {
         self.codec = KeyCodec(flags: request.flags)
         self.diagnostics = request.diagnostics
         self.readOnly = request.mode == .readOnly
-        if request.mode == .readWrite, access(path, F_OK) != 0 {
-            let e = errno
-            throw .temporary("open database \(path): \(systemErrorText(e))", errno: e)
-        }
         let env = try LMDBEnvironment(path: path, readOnly: readOnly, mapSize: request.settings.lmdbMapSize)
         environment = env
         var dbStat = stat(), srcStat = stat()

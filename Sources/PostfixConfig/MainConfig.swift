@@ -92,9 +92,33 @@ public struct MainConfig: Sendable {
         return (name, String(String.UnicodeScalarView(scalars[i..<end])))
     }
 
-    /// The raw value: main.cf's, else the built-in default.
+    /// The raw value: main.cf's, else the built-in default, else one computed from the host.
     public func raw(_ name: String) -> String? {
-        explicit[name] ?? Self.builtinDefaults[name]
+        if let value = explicit[name] ?? Self.builtinDefaults[name] { return value }
+        switch name {
+        case "myhostname": return computedHostname()
+        case "mydomain": return computedDomain()
+        default: return nil
+        }
+    }
+
+    /// Postfix's default `myhostname`: the host name, qualified with `$mydomain` or `.localdomain`
+    /// when it has no dot.
+    private func computedHostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&buffer, buffer.count) == 0
+            ? String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            : "localhost"
+        if host.contains(".") { return host }
+        if explicit["mydomain"] != nil { return "\(host).$mydomain" }
+        return "\(host).localdomain"
+    }
+
+    /// Postfix's default `mydomain`: what follows the first dot of `$myhostname`, else `localdomain`.
+    private func computedDomain() -> String {
+        guard let host = value("myhostname"), let dot = host.firstIndex(of: ".") else { return "localdomain" }
+        let domain = host[host.index(after: dot)...]
+        return domain.isEmpty ? "localdomain" : String(domain)
     }
 
     /// Set a value, as `postconf -o` or a command-line override would.

@@ -1,0 +1,46 @@
+# The two commands: `make demo` (compile testdata/aliases and query it) and `make test` (every test).
+SWIFT ?= swift
+BIN := .build/debug
+RELEASE := .build/release
+
+.PHONY: all build release demo test unit-tests completions check-completions bench clean
+
+all: build
+
+build:
+	@scripts/ensure-deps build
+	$(SWIFT) build
+
+release:
+	@scripts/ensure-deps build
+	$(SWIFT) build -c release --static-swift-stdlib
+
+# Compile the shipped sample aliases into hash and lmdb tables and show lookups in them.
+demo: release
+	@rm -rf .demo && mkdir -p .demo && cp testdata/aliases .demo/aliases
+	@printf 'compatibility_level = 3.6\nalias_database = hash:.demo/aliases, lmdb:.demo/aliases\n' > .demo/main.cf
+	$(RELEASE)/newaliases -c .demo
+	@echo '--- postalias -q postmaster hash:.demo/aliases'
+	@$(RELEASE)/postalias -c .demo -q postmaster hash:.demo/aliases
+	@echo '--- postalias -q - lmdb:.demo/aliases  (keys: root, abuse, webmaster, nobody-here)'
+	@printf 'root\nabuse\nwebmaster\nnobody-here\n' | $(RELEASE)/postalias -c .demo -q - lmdb:.demo/aliases || true
+	@echo '--- postalias -s hash:.demo/aliases | head'
+	@$(RELEASE)/postalias -c .demo -s hash:.demo/aliases | head
+
+# Every test: unit tests, differential and interop tests against Debian's Postfix, completion checks.
+test:
+	@scripts/ensure-deps test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	scripts/gen-completions --check
+	scripts/test-completions
+
+completions:
+	scripts/gen-completions
+
+bench:
+	@scripts/ensure-deps bench
+	scripts/bench
+
+clean:
+	rm -rf .build .demo bench-out

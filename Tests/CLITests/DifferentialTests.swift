@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+
+/// The same input and command line through Debian's postmap/postalias and ours: same stdout, stderr
+/// and exit status.
+@Suite(.enabled(if: Paths.oracleAvailable, "needs Debian's postfix package"))
+struct DifferentialTests {
+    static let types = ["hash", "btree", "lmdb"]
+    static let configs = ["compatibility_level = 0\n", "compatibility_level = 3.6\n"]
+
+    @Test("build, -s, -q and -q - agree", arguments: types, configs)
+    func buildAndQuery(type: String, config: String) throws {
+        let twin = Twin(mainCf: config, files: ["map": Fixtures.richMap])
+        try twin.same("postmap", ["\(type):map"])
+        try twin.same("postmap", ["-s", "\(type):map"])
+        for key in Fixtures.richKeys where !key.isEmpty {
+            try twin.same("postmap", ["-q", key, "\(type):map"])
+        }
+        try twin.same("postmap", ["-q", "-", "\(type):map"], stdin: Fixtures.richKeysInput)
+    }
+
+    @Test("-f keeps case; -r and -w change duplicate handling", arguments: types)
+    func foldingAndDuplicates(type: String) throws {
+        let twin = Twin(files: ["map": Fixtures.richMap])
+        for flag in ["-f", "-r", "-w", "-fr", "-rw", "-wr"] {
+            try twin.same("postmap", [flag, "\(type):map"])
+            try twin.same("postmap", [flag, "-s", "\(type):map"])
+            try twin.same("postmap", [flag, "-q", "-", "\(type):map"], stdin: Fixtures.richKeysInput)
+            try twin.same("postmap", ["-q", "-", "\(type):map"], stdin: Fixtures.richKeysInput)
+        }
+    }
+
+    @Test("-n and -N pick the NUL convention for writing and reading", arguments: types)
+    func nulModes(type: String) throws {
+        let twin = Twin(files: ["map": Array("a 1\nB 2\n".utf8)])
+        for build in ["-n", "-N", "-nN", "-Nn"] {
+            try twin.same("postmap", [build, "\(type):map"])
+            for query in ["-n", "-N", "-v"] where query != "-v" {
+                try twin.same("postmap", [query, "-q", "a", "\(type):map"])
+                try twin.same("postmap", [query, "-s", "\(type):map"])
+            }
+            try twin.same("postmap", ["-q", "b", "\(type):map"])
+        }
+    }
+
+    @Test("-i, -d key and -d - update in place", arguments: types)
+    func incrementalAndDelete(type: String) throws {
+        let twin = Twin(files: ["map": Array("a 1\nb 2\nc 3\n".utf8)])
+        try twin.same("postmap", ["\(type):map"])
+        try twin.same("postmap", ["-i", "\(type):map"], stdin: Array("d 4\nA dup\nE 5\n\"unbalanced 1\nbad\n".utf8))
+        try twin.same("postmap", ["-s", "\(type):map"])
+        try twin.same("postmap", ["-r", "-i", "\(type):map"], stdin: Array("a replaced\n".utf8))
+        try twin.same("postmap", ["-q", "a", "\(type):map"])
+        try twin.same("postmap", ["-d", "b", "\(type):map"])
+        try twin.same("postmap", ["-d", "b", "\(type):map"])
+        try twin.same("postmap", ["-d", "-", "\(type):map"], stdin: Array("c\nmissing\nD\n".utf8))
+        try twin.same("postmap", ["-d", "-", "\(type):map"], stdin: Array("missing\n".utf8))
+        try twin.same("postmap", ["-s", "\(type):map"])
+        // -i creates a missing table.
+        try twin.same("postmap", ["-i", "\(type):fresh"], stdin: Array("k v\n".utf8))
+        try twin.same("postmap", ["-q", "k", "\(type):fresh"])
+    }
+
+    @Test("several maps in one command", arguments: types)
+    func severalMaps(type: String) throws {
+        let twin = Twin(files: ["one": Array("a 1\nshared one\n".utf8), "two": Array("b 2\nshared two\n".utf8)])
+        try twin.same("postmap", ["\(type):one", "\(type):two"])
+        for key in ["a", "b", "shared", "none"] {
+            try twin.same("postmap", ["-q", key, "\(type):one", "\(type):two"])
+        }
+        try twin.same("postmap", ["-q", "-", "\(type):one", "\(type):two"], stdin: Array("a\nb\nshared\nnone\n".utf8))
+        try twin.same("postmap", ["-s", "\(type):two", "\(type):one"])
+        try twin.same("postmap", ["-d", "shared", "\(type):one", "\(type):two"])
+        try twin.same("postmap", ["-q", "-", "\(type):one", "\(type):two"], stdin: Array("shared\n".utf8))
+        // An open failure of an earlier map is fatal even when a later map has the key.
+        try twin.same("postmap", ["-q", "b", "\(type):nosuch", "\(type):two"])
+    }
+
+    @Test("default_database_type from main.cf", arguments: types)
+    func defaultType(type: String) throws {
+        let twin = Twin(mainCf: "default_database_type = \(type)\n", files: ["map": Array("a 1\n".utf8)])
+        try twin.same("postmap", ["map"])
+        #expect(twin.ours.exists(type == "lmdb" ? "map.lmdb" : "map.db"))
+        try twin.same("postmap", ["-q", "a", "map"])
+        try twin.same("postmap", ["-s", "map"])
+    }
+
+    @Test("errors: usage, conflicts, missing files, unsupported types")
+    func errors() throws {
+        let twin = Twin(files: ["map": Array("a 1\n".utf8)])
+        let cases: [[String]] = [
+            [], ["-x", "map"], ["-q"], ["-q", "a"], ["-d"], ["-s", "-q", "a", "map"], ["-q", "a", "-s", "map"],
+            ["-d", "a", "-q", "b", "map"], ["-q", "a", "-d", "b", "map"], ["-s", "-d", "a", "map"],
+            ["nosuchfile"], ["hash:nosuchfile"], ["-q", "a", "hash:nosuchdb"], ["-s", "hash:nosuchdb"],
+            ["-d", "a", "hash:nosuchdb"], ["-q", "a", "lmdb:nosuchdb"], ["-d", "a", "lmdb:nosuchdb"],
+            ["whatever:map"], ["-q", "a", "whatever:map"], ["-s", "whatever:map"], ["-d", "a", "whatever:map"],
+            ["-q", "a", "hash:"], ["-s", "hash:"], ["hash:"], ["-s"], ["-b", "map"], ["-bq", "a", "map"],
+            ["-hq", "a", "map"], ["--", "map"], ["-i", "-i", "hash:m2"],
+        ]
+        for args in cases {
+            try twin.same("postmap", args, stdin: [])
+        }
+        // A missing config directory.
+        let (a, b) = try twin.run("postmap", ["-c", "/nonexistent-config", "-q", "a", "map"], config: false)
+        #expect(a == b)
+    }
+
+    @Test("postalias: build, query, dump, update, delete", arguments: types, configs)
+    func postalias(type: String, config: String) throws {
+        let twin = Twin(mainCf: config + "myhostname = mx.example.com\n", files: ["aliases": Fixtures.richAliases])
+        try twin.same("postalias", ["\(type):aliases"])
+        try twin.same("postalias", ["-s", "\(type):aliases"], normalize: blankTimestamp)
+        for key in ["postmaster", "ROOT", "john smith", "\"john smith\"", "pipe", "incl", "dup", "café", "CAFÉ",
+                    "backslash", "spaced", "comment", "crlf", "@", "YP_MASTER_NAME", "missing"] {
+            try twin.same("postalias", ["-q", key, "\(type):aliases"])
+        }
+        try twin.same("postalias", ["-fq", "YP_MASTER_NAME", "\(type):aliases"])
+        try twin.same("postalias", ["-q", "-", "\(type):aliases"], stdin: Array("root\npipe\nnone\n@\n".utf8))
+        try twin.same("postalias", ["-i", "\(type):aliases"], stdin: Array("new: person\nroot: other\n".utf8))
+        try twin.same("postalias", ["-s", "\(type):aliases"], normalize: blankTimestamp)
+        try twin.same("postalias", ["-d", "new", "\(type):aliases"])
+        try twin.same("postalias", ["-d", "-", "\(type):aliases"], stdin: Array("pipe\nnone\n".utf8))
+        try twin.same("postalias", ["-s", "\(type):aliases"], normalize: blankTimestamp)
+        for flags in ["-f", "-r", "-w", "-n", "-N"] {
+            try twin.same("postalias", [flags, "\(type):aliases"])
+            try twin.same("postalias", [flags, "-s", "\(type):aliases"], normalize: blankTimestamp)
+        }
+    }
+
+    @Test("postalias errors")
+    func postaliasErrors() throws {
+        let twin = Twin(files: ["aliases": Array("a: b\n".utf8)])
+        for args in [[], ["-x"], ["-s", "-q", "a", "aliases"], ["-q", "a", "-s", "aliases"], ["nosuch"],
+                     ["-q", "a", "hash:nosuch"], ["whatever:aliases"], ["-q", "a"], ["-b", "aliases"]] {
+            try twin.same("postalias", args, stdin: [])
+        }
+    }
+
+    @Test("file modes: inherited from the source, or 0644 with -p", arguments: types)
+    func modes(type: String) throws {
+        let twin = Twin(files: ["map": Array("a 1\n".utf8)])
+        let suffix = type == "lmdb" ? ".lmdb" : ".db"
+        for (mode, flags) in [(0o640, [String]()), (0o600, []), (0o604, []), (0o640, ["-p"])] {
+            for dir in [twin.ours, twin.theirs] {
+                try? FileManager.default.removeItem(atPath: dir.file("map" + suffix))
+                try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: dir.file("map"))
+            }
+            try twin.same("postmap", flags + ["\(type):map"])
+            let ours = try FileManager.default.attributesOfItem(atPath: twin.ours.file("map" + suffix))[.posixPermissions] as? Int
+            let theirs = try FileManager.default.attributesOfItem(atPath: twin.theirs.file("map" + suffix))[.posixPermissions] as? Int
+            #expect(ours == theirs, "mode of \(type) table from a \(String(mode, radix: 8)) source with \(flags)")
+        }
+    }
+}
