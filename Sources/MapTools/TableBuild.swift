@@ -94,9 +94,9 @@ extension Tool {
             gate.muted.store(false, ordering: .relaxed)
             try builder.commit()
         } catch let error as MapError {
+            // Backend messages are complete, in Postfix's words ("error writing NAME.db: ...").
             gate.muted.store(false, ordering: .relaxed)
-            if error.message.contains("duplicate entry") { fatal(error.message) }
-            fatal("table \(spec.type):\(spec.name): write error: \(error.errno > 0 ? systemErrorText(error.errno) : error.message)")
+            fatal(error.message)
         } catch {
             fatal("table \(spec.type):\(spec.name): write error: \(error)")
         }
@@ -115,8 +115,7 @@ extension Tool {
                 _ = try table.update(key, value, options: options)
             }
         } catch {
-            if error.message.contains("duplicate entry") { fatal(error.message) }
-            fatal("table \(spec.type):\(spec.name): write error: \(error.errno > 0 ? systemErrorText(error.errno) : error.message)")
+            fatal(error.message)
         }
         table.close()
     }

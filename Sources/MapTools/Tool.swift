@@ -7,14 +7,36 @@ import Synchronization
 import Glibc
 #endif
 
-/// Mutes warnings while a bulk load is replayed (LMDB restarts), so each is printed once.
+/// Message state shared with table diagnostics: muting while a bulk load is replayed (LMDB restarts),
+/// so each warning is printed once, and whether UTF-8 counts as printable.
 final class WarningGate: Sendable {
     let muted = Atomic<Bool>(false)
+    let utf8Printable = Atomic<Bool>(false)
 }
 
-/// Write one line to standard error, bytes carried by `ByteText` restored.
-func writeStderr(_ line: String) {
-    var bytes = ByteText.bytes(of: line)
+/// Postfix's `printable()` as applied to every logged message: printable ASCII stays, and with
+/// `smtputf8_enable` a UTF-8 lead byte keeps the continuation bytes after it; anything else becomes `?`.
+func printable(_ bytes: [UInt8], utf8: Bool) -> [UInt8] {
+    var out = bytes
+    var i = 0
+    while i < out.count {
+        let c = out[i]
+        if c >= 0x20 && c < 0x7F {
+            i += 1
+        } else if utf8, c >= 194, c <= 254, i + 1 < out.count, out[i + 1] >= 128, out[i + 1] < 192 {
+            i += 1
+            while i < out.count, out[i] >= 128, out[i] < 192 { i += 1 }
+        } else {
+            out[i] = 0x3F
+            i += 1
+        }
+    }
+    return out
+}
+
+/// Write one message line to standard error, bytes carried by `ByteText` restored and made printable.
+func writeStderr(_ line: String, utf8: Bool = false) {
+    var bytes = printable(ByteText.bytes(of: line), utf8: utf8)
     bytes.append(0x0A)
     bytes.withUnsafeBytes { _ = writeAll(2, $0) }
 }
@@ -39,18 +61,18 @@ public final class Tool {
     /// `PROG: warning: TEXT`.
     public func warning(_ text: String) {
         if gate.muted.load(ordering: .relaxed) { return }
-        writeStderr("\(program): warning: \(text)")
+        writeStderr("\(program): warning: \(text)", utf8: gate.utf8Printable.load(ordering: .relaxed))
     }
 
     /// `PROG: TEXT`, printed only with `-v`.
     public func info(_ text: String) {
-        if verbose > 0 { writeStderr("\(program): \(text)") }
+        if verbose > 0 { writeStderr("\(program): \(text)", utf8: gate.utf8Printable.load(ordering: .relaxed)) }
     }
 
     /// `PROG: fatal: TEXT`, then exit 1. Buffered standard output is dropped, as Postfix's is.
     public func fatal(_ text: String) -> Never {
         for cleanup in cleanups.reversed() { cleanup() }
-        writeStderr("\(program): fatal: \(text)")
+        writeStderr("\(program): fatal: \(text)", utf8: gate.utf8Printable.load(ordering: .relaxed))
         exit(1)
     }
 
@@ -60,7 +82,7 @@ public final class Tool {
         let gate = self.gate
         return Diagnostics(warning: { text in
             if gate.muted.load(ordering: .relaxed) { return }
-            writeStderr("\(program): warning: \(text)")
+            writeStderr("\(program): warning: \(text)", utf8: gate.utf8Printable.load(ordering: .relaxed))
         })
     }
 
@@ -86,6 +108,7 @@ public final class Tool {
         settings.berkeleyDBCreateBufferSize = config.int("berkeley_db_create_buffer_size", default: settings.berkeleyDBCreateBufferSize)
         settings.berkeleyDBReadBufferSize = config.int("berkeley_db_read_buffer_size", default: settings.berkeleyDBReadBufferSize)
         settings.utf8Enabled = config.bool("smtputf8_enable", default: false)
+        gate.utf8Printable.store(settings.utf8Enabled, ordering: .relaxed)
         return settings
     }
 
@@ -106,12 +129,12 @@ extension Tool {
         }
     }
 
-    /// Die with `table T:N: OP error[: %m]`.
-    func tableFailure(_ spec: MapSpec, _ op: String, _ error: MapError) -> Never {
+    /// Die with `table T:N: OP error[: %m]`, naming the table as Postfix's handle names it.
+    func tableFailure(_ table: any LookupTable, _ op: String, _ error: MapError) -> Never {
         if error.kind == .configuration {
-            fatal("table \(spec.type):\(spec.name): \(op) error")
+            fatal("table \(table.type):\(table.dictName): \(op) error")
         }
-        fatal("table \(spec.type):\(spec.name): \(op) error: \(Tool.errnoText(error))")
+        fatal("table \(table.type):\(table.dictName): \(op) error: \(Tool.errnoText(error))")
     }
 
     /// Warn about an empty lookup result, as Postfix does before printing it anyway.
@@ -125,7 +148,7 @@ extension Tool {
         for spec in specs {
             let table = openTable(spec, mode: .readOnly, flags: flags, settings: settings)
             let value: [UInt8]?
-            do { value = try table.lookup(key) } catch { tableFailure(spec, "query", error) }
+            do { value = try table.lookup(key) } catch { tableFailure(table, "query", error) }
             if let value {
                 if value.isEmpty { warnEmpty(spec, key: key) }
                 out.write(value + [0x0A])
@@ -152,7 +175,7 @@ extension Tool {
                 }
                 let lookupKey = KeyCodec.cString(key)
                 let value: [UInt8]?
-                do { value = try table.lookup(lookupKey) } catch { tableFailure(spec, "query", error) }
+                do { value = try table.lookup(lookupKey) } catch { tableFailure(table, "query", error) }
                 if let value {
                     if value.isEmpty { warnEmpty(spec, key: lookupKey) }
                     out.write(lookupKey + separator + value + [0x0A])
@@ -180,7 +203,7 @@ extension Tool {
             }
         } catch {
             if error.message.hasSuffix("sequence operation is not supported") { fatal(error.message) }
-            tableFailure(spec, "sequence", error)
+            tableFailure(table, "sequence", error)
         }
         out.flush()
         table.close()
@@ -191,7 +214,7 @@ extension Tool {
         var found = false
         for spec in specs {
             let table = openTable(spec, mode: .readWrite, flags: flags, settings: settings)
-            do { found = try table.delete(key) || found } catch { tableFailure(spec, "delete", error) }
+            do { found = try table.delete(key) || found } catch { tableFailure(table, "delete", error) }
             table.close()
         }
         return found ? 0 : 1
@@ -205,7 +228,7 @@ extension Tool {
         while let line = input.nextLine() {
             let key = KeyCodec.cString(line)
             for (n, table) in tables.enumerated() {
-                do { found = try table.delete(key) || found } catch { tableFailure(specs[n], "delete", error) }
+                do { found = try table.delete(key) || found } catch { tableFailure(table, "delete", error) }
             }
         }
         for table in tables { table.close() }

@@ -9,6 +9,9 @@ public protocol LookupTable: AnyObject {
     var name: String { get }
     /// The label Postfix puts before `duplicate entry` (`NAME.db` for hash, `lmdb:NAME` for lmdb).
     var duplicateLabel: String { get }
+    /// The name Postfix's own table handle carries, used in `TYPE:NAME` messages (`NAME.db` for
+    /// Berkeley DB files, the plain name for most others).
+    var dictName: String { get }
 
     /// Look up one key. `nil` means not found; a thrown error is a temporary or configuration failure.
     func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]?
@@ -24,6 +27,7 @@ public protocol LookupTable: AnyObject {
 
 extension LookupTable {
     public var duplicateLabel: String { "\(type):\(name)" }
+    public var dictName: String { name }
 
     /// Store one record with the table's own rules.
     public func update(_ key: [UInt8], _ value: [UInt8]) throws(MapError) -> UpdateOutcome {

@@ -25,6 +25,8 @@ public protocol RecordSink: AnyObject {
     func put(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome
     /// The label for duplicate warnings (`NAME.db`, `lmdb:NAME`).
     var duplicateLabel: String { get }
+    /// The name in `TYPE:NAME` messages (see `LookupTable.dictName`).
+    var dictName: String { get }
 }
 
 extension RecordSink {

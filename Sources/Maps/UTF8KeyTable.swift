@@ -15,10 +15,11 @@ public final class UTF8KeyTable: LookupTable {
     public var type: String { inner.type }
     public var name: String { inner.name }
     public var duplicateLabel: String { inner.duplicateLabel }
+    public var dictName: String { inner.dictName }
 
     private func checkedKey(_ key: [UInt8], fold: Bool = true) -> [UInt8]? {
         if !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) {
-            diagnostics.warning("\(type):\(name): non-UTF-8 key \"\(ByteText.string(key))\": malformed UTF-8 or invalid codepoint")
+            diagnostics.warning("\(type):\(dictName): non-UTF-8 key \"\(ByteText.string(key))\": malformed UTF-8 or invalid codepoint")
             return nil
         }
         return fold && self.fold ? CaseFolding.unicodeFolded(key) : key
@@ -32,7 +33,7 @@ public final class UTF8KeyTable: LookupTable {
         guard let k = checkedKey(key) else { return nil }
         guard let value = try inner.lookup(k) else { return nil }
         if !isValid(value) {
-            let text = "\(type):\(name): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint"
+            let text = "\(type):\(dictName): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint"
             diagnostics.warning(text)
             throw .configuration(text)
         }
@@ -42,7 +43,7 @@ public final class UTF8KeyTable: LookupTable {
     public func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
         guard let k = checkedKey(key, fold: options.fold) else { return .stored }
         if !isValid(value) {
-            diagnostics.warning("\(type):\(name): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint")
+            diagnostics.warning("\(type):\(dictName): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint")
             return .stored
         }
         return try inner.update(k, value, options: options)
@@ -75,14 +76,15 @@ final class UTF8RecordSink: RecordSink {
     }
 
     var duplicateLabel: String { inner.duplicateLabel }
+    var dictName: String { inner.dictName }
 
     func put(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
         if !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) {
-            diagnostics.warning("\(spec.type):\(spec.name): non-UTF-8 key \"\(ByteText.string(key))\": malformed UTF-8 or invalid codepoint")
+            diagnostics.warning("\(spec.type):\(dictName): non-UTF-8 key \"\(ByteText.string(key))\": malformed UTF-8 or invalid codepoint")
             return .stored
         }
         if !CaseFolding.isASCII(value) && !CaseFolding.isValidUTF8(value) {
-            diagnostics.warning("\(spec.type):\(spec.name): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint")
+            diagnostics.warning("\(spec.type):\(dictName): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint")
             return .stored
         }
         return try inner.put(fold && options.fold ? CaseFolding.unicodeFolded(key) : key, value, options: options)

@@ -15,6 +15,7 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
     private var finished = false
 
     var duplicateLabel: String { target }
+    var dictName: String { target }
 
     init(name: String, dbType: DBTYPE, request: OpenRequest) throws(MapError) {
         target = name + ".db"
@@ -35,7 +36,11 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
                                           cacheSize: request.settings.berkeleyDBCreateBufferSize)
         } catch {
             _ = unlink(temporary)
-            // Report the failure against the file the user named.
+            // Report the failure against the file the user named, as Postfix would: it opens an existing
+            // file itself before Berkeley DB does.
+            if error.message.hasPrefix("open database"), access(target, F_OK) == 0 {
+                throw MapError(error.kind, "open \(target): \(systemErrorText(error.errno))", errno: error.errno)
+            }
             throw MapError(error.kind, error.message.replacingTemporary(temporary, with: target), errno: error.errno)
         }
     }

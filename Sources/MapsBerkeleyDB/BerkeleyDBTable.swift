@@ -19,6 +19,7 @@ public final class BerkeleyDBTable: LookupTable {
     private var writerLockFD: Int32 = -1
 
     public var duplicateLabel: String { path }
+    public var dictName: String { path }
 
     init(type: String, name: String, dbType: DBTYPE, request: OpenRequest) throws(MapError) {
         self.type = type

@@ -23,6 +23,7 @@ final class LMDBBuilder: TableBuilder, RecordSink {
     private static let bulkRetryLimit = 2 * 64
 
     var duplicateLabel: String { "lmdb:\(name)" }
+    var dictName: String { name }
 
     /// Thrown by `put` to unwind the caller's feed when the map is full.
     private struct MapFull: Error {}
@@ -64,7 +65,7 @@ final class LMDBBuilder: TableBuilder, RecordSink {
             fullSignal = true
             throw .temporary("\(target): map full")
         default:
-            throw LMDBEnvironment.error("table lmdb:\(name): write error", rc)
+            throw LMDBEnvironment.error("error updating lmdb:\(name)", rc)
         }
     }
 

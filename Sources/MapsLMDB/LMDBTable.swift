@@ -83,7 +83,7 @@ public final class LMDBTable: LookupTable {
                     attempt += 1
                     continue
                 }
-                throw LMDBEnvironment.error("error writing lmdb:\(name)", rc)
+                throw LMDBEnvironment.error("error updating lmdb:\(name)", rc)
             }
         }
     }
