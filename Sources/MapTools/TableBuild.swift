@@ -60,8 +60,9 @@ extension Tool {
     func bulkBuild(_ spec: MapSpec, source: SourceFile, flags: DictFlags, settings: MapSettings,
                    parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) {
         if spec.type == "proxy" { fatal("can't create maps via the proxy service") }
-        let request = OpenRequest(mode: .readWriteCreate, flags: flags.union(.bulkUpdate), settings: settings,
+        var request = OpenRequest(mode: .readWriteCreate, flags: flags.union(.bulkUpdate), settings: settings,
                                   diagnostics: diagnostics)
+        request.sizeHint = Int(source.status.st_size)
         let builder: any TableBuilder
         do {
             builder = try Tool.registry.builder(spec, request)

@@ -118,6 +118,8 @@ public final class Tool {
     }
 }
 
+private let newline: [UInt8] = [0x0A]
+
 /// Lookups and updates of Postfix's `-q`, `-s`, `-d` families, shared by postmap and postalias.
 extension Tool {
     /// Open a table or die with Postfix's message.
@@ -178,7 +180,7 @@ extension Tool {
                 do { value = try table.lookup(lookupKey) } catch { tableFailure(table, "query", error) }
                 if let value {
                     if value.isEmpty { warnEmpty(spec, key: lookupKey) }
-                    out.write(lookupKey + separator + value + [0x0A])
+                    out.write(lookupKey); out.write(separator); out.write(value); out.write(newline)
                     found = true
                     break
                 }
@@ -199,7 +201,7 @@ extension Tool {
                 } else if value.isEmpty {
                     warnEmpty(spec, key: key)
                 }
-                out.write(key + separator + value + [0x0A])
+                out.write(key); out.write(separator); out.write(value); out.write(newline)
             }
         } catch {
             if error.message.hasSuffix("sequence operation is not supported") { fatal(error.message) }
@@ -227,7 +229,7 @@ extension Tool {
         let input = ByteReader(fd: 0, path: "stdin")
         while let line = input.nextLine() {
             let key = KeyCodec.cString(line)
-            for (n, table) in tables.enumerated() {
+            for table in tables {
                 do { found = try table.delete(key) || found } catch { tableFailure(table, "delete", error) }
             }
         }

@@ -7,13 +7,13 @@ public enum ByteText {
     private static let base: UInt32 = 0x10FF00
 
     /// A string for `bytes`, reversible with `bytes(of:)`.
-    public static func string<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    public static func string(_ bytes: [UInt8]) -> String {
         if let valid = String(validating: bytes, as: UTF8.self),
            !valid.unicodeScalars.contains(where: { $0.value >= base }) {
             return valid
         }
         var out = String.UnicodeScalarView()
-        let all = Array(bytes)
+        let all = bytes
         var index = 0
         var iterator = all.makeIterator()
         var parser = Unicode.UTF8.ForwardParser()
@@ -36,6 +36,9 @@ public enum ByteText {
             }
         }
     }
+
+    /// A string for a slice of bytes.
+    public static func string(_ bytes: ArraySlice<UInt8>) -> String { string(Array(bytes)) }
 
     /// The original bytes of a string made by `string(_:)` (or any string: its UTF-8).
     public static func bytes(of text: String) -> [UInt8] {

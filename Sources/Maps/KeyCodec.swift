@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// The on-disk key and value rules shared by the indexed-file types: ASCII folding of keys and the
 /// trailing-NUL convention (`DICT_FLAG_TRY1NULL` / `TRY0NULL`).
 ///
@@ -19,13 +25,38 @@ public struct KeyCodec: Sendable {
         flags.contains(.foldFixed) ? CaseFolding.asciiLowercased(key) : key
     }
 
-    /// The forms to try for a lookup or delete, most likely first.
-    public func probeForms(_ key: [UInt8]) -> [(bytes: [UInt8], withNul: Bool)] {
-        let base = folded(key)
-        var forms: [(bytes: [UInt8], withNul: Bool)] = []
-        if flags.contains(.tryWithNul) { forms.append((base + [0], true)) }
-        if flags.contains(.tryWithoutNul) { forms.append((base, false)) }
-        return forms
+    /// Try the stored forms of `key` for a lookup or delete, most likely first, until `body` returns a
+    /// result, and pin the table to the form that matched. `body` gets the bytes to use.
+    @inlinable
+    public mutating func probe<T>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) -> Result<T?, MapError>) throws(MapError) -> T? {
+        var buffer = folded(key)
+        buffer.append(0)
+        let count = buffer.count
+        let withNul = flags.contains(.tryWithNul), withoutNul = flags.contains(.tryWithoutNul)
+        let outcome: Result<(T, Bool)?, MapError> = buffer.withUnsafeBytes { raw in
+            if withNul {
+                switch body(raw) {
+                case .failure(let e): return .failure(e)
+                case .success(let hit?): return .success((hit, true))
+                case .success(nil): break
+                }
+            }
+            if withoutNul {
+                switch body(UnsafeRawBufferPointer(rebasing: raw[0..<(count - 1)])) {
+                case .failure(let e): return .failure(e)
+                case .success(let hit?): return .success((hit, false))
+                case .success(nil): break
+                }
+            }
+            return .success(nil)
+        }
+        switch outcome {
+        case .failure(let e): throw e
+        case .success(nil): return nil
+        case .success(let (hit, nul)?):
+            pin(withNul: nul)
+            return hit
+        }
     }
 
     /// Remember which form matched, so later lookups try only that one.
@@ -36,11 +67,19 @@ public struct KeyCodec: Sendable {
     /// Key and value as written by an update. An undecided table settles on the Linux default: with NUL.
     public mutating func encodeForUpdate(_ key: [UInt8], _ value: [UInt8],
                                          options: RecordOptions = .standard) -> (key: [UInt8], value: [UInt8]) {
-        let k = options.fold ? folded(key) : key
-        if let nul = options.trailingNul { return nul ? (k + [0], value + [0]) : (k, value) }
-        if flags.isSuperset(of: .tryBothNul) { flags.subtract(.tryWithoutNul) }
-        if flags.contains(.tryWithNul) { return (k + [0], value + [0]) }
-        return (k, value)
+        var k = options.fold ? folded(key) : key
+        var withNul: Bool
+        if let nul = options.trailingNul {
+            withNul = nul
+        } else {
+            if flags.isSuperset(of: .tryBothNul) { flags.subtract(.tryWithoutNul) }
+            withNul = flags.contains(.tryWithNul)
+        }
+        guard withNul else { return (k, value) }
+        var v = value
+        k.append(0)
+        v.append(0)
+        return (k, v)
     }
 
     /// The duplicate policy for one record.
@@ -48,10 +87,25 @@ public struct KeyCodec: Sendable {
         options.duplicatePolicy ?? flags.duplicatePolicy
     }
 
-    /// Bytes read from disk as Postfix sees them: a C string, cut at the first NUL.
-    @inline(__always)
-    public static func cString<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
-        if let nul = bytes.firstIndex(of: 0) { return Array(bytes[..<nul]) }
-        return Array(bytes)
+    /// Bytes as Postfix sees them: a C string, cut at the first NUL.
+    public static func cString(_ bytes: [UInt8]) -> [UInt8] {
+        let cut: Int? = bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress, let hit = memchr(base, 0, raw.count) else { return nil }
+            return base.distance(to: UnsafeRawPointer(hit))
+        }
+        guard let cut else { return bytes }
+        return Array(bytes[..<cut])
+    }
+
+    /// Bytes read from disk (C-owned memory) as Postfix sees them: copied, cut at the first NUL.
+    public static func cString(_ raw: UnsafeRawBufferPointer) -> [UInt8] {
+        guard let base = raw.baseAddress, raw.count > 0 else { return [] }
+        let length = memchr(base, 0, raw.count).map { base.distance(to: UnsafeRawPointer($0)) } ?? raw.count
+        return Array(UnsafeRawBufferPointer(start: base, count: length))
+    }
+
+    /// A slice as a C string.
+    public static func cString(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        cString(Array(bytes))
     }
 }

@@ -43,8 +43,13 @@ public final class LogicalLineReader {
             while let line = reader.nextLine() {
                 lineNumber += 1
                 if !Self.isSkippable(line) {
-                    if !sawAny { first = lineNumber; sawAny = true }
-                    text.append(contentsOf: line)
+                    if !sawAny {
+                        first = lineNumber
+                        sawAny = true
+                        text = line
+                    } else {
+                        text.append(contentsOf: line)
+                    }
                 }
                 guard sawAny else { continue }
                 // Continue while the next physical line starts with whitespace or '#'.
@@ -53,7 +58,7 @@ public final class LogicalLineReader {
             guard sawAny else { return nil }
             if let c = text.first, isCSpace(c) {
                 let shown = KeyCodec.cString(text)
-                let head = ByteText.string(shown.prefix(30))
+                let head = ByteText.string(Array(shown.prefix(30)))
                 warn("\(reader.path): logical line must not start with whitespace: \"\(head)\(text.count > 30 ? "..." : "")\"")
                 continue
             }

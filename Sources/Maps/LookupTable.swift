@@ -69,6 +69,8 @@ public struct OpenRequest: Sendable {
     public var settings: MapSettings
     /// Where warnings go.
     public var diagnostics: Diagnostics
+    /// For builds: the size of the source in bytes (0 if unknown), so a backend can size its file.
+    public var sizeHint: Int = 0
 
     public init(mode: AccessMode = .readOnly, flags: DictFlags = .commandLineDefault,
                 settings: MapSettings = MapSettings(), diagnostics: Diagnostics = .silent) {

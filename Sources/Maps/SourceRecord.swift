@@ -13,29 +13,30 @@ public enum SourceRecord {
     /// rest, trimmed. The line is first cut at a NUL byte, as Postfix's C strings are.
     public static func split(_ line: [UInt8]) -> Result<(key: [UInt8], value: [UInt8]), Failure> {
         let text = KeyCodec.cString(line)
-        var inQuotes = false
-        var i = 0
-        let n = text.count
-        while i < n {
-            let c = text[i]
-            if c == 0x5C { // backslash
+        return text.withUnsafeBufferPointer { p -> Result<(key: [UInt8], value: [UInt8]), Failure> in
+            var inQuotes = false
+            var i = 0
+            let n = p.count
+            while i < n {
+                let c = p[i]
+                if c == 0x5C { // backslash
+                    i += 1
+                    if i >= n { break }
+                } else if isCSpace(c) {
+                    if !inQuotes { break }
+                } else if c == 0x22 {
+                    inQuotes.toggle()
+                }
                 i += 1
-                if i >= n { break }
-            } else if isCSpace(c) {
-                if !inQuotes { break }
-            } else if c == 0x22 {
-                inQuotes.toggle()
             }
-            i += 1
+            if inQuotes { return .failure(.unbalancedQuote) }
+            let keyEnd = min(i, n)
+            var start = min(i + 1, n)
+            while start < n, isCSpace(p[start]) { start += 1 }
+            var end = n
+            while end > start, isCSpace(p[end - 1]) { end -= 1 }
+            if keyEnd == 0 || end == start { return .failure(.expectedKeyValue) }
+            return .success((Array(p[0..<keyEnd]), Array(p[start..<end])))
         }
-        if inQuotes { return .failure(.unbalancedQuote) }
-        let key = Array(text[0..<min(i, n)])
-        var start = min(i + 1, n)
-        while start < n, isCSpace(text[start]) { start += 1 }
-        var end = n
-        while end > start, isCSpace(text[end - 1]) { end -= 1 }
-        let value = Array(text[start..<end])
-        if key.isEmpty || value.isEmpty { return .failure(.expectedKeyValue) }
-        return .success((key, value))
     }
 }

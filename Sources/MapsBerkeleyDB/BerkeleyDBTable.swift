@@ -17,6 +17,8 @@ public final class BerkeleyDBTable: LookupTable {
     private let diagnostics: Diagnostics
     /// Held for the whole life of a read-write handle (postmap -i / -d), like Postfix's mkmap lock.
     private var writerLockFD: Int32 = -1
+    /// The database's descriptor, for per-record locks.
+    private var dbFD: Int32 = -1
 
     public var duplicateLabel: String { path }
     public var dictName: String { path }
@@ -52,6 +54,7 @@ public final class BerkeleyDBTable: LookupTable {
         let h = try BerkeleyDBHandle(path: path, type: dbType, flags: UInt32(DB_FCNTL_LOCKING | DB_RDONLY),
                                      cacheSize: request.settings.berkeleyDBReadBufferSize)
         handle = h
+        dbFD = h.fd
         // Warn when the source changed after the index, unless only moments ago.
         var dbStat = stat(), srcStat = stat()
         if flags.contains(.lock), fstat(h.fd, &dbStat) == 0, stat(name, &srcStat) == 0,
@@ -94,6 +97,7 @@ public final class BerkeleyDBTable: LookupTable {
             throw error
         }
         handle = h
+        dbFD = h.fd
         if writerLockFD < 0 {
             writerLockFD = open(path, O_RDWR | O_CLOEXEC)
             if writerLockFD >= 0 { _ = lockFile(writerLockFD, style: .flock, .exclusive) }
@@ -103,29 +107,22 @@ public final class BerkeleyDBTable: LookupTable {
     private func withRecordLock<T>(_ op: LockOperation, _ body: (UnsafeMutablePointer<DB>) throws(MapError) -> T) throws(MapError) -> T {
         guard let db = handle?.db else { throw .temporary("\(path): table is closed") }
         let perRecord = flags.contains(.lock) && writerLockFD < 0
-        if perRecord { _ = lockFile(handle?.fd ?? -1, style: .flock, op) }
-        defer { if perRecord { _ = lockFile(handle?.fd ?? -1, style: .flock, .unlock) } }
+        if perRecord { _ = lockFile(dbFD, style: .flock, op) }
+        defer { if perRecord { _ = lockFile(dbFD, style: .flock, .unlock) } }
         return try body(db)
     }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
-        try withRecordLock(.shared) { db throws(MapError) in
-            for form in codec.probeForms(key) {
+        let path = self.path
+        return try withRecordLock(.shared) { db throws(MapError) in
+            try codec.probe(key) { k -> Result<[UInt8]?, MapError> in
                 var data: UnsafeMutableRawPointer?
                 var size: UInt32 = 0
-                let rc = form.bytes.withUnsafeBytes { k in
-                    CBDB_get(db, k.baseAddress, UInt32(k.count), &data, &size)
-                }
-                if rc == 0 {
-                    codec.pin(withNul: form.withNul)
-                    guard let data else { return [] }
-                    return KeyCodec.cString(UnsafeRawBufferPointer(start: data, count: Int(size)))
-                }
-                if rc != DB_NOTFOUND {
-                    throw .temporary("error reading \(path): \(systemErrorText(rc))", errno: rc)
-                }
+                let rc = CBDB_get(db, k.baseAddress, UInt32(k.count), &data, &size)
+                if rc == 0 { return .success(KeyCodec.cString(UnsafeRawBufferPointer(start: data, count: Int(size)))) }
+                if rc == DB_NOTFOUND { return .success(nil) }
+                return .failure(.temporary("error reading \(path): \(systemErrorText(rc))", errno: rc))
             }
-            return nil
         }
     }
 
@@ -153,18 +150,14 @@ public final class BerkeleyDBTable: LookupTable {
     }
 
     public func delete(_ key: [UInt8]) throws(MapError) -> Bool {
-        try withRecordLock(.exclusive) { db throws(MapError) in
-            for form in codec.probeForms(key) {
-                let rc = form.bytes.withUnsafeBytes { k in CBDB_del(db, k.baseAddress, UInt32(k.count)) }
-                if rc == 0 {
-                    codec.pin(withNul: form.withNul)
-                    return true
-                }
-                if rc != DB_NOTFOUND {
-                    throw .temporary("error deleting from \(path): \(systemErrorText(rc))", errno: rc)
-                }
-            }
-            return false
+        let path = self.path
+        return try withRecordLock(.exclusive) { db throws(MapError) in
+            try codec.probe(key) { k -> Result<Bool?, MapError> in
+                let rc = CBDB_del(db, k.baseAddress, UInt32(k.count))
+                if rc == 0 { return .success(true) }
+                if rc == DB_NOTFOUND { return .success(nil) }
+                return .failure(.temporary("error deleting from \(path): \(systemErrorText(rc))", errno: rc))
+            } ?? false
         }
     }
 
@@ -178,9 +171,9 @@ public final class BerkeleyDBTable: LookupTable {
             var k: UnsafeMutableRawPointer?, v: UnsafeMutableRawPointer?
             var kl: UInt32 = 0, vl: UInt32 = 0
             let perRecord = flags.contains(.lock) && writerLockFD < 0
-            if perRecord { _ = lockFile(handle?.fd ?? -1, style: .flock, .shared) }
+            if perRecord { _ = lockFile(dbFD, style: .flock, .shared) }
             rc = CBDB_cursor_next(cursor, &k, &kl, &v, &vl)
-            if perRecord { _ = lockFile(handle?.fd ?? -1, style: .flock, .unlock) }
+            if perRecord { _ = lockFile(dbFD, style: .flock, .unlock) }
             if rc == DB_NOTFOUND { return }
             guard rc == 0 else { throw .temporary("error [\(rc)] seeking \(path): \(systemErrorText(rc))", errno: rc) }
             let key = KeyCodec.cString(UnsafeRawBufferPointer(start: k, count: Int(kl)))

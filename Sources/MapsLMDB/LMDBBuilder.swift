@@ -6,7 +6,8 @@ import Glibc
 
 /// Builds a new `NAME.lmdb` in a temporary sibling in one write transaction and renames it into place.
 /// When the map fills, the transaction is dropped, the map grows and the load starts over, as Postfix's
-/// bulk mode does (the map size doubles each time).
+/// bulk mode does (the map size doubles each time). The first size is estimated from the source, so
+/// a large table rarely needs a restart.
 final class LMDBBuilder: TableBuilder, RecordSink {
     let name: String
     let target: String
@@ -39,7 +40,12 @@ final class LMDBBuilder: TableBuilder, RecordSink {
         diagnostics = request.diagnostics
         do {
             // Commit once at the end and sync then; no per-transaction sync is needed for a private file.
-            environment = try LMDBEnvironment(path: temporary, readOnly: false, mapSize: request.settings.lmdbMapSize,
+            // Start from lmdb_map_size, or from three times the source size when that is larger (a table
+            // takes about 2.3 bytes per source byte), so a large build rarely has to restart. The map
+            // size is address space, not disk: the file grows only as pages are written.
+            let estimate = (request.sizeHint * 3 + (1 << 20) - 1) & ~((1 << 20) - 1)
+            environment = try LMDBEnvironment(path: temporary, readOnly: false,
+                                              mapSize: max(request.settings.lmdbMapSize, estimate),
                                               extraFlags: UInt32(MDB_NOSYNC))
         } catch {
             _ = unlink(temporary)

@@ -52,16 +52,15 @@ public final class LMDBTable: LookupTable {
         try locked(.shared) { env throws(MapError) in
             let txn = try env.begin(readOnly: true)
             defer { mdb_txn_abort(txn) }
-            for form in codec.probeForms(key) {
+            let name = self.name
+            return try codec.probe(key) { k -> Result<[UInt8]?, MapError> in
+                var keyVal = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
                 var data = MDB_val()
-                let rc = withVal(form.bytes) { k in mdb_get(txn, env.dbi, &k, &data) }
-                if rc == 0 {
-                    codec.pin(withNul: form.withNul)
-                    return KeyCodec.cString(data.bytes)
-                }
-                if rc != MDB_NOTFOUND { throw LMDBEnvironment.error("error reading lmdb:\(name)", rc) }
+                let rc = mdb_get(txn, env.dbi, &keyVal, &data)
+                if rc == 0 { return .success(KeyCodec.cString(UnsafeRawBufferPointer(start: data.mv_data, count: data.mv_size))) }
+                if rc == MDB_NOTFOUND { return .success(nil) }
+                return .failure(LMDBEnvironment.error("error reading lmdb:\(name)", rc))
             }
-            return nil
         }
     }
 
@@ -103,12 +102,17 @@ public final class LMDBTable: LookupTable {
     }
 
     public func delete(_ key: [UInt8]) throws(MapError) -> Bool {
-        for form in codec.probeForms(key) {
+        // Each form is tried in its own write transaction, as Postfix does.
+        var forms: [([UInt8], Bool)] = []
+        let base = codec.folded(key)
+        if codec.flags.contains(.tryWithNul) { forms.append((base + [0], true)) }
+        if codec.flags.contains(.tryWithoutNul) { forms.append((base, false)) }
+        for (bytes, withNul) in forms {
             let rc = try write { txn, env in
-                withVal(form.bytes) { k in mdb_del(txn, env.dbi, &k, nil) }
+                withVal(bytes) { k in mdb_del(txn, env.dbi, &k, nil) }
             }
             if rc == 0 {
-                codec.pin(withNul: form.withNul)
+                codec.pin(withNul: withNul)
                 return true
             }
         }
