@@ -12,77 +12,20 @@ public enum Postalias {
     public static func main(_ arguments: [String]) -> Int32 {
         let tool = Tool(argv0: arguments.first ?? "postalias")
         umask(0o022)
-        var flags = DictFlags.commandLineDefault
-        var configDir: String?
-        var query: String?
-        var deleteKey: String?
-        var sequence = false
-        var incremental = false
-        var saveMode = true
-        var asOwner = true
-        if getenv("MAIL_VERBOSE") != nil { tool.verbose = 1 }
-
-        let parsed: (options: [Getopt.Option], operands: [String])
-        switch Getopt.parse(Array(arguments.dropFirst()), spec: "Nc:d:finopq:rsuvw") {
-        case .failure(let failure):
-            writeStderr("\(tool.program): \(failure.message)")
-            tool.fatal(usage)
-        case .success(let result):
-            parsed = result
-        }
-        for option in parsed.options {
-            switch option.letter {
-            case "N": flags.insert(.tryWithNul); flags.remove(.tryWithoutNul)
-            case "n": flags.insert(.tryWithoutNul); flags.remove(.tryWithNul)
-            case "c": configDir = option.argument
-            case "d":
-                if sequence || query != nil || deleteKey != nil { tool.fatal("specify only one of -s -q or -d") }
-                deleteKey = option.argument
-            case "f": flags.remove(.foldFixed)
-            case "i": incremental = true
-            case "o": asOwner = false
-            case "p": saveMode = false
-            case "q":
-                if sequence || query != nil || deleteKey != nil { tool.fatal("specify only one of -s -q or -d") }
-                query = option.argument
-            case "r": flags.setDuplicatePolicy(.replace)
-            case "s":
-                if query != nil || deleteKey != nil { tool.fatal("specify only one of -s or -q or -d") }
-                sequence = true
-            case "u": flags.remove(.utf8Request)
-            case "v": tool.verbose += 1
-            case "w": flags.setDuplicatePolicy(.ignore)
-            default: tool.fatal(usage)
-            }
-        }
-        let config = tool.loadConfig(directory: configDir)
+        let line = MapCommandLine.parse(Array(arguments.dropFirst()), spec: "Nc:d:finopq:rsuvw", usage: usage, tool: tool)
+        let config = tool.loadConfig(directory: line.configDirectory)
         let settings = tool.settings(from: config)
         let defaultType = config.value("default_database_type") ?? "hash"
-        let specs = parsed.operands.map { MapSpec(parsing: $0, defaultType: defaultType) }
-        let lookupFlags = flags.union(.lock)
-
-        if let deleteKey {
-            guard !specs.isEmpty else { tool.fatal(usage) }
-            if deleteKey == "-" { return tool.deleteStream(specs: specs, flags: lookupFlags, settings: settings) }
-            return tool.deleteSingle(Array(deleteKey.utf8), specs: specs, flags: lookupFlags, settings: settings)
+        let specs = line.operands.map { MapSpec(parsing: $0, defaultType: defaultType) }
+        if line.sequence, line.query == nil, line.deleteKey == nil, specs.first?.type == "proxy" {
+            tool.fatal("can't sequence maps via the proxy service")
         }
-        if let query {
-            guard !specs.isEmpty else { tool.fatal(usage) }
-            if query == "-" {
-                return tool.queryStream(specs: specs, flags: lookupFlags, settings: settings, separator: [0x3A, 0x09])
-            }
-            return tool.querySingle(Array(query.utf8), specs: specs, flags: lookupFlags, settings: settings)
+        if let status = tool.runLookupMode(line, specs: specs, settings: settings, usage: usage, separator: [0x3A, 0x09]) {
+            return status
         }
-        if sequence {
-            guard let first = specs.first else { return 1 }
-            if first.type == "proxy" { tool.fatal("can't sequence maps via the proxy service") }
-            tool.sequence(first, flags: lookupFlags, settings: settings, separator: [0x3A, 0x09])
-            return 0
-        }
-        guard !specs.isEmpty else { tool.fatal(usage) }
         for spec in specs {
-            build(spec, tool: tool, config: config, settings: settings, flags: flags, incremental: incremental,
-                  saveMode: saveMode, asOwner: asOwner)
+            build(spec, tool: tool, config: config, settings: settings, flags: line.flags, incremental: line.incremental,
+                  saveMode: line.saveMode, asOwner: line.asOwner)
         }
         return 0
     }

@@ -1,3 +1,25 @@
+/// The checks of the UTF-8 layer, shared by lookups and builds; warnings in Postfix's words.
+struct UTF8Check {
+    let label: String
+    let diagnostics: Diagnostics
+
+    static func isValid(_ bytes: [UInt8]) -> Bool {
+        CaseFolding.isASCII(bytes) || CaseFolding.isValidUTF8(bytes)
+    }
+
+    /// `false` (with a warning) when the key is not UTF-8.
+    func key(_ key: [UInt8]) -> Bool {
+        if Self.isValid(key) { return true }
+        diagnostics.warning("\(label): non-UTF-8 key \"\(ByteText.string(key))\": malformed UTF-8 or invalid codepoint")
+        return false
+    }
+
+    /// The warning text for a value that is not UTF-8.
+    func badValue(key: [UInt8], value: [UInt8]) -> String {
+        "\(label): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint"
+    }
+}
+
 /// The `smtputf8_enable = yes` layer (Postfix's `dict_utf8`): keys must be valid UTF-8 and are folded with
 /// full Unicode case folding before the wrapped table sees them; values must be valid UTF-8 too.
 public final class UTF8KeyTable: LookupTable {
@@ -17,23 +39,18 @@ public final class UTF8KeyTable: LookupTable {
     public var duplicateLabel: String { inner.duplicateLabel }
     public var dictName: String { inner.dictName }
 
-    private func checkedKey(_ key: [UInt8], fold: Bool = true) -> [UInt8]? {
-        if !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) {
-            diagnostics.warning("\(type):\(dictName): non-UTF-8 key \"\(ByteText.string(key))\": malformed UTF-8 or invalid codepoint")
-            return nil
-        }
-        return fold && self.fold ? CaseFolding.unicodeFolded(key) : key
-    }
+    private var check: UTF8Check { UTF8Check(label: "\(type):\(dictName)", diagnostics: diagnostics) }
 
-    private func isValid(_ value: [UInt8]) -> Bool {
-        CaseFolding.isASCII(value) || CaseFolding.isValidUTF8(value)
+    private func checkedKey(_ key: [UInt8], fold: Bool = true) -> [UInt8]? {
+        guard check.key(key) else { return nil }
+        return fold && self.fold ? CaseFolding.unicodeFolded(key) : key
     }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         guard let k = checkedKey(key) else { return nil }
         guard let value = try inner.lookup(k) else { return nil }
-        if !isValid(value) {
-            let text = "\(type):\(dictName): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint"
+        if !UTF8Check.isValid(value) {
+            let text = check.badValue(key: key, value: value)
             diagnostics.warning(text)
             throw .configuration(text)
         }
@@ -42,8 +59,8 @@ public final class UTF8KeyTable: LookupTable {
 
     public func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
         guard let k = checkedKey(key, fold: options.fold) else { return .stored }
-        if !isValid(value) {
-            diagnostics.warning("\(type):\(dictName): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint")
+        if !UTF8Check.isValid(value) {
+            diagnostics.warning(check.badValue(key: key, value: value))
             return .stored
         }
         return try inner.update(k, value, options: options)
@@ -79,12 +96,10 @@ final class UTF8RecordSink: RecordSink {
     var dictName: String { inner.dictName }
 
     func put(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
-        if !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) {
-            diagnostics.warning("\(spec.type):\(dictName): non-UTF-8 key \"\(ByteText.string(key))\": malformed UTF-8 or invalid codepoint")
-            return .stored
-        }
-        if !CaseFolding.isASCII(value) && !CaseFolding.isValidUTF8(value) {
-            diagnostics.warning("\(spec.type):\(dictName): key \"\(ByteText.string(key))\": non-UTF-8 value \"\(ByteText.string(value))\": malformed UTF-8 or invalid codepoint")
+        let check = UTF8Check(label: "\(spec.type):\(dictName)", diagnostics: diagnostics)
+        guard check.key(key) else { return .stored }
+        if !UTF8Check.isValid(value) {
+            diagnostics.warning(check.badValue(key: key, value: value))
             return .stored
         }
         return try inner.put(fold && options.fold ? CaseFolding.unicodeFolded(key) : key, value, options: options)

@@ -33,7 +33,7 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
         do {
             handle = try BerkeleyDBHandle(path: temporary, type: dbType,
                                           flags: UInt32(DB_FCNTL_LOCKING | DB_CREATE | DB_EXCL),
-                                          cacheSize: request.settings.berkeleyDBCreateBufferSize)
+                                          cacheSize: BerkeleyDBBuilder.cacheSize(request))
         } catch {
             _ = unlink(temporary)
             // Report the failure against the file the user named, as Postfix would: it opens an existing
@@ -43,6 +43,14 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
             }
             throw MapError(error.kind, error.message.replacingTemporary(temporary, with: target), errno: error.errno)
         }
+    }
+
+    /// The build cache: `berkeley_db_create_buffer_size`, grown for a large source to half its size,
+    /// up to twice the configured value. A hash file is written in random page order, so every page
+    /// that stays cached saves a write and a read; the cap keeps memory within twice Postfix's.
+    static func cacheSize(_ request: OpenRequest) -> Int {
+        let configured = request.settings.berkeleyDBCreateBufferSize
+        return max(configured, min(2 * configured, request.sizeHint / 2))
     }
 
     func put(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {

@@ -141,20 +141,12 @@ struct Expander {
     }
 
     private func compare(_ a: String, _ op: String, _ b: String) -> Bool {
-        if op.hasSuffix("level") {
-            let cmp = Self.compareLevels(a, b)
-            switch op.dropLast(5) {
-            case "==": return cmp == 0
-            case "!=": return cmp != 0
-            case "<": return cmp < 0
-            case "<=": return cmp <= 0
-            case ">": return cmp > 0
-            case ">=": return cmp >= 0
-            default: return false
-            }
-        }
+        var op = Substring(op)
         let cmp: Int
-        if let x = Int(a), let y = Int(b), a.allSatisfy(\.isNumber), b.allSatisfy(\.isNumber) {
+        if op.hasSuffix("level") {
+            op = op.dropLast(5)
+            cmp = Self.compareLevels(a, b)
+        } else if let x = Int(a), let y = Int(b), a.allSatisfy(\.isNumber), b.allSatisfy(\.isNumber) {
             cmp = x < y ? -1 : (x > y ? 1 : 0)
         } else {
             cmp = a < b ? -1 : (a > b ? 1 : 0)
