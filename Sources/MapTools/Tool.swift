@@ -168,7 +168,8 @@ extension Tool {
         var tables = [(any LookupTable)?](repeating: nil, count: specs.count)
         var found = false
         let input = ByteReader(fd: 0, path: "stdin")
-        while let key = input.nextLine() {
+        var key: [UInt8] = []
+        while input.nextLine(into: &key) {
             for (n, spec) in specs.enumerated() {
                 let table: any LookupTable
                 if let open = tables[n] { table = open } else {

@@ -76,6 +76,33 @@ public final class ByteReader {
         }
     }
 
+    /// The next line into `line` (its storage reused), without the newline; `false` at end of input.
+    public func nextLine(into line: inout [UInt8]) -> Bool {
+        line.removeAll(keepingCapacity: true)
+        var scanFrom = start
+        while true {
+            let found: Int? = buffer.withUnsafeBytes { raw in
+                guard scanFrom < end, let base = raw.baseAddress else { return nil }
+                guard let hit = memchr(base + scanFrom, 0x0A, end - scanFrom) else { return nil }
+                return base.distance(to: UnsafeRawPointer(hit))
+            }
+            if let nl = found {
+                line.append(contentsOf: buffer[start..<nl])
+                start = nl + 1
+                return true
+            }
+            if eof {
+                guard start < end else { return false }
+                line.append(contentsOf: buffer[start..<end])
+                start = end
+                return true
+            }
+            let scanned = end - start
+            fill()
+            scanFrom = start + scanned
+        }
+    }
+
     /// Peek at the next byte without consuming it.
     public func peekByte() -> UInt8? {
         if start == end { fill() }

@@ -37,7 +37,22 @@
 /// The folding table is computed once (about 3 ms), lazily and thread-safely,
 /// on the first key that is not all-ASCII.
 public enum CaseFolding {
-    /// ASCII-only lowercase (Postfix `lowercase()`: bytes A-Z -> a-z, all other bytes unchanged).
+    /// Append `bytes` to `out`, ASCII-lowercased (no allocation when `out` has room).
+    public static func appendASCIILowercased(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let base = out.count
+        out.append(contentsOf: bytes)
+        out.withUnsafeMutableBufferPointer { buf in
+            var i = base
+            let n = buf.count
+            while i < n {
+                let b = buf[i]
+                if b &- 0x41 < 26 { buf[i] = b | 0x20 }
+                i += 1
+            }
+        }
+    }
+
+    /// ASCII-only lowercase (Postfix `lowercase()`): bytes A-Z become a-z, all other bytes are unchanged.
     public static func asciiLowercased(_ bytes: [UInt8]) -> [UInt8] {
         // Find the first uppercase byte; most keys are already lowercase and
         // are then returned without copying.

@@ -12,6 +12,8 @@ import Musl
 public struct KeyCodec: Sendable {
     /// The table's flags; lookups narrow the NUL mode once a form has matched.
     public private(set) var flags: DictFlags
+    /// Reused for the probe forms of each lookup, so a lookup allocates nothing for its key.
+    @usableFromInline var scratch: [UInt8] = []
 
     public init(flags: DictFlags) {
         var flags = flags
@@ -29,11 +31,16 @@ public struct KeyCodec: Sendable {
     /// result, and pin the table to the form that matched. `body` gets the bytes to use.
     @inlinable
     public mutating func probe<T>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) -> Result<T?, MapError>) throws(MapError) -> T? {
-        var buffer = folded(key)
-        buffer.append(0)
-        let count = buffer.count
+        scratch.removeAll(keepingCapacity: true)
+        if flags.contains(.foldFixed) {
+            CaseFolding.appendASCIILowercased(key, to: &scratch)
+        } else {
+            scratch.append(contentsOf: key)
+        }
+        scratch.append(0)
+        let count = scratch.count
         let withNul = flags.contains(.tryWithNul), withoutNul = flags.contains(.tryWithoutNul)
-        let outcome: Result<(T, Bool)?, MapError> = buffer.withUnsafeBytes { raw in
+        let outcome: Result<(T, Bool)?, MapError> = scratch.withUnsafeBytes { raw in
             if withNul {
                 switch body(raw) {
                 case .failure(let e): return .failure(e)

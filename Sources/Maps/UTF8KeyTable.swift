@@ -32,6 +32,7 @@ public final class UTF8KeyTable: LookupTable {
         self.inner = inner
         self.fold = fold
         self.diagnostics = diagnostics
+        self.check = UTF8Check(label: "\(inner.type):\(inner.dictName)", diagnostics: diagnostics)
     }
 
     public var type: String { inner.type }
@@ -39,7 +40,7 @@ public final class UTF8KeyTable: LookupTable {
     public var duplicateLabel: String { inner.duplicateLabel }
     public var dictName: String { inner.dictName }
 
-    private var check: UTF8Check { UTF8Check(label: "\(type):\(dictName)", diagnostics: diagnostics) }
+    private let check: UTF8Check
 
     private func checkedKey(_ key: [UInt8], fold: Bool = true) -> [UInt8]? {
         guard check.key(key) else { return nil }
