@@ -32,7 +32,7 @@ public enum AliasLineParser {
     /// A line that yields no tokens at all (Postfix silently skips it; readllines never produces one)
     /// is reported as `.needNameValuePair`.
     public static func parse(_ line: [UInt8]) -> Result<(key: [UInt8], value: [UInt8]), Failure> {
-        let tokens = tokenize(line)
+        let (tokens, arena) = tokenize(line)
 
         // The name:value split happens at the first ":" operator. There must be
         // at least one token on each side, and no "," on the left (a key that
@@ -49,21 +49,22 @@ public enum AliasLineParser {
         if keyTokens.contains(where: { $0.isOperator(.at) || $0.isOperator(.percent) }) {
             return .failure(.nameMustBeLocal)
         }
-        let key = renderUnquoted(keyTokens)
-        let value = renderQuoted(tokens[(colon + 1)...])
+        let key = renderUnquoted(keyTokens, arena)
+        let value = renderQuoted(tokens[(colon + 1)...], arena)
         return .success((key: key, value: value))
     }
 }
 
 // MARK: - Tokens
 
+/// A token; text tokens are ranges of the scanner's arena, so tokenizing a line allocates little.
 private enum Token {
-    case atom([UInt8])
-    case quoted([UInt8])
+    case atom(Range<Int>)
+    case quoted(Range<Int>)
     /// Stored in its original form, "(" ... ")" included.
-    case comment([UInt8])
+    case comment(Range<Int>)
     /// The text between "[" and "]".
-    case literal([UInt8])
+    case literal(Range<Int>)
     case op(UInt8)
 
     func isOperator(_ byte: UInt8) -> Bool {
@@ -102,13 +103,13 @@ private func isBlank(_ b: UInt8) -> Bool {
 }
 
 /// Operator bytes: "|", "%", "!" plus the RFC 822 specials ()<>@,;:\".[]
-private let operatorTable: [Bool] = {
-    var table = [Bool](repeating: false, count: 256)
-    for b in Array("|%!()<>@,;:\\\".[]".utf8) { table[Int(b)] = true }
-    return table
-}()
-
-private func isOperatorByte(_ b: UInt8) -> Bool { operatorTable[Int(b)] }
+@inline(__always)
+private func isOperatorByte(_ b: UInt8) -> Bool {
+    switch b {
+    case 0x7C, 0x25, 0x21, 0x28, 0x29, 0x3C, 0x3E, 0x40, 0x2C, 0x3B, 0x3A, 0x5C, 0x22, 0x2E, 0x5B, 0x5D: return true
+    default: return false
+    }
+}
 
 private func isControl(_ b: UInt8) -> Bool { b < 0x20 || b == 0x7F }
 
@@ -116,10 +117,13 @@ private struct Scanner {
     let bytes: [UInt8]
     let end: Int
     var pos = 0
+    /// The text of every token, back to back.
+    var arena: [UInt8] = []
 
     init(_ line: [UInt8]) {
         bytes = line
         end = line.firstIndex(of: 0) ?? line.count
+        arena.reserveCapacity(end + 8)
     }
 
     var atEnd: Bool { pos >= end }
@@ -128,8 +132,8 @@ private struct Scanner {
     /// following byte (if any) regardless of `keepGoing`. Blanks that get
     /// collected are stored as plain spaces. Stops before the byte that failed
     /// the test.
-    mutating func collect(while keepGoing: (UInt8) -> Bool) -> [UInt8] {
-        var out: [UInt8] = []
+    mutating func collect(while keepGoing: (UInt8) -> Bool) -> Range<Int> {
+        let start = arena.count
         while pos < end {
             var b = bytes[pos]
             if b == .backslash {
@@ -139,14 +143,14 @@ private struct Scanner {
             } else if !keepGoing(b) {
                 break
             }
-            out.append(isBlank(b) ? .space : b)
+            arena.append(isBlank(b) ? .space : b)
             pos += 1
         }
-        return out
+        return start..<arena.count
     }
 
     /// Like `collect`, then steps over the terminator when there is one.
-    mutating func collectDelimited(by terminator: UInt8) -> [UInt8] {
+    mutating func collectDelimited(by terminator: UInt8) -> Range<Int> {
         let out = collect(while: { $0 != terminator })
         if pos < end { pos += 1 }
         return out
@@ -154,34 +158,37 @@ private struct Scanner {
 
     /// Reads a comment body after its "(", keeping everything verbatim and
     /// honouring nesting and backslash escapes.
-    mutating func comment() -> [UInt8] {
-        var out: [UInt8] = [.lparen]
+    mutating func comment() -> Range<Int> {
+        let start = arena.count
+        arena.append(.lparen)
         var depth = 1
         while pos < end {
             let b = bytes[pos]
-            out.append(b)
+            arena.append(b)
             pos += 1
             switch b {
             case .lparen:
                 depth += 1
             case .rparen:
                 depth -= 1
-                if depth == 0 { return out }
+                if depth == 0 { return start..<arena.count }
             case .backslash:
-                if pos >= end { return out }
-                out.append(bytes[pos])
+                if pos >= end { return start..<arena.count }
+                arena.append(bytes[pos])
                 pos += 1
             default:
                 break
             }
         }
-        return out
+        return start..<arena.count
     }
 }
 
-private func tokenize(_ line: [UInt8]) -> [Token] {
+/// The tokens of a line and the arena their text lives in.
+private func tokenize(_ line: [UInt8]) -> (tokens: [Token], text: [UInt8]) {
     var scanner = Scanner(line)
     var tokens: [Token] = []
+    tokens.reserveCapacity(16)
     while !scanner.atEnd {
         let b = scanner.bytes[scanner.pos]
         if isBlank(b) {
@@ -204,11 +211,11 @@ private func tokenize(_ line: [UInt8]) -> [Token] {
         default:
             // An atom; it may begin with a backslash escape.
             let text = scanner.collect(while: { !isBlank($0) && !isOperatorByte($0) })
-            let needsQuotes = text.contains(where: { $0 == .space || isControl($0) || isOperatorByte($0) })
+            let needsQuotes = scanner.arena[text].contains(where: { $0 == .space || isControl($0) || isOperatorByte($0) })
             tokens.append(needsQuotes ? .quoted(text) : .atom(text))
         }
     }
-    return tokens
+    return (tokens, scanner.arena)
 }
 
 // MARK: - Rendering
@@ -221,17 +228,18 @@ private func blankBetween(_ token: Token, _ next: Token) -> Bool {
 }
 
 /// Internal (unquoted) form, used for the key.
-private func renderUnquoted(_ tokens: ArraySlice<Token>) -> [UInt8] {
+private func renderUnquoted(_ tokens: ArraySlice<Token>, _ arena: [UInt8]) -> [UInt8] {
     var out: [UInt8] = []
+    out.reserveCapacity(arena.count + 8)
     var index = tokens.startIndex
     while index < tokens.endIndex {
         let token = tokens[index]
         switch token {
         case .atom(let text), .quoted(let text), .comment(let text):
-            out += text
+            out += arena[text]
         case .literal(let text):
             out.append(.lbracket)
-            out += text
+            out += arena[text]
             out.append(.rbracket)
         case .op(let b):
             out.append(b)
@@ -246,7 +254,7 @@ private func renderUnquoted(_ tokens: ArraySlice<Token>) -> [UInt8] {
 }
 
 /// Appends `text`, putting a backslash before every byte in `special`.
-private func appendEscaped(_ text: [UInt8], escaping special: (UInt8) -> Bool, to out: inout [UInt8]) {
+private func appendEscaped(_ text: ArraySlice<UInt8>, escaping special: (UInt8) -> Bool, to out: inout [UInt8]) {
     for b in text {
         if special(b) { out.append(.backslash) }
         out.append(b)
@@ -254,8 +262,9 @@ private func appendEscaped(_ text: [UInt8], escaping special: (UInt8) -> Bool, t
 }
 
 /// External (quoted) form, used for the value.
-private func renderQuoted(_ tokens: ArraySlice<Token>) -> [UInt8] {
+private func renderQuoted(_ tokens: ArraySlice<Token>, _ arena: [UInt8]) -> [UInt8] {
     var out: [UInt8] = []
+    out.reserveCapacity(arena.count + 16)
     var index = tokens.startIndex
     while index < tokens.endIndex {
         let token = tokens[index]
@@ -268,14 +277,14 @@ private func renderQuoted(_ tokens: ArraySlice<Token>) -> [UInt8] {
             index = next
             continue
         case .atom(let text), .comment(let text):
-            out += text
+            out += arena[text]
         case .quoted(let text):
             out.append(.dquote)
-            appendEscaped(text, escaping: { $0 == .dquote || $0 == .backslash || $0 == .cr || $0 == .lf }, to: &out)
+            appendEscaped(arena[text], escaping: { $0 == .dquote || $0 == .backslash || $0 == .cr || $0 == .lf }, to: &out)
             out.append(.dquote)
         case .literal(let text):
             out.append(.lbracket)
-            appendEscaped(text, escaping: { $0 == .backslash || $0 == .cr || $0 == .lf }, to: &out)
+            appendEscaped(arena[text], escaping: { $0 == .backslash || $0 == .cr || $0 == .lf }, to: &out)
             out.append(.rbracket)
         case .op(let b):
             out.append(b)

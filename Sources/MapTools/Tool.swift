@@ -169,12 +169,27 @@ extension Tool {
         var found = false
         let input = ByteReader(fd: 0, path: "stdin")
         var key: [UInt8] = []
-        while input.nextLine(into: &key) {
+        // Keys that are already buffered are looked up in batches that hold each table's read lock once,
+        // instead of once per key; a batch ends before reading would block, and after 1024 keys.
+        var inBatch = [Bool](repeating: false, count: specs.count)
+        var batchCount = 0
+        func endBatches() {
+            for n in tables.indices where inBatch[n] { tables[n]?.endBatch(); inBatch[n] = false }
+            batchCount = 0
+        }
+        while true {
+            if batchCount >= 1024 || !input.hasBufferedLine { endBatches() }
+            guard input.nextLine(into: &key) else { break }
+            batchCount += 1
             for (n, spec) in specs.enumerated() {
                 let table: any LookupTable
                 if let open = tables[n] { table = open } else {
                     table = openTable(spec, mode: .readOnly, flags: flags, settings: settings)
                     tables[n] = table
+                }
+                if !inBatch[n] {
+                    do { try table.beginBatch() } catch { tableFailure(table, "query", error) }
+                    inBatch[n] = true
                 }
                 let lookupKey = KeyCodec.cString(key)
                 let value: [UInt8]?
@@ -187,6 +202,7 @@ extension Tool {
                 }
             }
         }
+        endBatches()
         if found { out.flush() }
         for table in tables { table?.close() }
         return found ? 0 : 1

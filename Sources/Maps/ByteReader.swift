@@ -103,6 +103,15 @@ public final class ByteReader {
         }
     }
 
+    /// Whether a whole line (or the end of input) is already buffered, so reading it will not block.
+    public var hasBufferedLine: Bool {
+        if eof { return true }
+        return buffer.withUnsafeBytes { raw in
+            guard start < end, let base = raw.baseAddress else { return false }
+            return memchr(base + start, 0x0A, end - start) != nil
+        }
+    }
+
     /// Peek at the next byte without consuming it.
     public func peekByte() -> UInt8? {
         if start == end { fill() }

@@ -23,6 +23,11 @@ public protocol LookupTable: AnyObject {
     func forEach(_ body: ([UInt8], [UInt8]) throws(MapError) -> Void) throws(MapError)
     /// Release the handle and its locks. Further use is an error.
     func close()
+    /// Hold the table's shared lock (and, for LMDB, one read transaction) across several lookups, until
+    /// `endBatch()`. Lookups in a batch see one consistent table; a writer waits for the batch to end.
+    func beginBatch() throws(MapError)
+    /// End a batch started with `beginBatch()`.
+    func endBatch()
 }
 
 extension LookupTable {
@@ -47,6 +52,8 @@ extension LookupTable {
     }
 
     public func close() {}
+    public func beginBatch() throws(MapError) {}
+    public func endBatch() {}
 }
 
 /// How a table is opened.

@@ -77,6 +77,8 @@ public final class UTF8KeyTable: LookupTable {
     }
 
     public func close() { inner.close() }
+    public func beginBatch() throws(MapError) { try inner.beginBatch() }
+    public func endBatch() { inner.endBatch() }
 }
 
 /// The same layer for bulk builds.

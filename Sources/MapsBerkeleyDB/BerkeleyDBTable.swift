@@ -19,6 +19,8 @@ public final class BerkeleyDBTable: LookupTable {
     private var writerLockFD: Int32 = -1
     /// The database's descriptor, for per-record locks.
     private var dbFD: Int32 = -1
+    /// A batch holds the shared lock; per-record locking is then skipped.
+    private var inBatch = false
 
     public var duplicateLabel: String { path }
     public var dictName: String { path }
@@ -106,7 +108,7 @@ public final class BerkeleyDBTable: LookupTable {
 
     private func withRecordLock<T>(_ op: LockOperation, _ body: (UnsafeMutablePointer<DB>) throws(MapError) -> T) throws(MapError) -> T {
         guard let db = handle?.db else { throw .temporary("\(path): table is closed") }
-        let perRecord = flags.contains(.lock) && writerLockFD < 0
+        let perRecord = flags.contains(.lock) && writerLockFD < 0 && !inBatch
         if perRecord { _ = lockFile(dbFD, style: .flock, op) }
         defer { if perRecord { _ = lockFile(dbFD, style: .flock, .unlock) } }
         return try body(db)
@@ -170,7 +172,7 @@ public final class BerkeleyDBTable: LookupTable {
         while true {
             var k: UnsafeMutableRawPointer?, v: UnsafeMutableRawPointer?
             var kl: UInt32 = 0, vl: UInt32 = 0
-            let perRecord = flags.contains(.lock) && writerLockFD < 0
+            let perRecord = flags.contains(.lock) && writerLockFD < 0 && !inBatch
             if perRecord { _ = lockFile(dbFD, style: .flock, .shared) }
             rc = CBDB_cursor_next(cursor, &k, &kl, &v, &vl)
             if perRecord { _ = lockFile(dbFD, style: .flock, .unlock) }
@@ -182,7 +184,23 @@ public final class BerkeleyDBTable: LookupTable {
         }
     }
 
+    public func beginBatch() throws(MapError) {
+        guard !inBatch, flags.contains(.lock), writerLockFD < 0, handle != nil else { return }
+        if lockFile(dbFD, style: .flock, .shared) != 0 {
+            let e = errno
+            throw .temporary("\(path): lock dictionary: \(systemErrorText(e))", errno: e)
+        }
+        inBatch = true
+    }
+
+    public func endBatch() {
+        guard inBatch else { return }
+        _ = lockFile(dbFD, style: .flock, .unlock)
+        inBatch = false
+    }
+
     public func close() {
+        endBatch()
         handle?.close()
         handle = nil
         if writerLockFD >= 0 {

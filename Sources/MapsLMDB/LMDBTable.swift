@@ -16,6 +16,8 @@ public final class LMDBTable: LookupTable {
     private let flags: DictFlags
     private let diagnostics: Diagnostics
     private let readOnly: Bool
+    /// The read transaction of a batch, under a shared lock held until `endBatch()`.
+    private var batchTransaction: OpaquePointer?
     /// Updates retry this many times after growing a full map (Postfix: 2 per call).
     private static let apiRetryLimit = 2
 
@@ -49,19 +51,46 @@ public final class LMDBTable: LookupTable {
     }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
-        try locked(.shared) { env throws(MapError) in
+        if let txn = batchTransaction, let env = environment { return try lookup(key, txn: txn, env: env) }
+        return try locked(.shared) { env throws(MapError) in
             let txn = try env.begin(readOnly: true)
             defer { mdb_txn_abort(txn) }
-            let name = self.name
-            return try codec.probe(key) { k -> Result<[UInt8]?, MapError> in
-                var keyVal = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
-                var data = MDB_val()
-                let rc = mdb_get(txn, env.dbi, &keyVal, &data)
-                if rc == 0 { return .success(KeyCodec.cString(UnsafeRawBufferPointer(start: data.mv_data, count: data.mv_size))) }
-                if rc == MDB_NOTFOUND { return .success(nil) }
-                return .failure(LMDBEnvironment.error("error reading lmdb:\(name)", rc))
-            }
+            return try lookup(key, txn: txn, env: env)
         }
+    }
+
+    private func lookup(_ key: [UInt8], txn: OpaquePointer, env: LMDBEnvironment) throws(MapError) -> [UInt8]? {
+        let name = self.name
+        return try codec.probe(key) { k -> Result<[UInt8]?, MapError> in
+            var keyVal = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
+            var data = MDB_val()
+            let rc = mdb_get(txn, env.dbi, &keyVal, &data)
+            if rc == 0 { return .success(KeyCodec.cString(UnsafeRawBufferPointer(start: data.mv_data, count: data.mv_size))) }
+            if rc == MDB_NOTFOUND { return .success(nil) }
+            return .failure(LMDBEnvironment.error("error reading lmdb:\(name)", rc))
+        }
+    }
+
+    public func beginBatch() throws(MapError) {
+        guard batchTransaction == nil, let env = environment else { return }
+        let lock = flags.contains(.lock)
+        if lock, lockFile(env.fd, style: .fcntl, .shared) != 0 {
+            let e = errno
+            throw .temporary("\(path): lock dictionary: \(systemErrorText(e))", errno: e)
+        }
+        do {
+            batchTransaction = try env.begin(readOnly: true)
+        } catch {
+            if lock { _ = lockFile(env.fd, style: .fcntl, .unlock) }
+            throw error
+        }
+    }
+
+    public func endBatch() {
+        guard let txn = batchTransaction else { return }
+        mdb_txn_abort(txn)
+        batchTransaction = nil
+        if flags.contains(.lock), let env = environment { _ = lockFile(env.fd, style: .fcntl, .unlock) }
     }
 
     /// Run a write transaction, growing the map and retrying when it is full.
@@ -145,6 +174,7 @@ public final class LMDBTable: LookupTable {
     }
 
     public func close() {
+        endBatch()
         environment?.close()
         environment = nil
     }

@@ -155,6 +155,37 @@ struct CrashSafetyTests {
     }
 }
 
+extension CrashSafetyTests {
+    @Test("a -q - reader waiting for input holds no lock, so a writer gets through",
+          .enabled(if: Paths.oracleAvailable), arguments: types)
+    func batchReleasesLockWhileWaiting(type: String) async throws {
+        if type == "lmdb", !Paths.lmdbOracleAvailable { return }
+        let dir = TempDir("batch")
+        dir.write("main.cf", "compatibility_level = 0\n")
+        dir.write("map", "a 1\n")
+        try run(Paths.ours("postmap"), ["-c", ".", "\(type):map"], in: dir.url)
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: Paths.ours("postmap"))
+        reader.arguments = ["-c", ".", "-q", "-", "\(type):map"]
+        reader.currentDirectoryURL = dir.url
+        let input = Pipe(), output = Pipe()
+        reader.standardInput = input
+        reader.standardOutput = output
+        try reader.run()
+        try input.fileHandleForWriting.write(contentsOf: Data("a\n".utf8))
+        try await Task.sleep(nanoseconds: 300_000_000)
+        // Postfix's in-place writer takes the exclusive lock; it must not wait for our idle reader.
+        let writer = try run(Paths.postfix("postmap"), ["-c", ".", "-i", "\(type):map"], in: dir.url,
+                             stdin: Array("b 2\n".utf8), timeout: 10)
+        #expect(writer.status == 0, "\(writer)")
+        try input.fileHandleForWriting.write(contentsOf: Data("b\n".utf8))
+        try input.fileHandleForWriting.close()
+        reader.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text == "a\t1\nb\t2\n")
+    }
+}
+
 /// A flag readers poll to stop.
 final class ManagedAtomicFlag: @unchecked Sendable {
     // Guarded by `lock`; only a Bool is shared.
