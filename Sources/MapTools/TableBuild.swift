@@ -60,6 +60,7 @@ extension Tool {
     func bulkBuild(_ spec: MapSpec, source: SourceFile, flags: DictFlags, settings: MapSettings,
                    parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) {
         if spec.type == "proxy" { fatal("can't create maps via the proxy service") }
+        info("open \(spec.type) \(spec.name)")
         var request = OpenRequest(mode: .readWriteCreate, flags: flags.union(.bulkUpdate), settings: settings,
                                   diagnostics: diagnostics)
         request.sizeHint = Int(source.status.st_size)

@@ -127,6 +127,20 @@ struct DifferentialTests {
         }
     }
 
+    @Test("-v: same results; the trace on stderr is each program's own", arguments: types)
+    func verbose(type: String) throws {
+        let twin = Twin(files: ["map": Array("a 1\nA 2\n".utf8)])
+        for args in [["-v", "\(type):map"], ["-v", "-q", "a", "\(type):map"], ["-vv", "-s", "\(type):map"],
+                     ["-v", "-q", "-", "\(type):map"]] {
+            let (a, b) = try twin.run("postmap", args, stdin: Array("a\nnone\n".utf8))
+            #expect(a.status == b.status, "\(args)")
+            #expect(a.stdout == b.stdout, "\(args)")
+            // Warnings are the same lines in both traces.
+            let warnings = { (o: Outcome) in o.stderr.split(separator: "\n").filter { $0.contains("warning:") } }
+            #expect(warnings(a) == warnings(b), "\(args)")
+        }
+    }
+
     @Test("postalias errors")
     func postaliasErrors() throws {
         let twin = Twin(files: ["aliases": Array("a: b\n".utf8)])
