@@ -19,6 +19,17 @@ struct DifferentialTests {
         try twin.same("postmap", ["-q", "-", "\(type):map"], stdin: Fixtures.richKeysInput)
     }
 
+    @Test("-u turns off UTF-8 checks and Unicode folding", arguments: types)
+    func noUTF8(type: String) throws {
+        var source = Fixtures.richMap
+        source += [0x0A, 0x62, 0x61, 0x64, 0xFF, 0x20, 0x76, 0x0A] // "bad\xff v"
+        let twin = Twin(mainCf: "compatibility_level = 3.6\n", files: ["map": source])
+        try twin.same("postmap", ["-u", "\(type):map"])
+        try twin.same("postmap", ["-u", "-s", "\(type):map"])
+        try twin.same("postmap", ["-u", "-q", "-", "\(type):map"], stdin: Fixtures.richKeysInput + [0x62, 0x61, 0x64, 0xFF, 0x0A])
+        try twin.same("postmap", ["-q", "-", "\(type):map"], stdin: Fixtures.richKeysInput + [0x62, 0x61, 0x64, 0xFF, 0x0A])
+    }
+
     @Test("-f keeps case; -r and -w change duplicate handling", arguments: types)
     func foldingAndDuplicates(type: String) throws {
         let twin = Twin(files: ["map": Fixtures.richMap])
