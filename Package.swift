@@ -10,28 +10,33 @@ let package = Package(
         .executable(name: "postmap", targets: ["postmap"]),
         .executable(name: "postalias", targets: ["postalias"]),
         .executable(name: "newaliases", targets: ["newaliases"]),
+        .executable(name: "postconf", targets: ["postconf"]),
     ],
     targets: [
         // C libraries from Debian: one system-library target each.
         .systemLibrary(name: "CBerkeleyDB"),
         .systemLibrary(name: "CLMDB"),
+        .systemLibrary(name: "CPCRE2"),
 
         // The table protocol, key flags, source-file reader and shared helpers.
         .target(name: "Maps"),
         .target(name: "MapsBerkeleyDB", dependencies: ["Maps", "CBerkeleyDB"]),
         .target(name: "MapsLMDB", dependencies: ["Maps", "CLMDB"]),
+        .target(name: "MapsPCRE2", dependencies: ["Maps", "CPCRE2"]),
 
         // main.cf reading and $name expansion; links no C library.
         .target(name: "PostfixConfig", dependencies: ["Maps"]),
 
         // The logic of postmap, postalias and newaliases, shared by the thin executables.
-        .target(name: "MapTools", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "PostfixConfig"]),
+        .target(name: "MapTools", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "PostfixConfig"]),
         .executableTarget(name: "postmap", dependencies: ["MapTools"]),
         .executableTarget(name: "postalias", dependencies: ["MapTools"]),
         .executableTarget(name: "newaliases", dependencies: ["MapTools"]),
+        // postconf links no table backend: its start-up stays light.
+        .executableTarget(name: "postconf", dependencies: ["PostfixConfig"]),
 
-        .testTarget(name: "MapsTests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "PostfixConfig", "MapTools"]),
-        .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB"]),
+        .testTarget(name: "MapsTests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "PostfixConfig", "MapTools"]),
+        .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
     ],
     swiftLanguageModes: [.v6]
 )

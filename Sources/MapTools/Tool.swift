@@ -87,7 +87,7 @@ public final class Tool {
     }
 
     /// Every table type these tools can open.
-    public static let registry = MapRegistry([BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb])
+    public static let registry = MapRegistry(MapCatalog.types)
 
     /// Read main.cf from `-c`, `MAIL_CONFIG` or `/etc/postfix`; a missing file is fatal as in Postfix.
     public func loadConfig(directory: String?) -> MainConfig {

@@ -22,6 +22,18 @@ public final class ByteReader {
         self.buffer = [UInt8](repeating: 0, count: bufferSize)
     }
 
+    /// A reader over bytes in memory (no descriptor; `rewind()` starts over).
+    public init(bytes: [UInt8], path: String) {
+        self.fd = -1
+        self.path = path
+        self.buffer = bytes
+        self.end = bytes.count
+        self.eof = true
+        self.memory = true
+    }
+
+    private var memory = false
+
     private func fill() {
         if eof { return }
         if start > 0 {
@@ -120,6 +132,10 @@ public final class ByteReader {
 
     /// Restart from the beginning of the file (for a bulk load that must be replayed).
     public func rewind() -> Bool {
+        if memory {
+            start = 0
+            return true
+        }
         guard lseek(fd, 0, SEEK_SET) == 0 else { return false }
         start = 0; end = 0; eof = false; readError = 0
         return true

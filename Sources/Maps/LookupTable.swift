@@ -78,6 +78,8 @@ public struct OpenRequest: Sendable {
     public var diagnostics: Diagnostics
     /// For builds: the size of the source in bytes (0 if unknown), so a backend can size its file.
     public var sizeHint: Int = 0
+    /// Opens nested tables (`unionmap:{...}`, `pipemap:{...}`) through the same registry.
+    public var opener: (@Sendable (MapSpec, OpenRequest) throws(MapError) -> any LookupTable)?
 
     public init(mode: AccessMode = .readOnly, flags: DictFlags = .commandLineDefault,
                 settings: MapSettings = MapSettings(), diagnostics: Diagnostics = .silent) {

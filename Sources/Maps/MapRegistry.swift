@@ -32,7 +32,13 @@ public struct MapRegistry: Sendable {
     }
 
     /// Open a table, adding the UTF-8 layer when `smtputf8_enable` is on and the caller asked for it.
+    /// Nested tables of `unionmap:`/`pipemap:` are opened through this registry too.
     public func open(_ spec: MapSpec, _ request: OpenRequest) throws(MapError) -> any LookupTable {
+        var request = request
+        if request.opener == nil {
+            let registry = self
+            request.opener = { spec, request throws(MapError) in try registry.open(spec, request) }
+        }
         let type = try resolve(spec)
         guard needsUTF8Layer(request) else { return try type.open(spec.name, request) }
         var inner = request

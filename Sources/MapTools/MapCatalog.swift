@@ -1,0 +1,11 @@
+import Maps
+import MapsBerkeleyDB
+import MapsLMDB
+import MapsPCRE2
+
+/// Every table type the command-line tools know. Each table module contributes its types here.
+public enum MapCatalog {
+    public static let types: [MapType] = [
+        BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb,
+    ]
+}

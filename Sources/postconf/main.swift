@@ -1,0 +1,6 @@
+import PostfixConfig
+#if canImport(Glibc)
+import Glibc
+#endif
+
+exit(Postconf.main(CommandLine.arguments))
