@@ -110,6 +110,13 @@ extension Tool {
     /// Apply records to an existing table in place (`-i`), under the table's own locks.
     func incrementalUpdate(_ spec: MapSpec, source: SourceFile, flags: DictFlags, settings: MapSettings,
                            parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) {
+        // Postfix 3.7 (Debian) opens updates through the same "mkmap" path as builds, with its messages.
+        if !spec.name.isEmpty {
+            guard let type = Tool.registry.type(named: spec.type) else {
+                fatal("unsupported dictionary type: \(spec.type). Is the postfix-\(spec.type) package installed?")
+            }
+            if type.build == nil { fatal("unsupported dictionary type: \(spec.type) does not support bulk-mode creation.") }
+        }
         let table = openTable(spec, mode: .readWriteCreate, flags: flags.union(.lock), settings: settings)
         let lines = LogicalLineReader(source.reader, warning: { [unowned self] in self.warning($0) })
         do {
