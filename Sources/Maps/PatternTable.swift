@@ -4,11 +4,28 @@
 public final class PatternTable<D: PatternDialect>: LookupTable {
     public let type: String
     public let name: String
-    private let program: PatternProgram<D>
     private let diagnostics: Diagnostics
     private let source: RuleSource
-    /// Scratch bit sets, reused across lookups.
+    private let filter: LiteralFilter
+
+    // The program in plain arrays, so the per-key loop does no reference counting or generic dispatch;
+    // the dialect is called only to run an expression.
+    private let kinds: [UInt8]          // 0 match, 1 if, 2 endif
+    private let positive: [Bool]
+    private let hasLiteral: [Bool]
+    private let jump: [Int32]           // if: index of its endif, or -1
+    private let lines: [Int32]
+    private let maxGroups: [Int32]
+    private let firsts: [D.Compiled?]
+    private let seconds: [(D.Compiled, Bool)?]
+    private let replacements: [[ReplacementPart]]
+    /// Scratch bit set of rules whose literal is present, reused across lookups.
     private var present: [UInt64]
+    /// Rules that must be visited whatever the key: no literal, negated, or an `if`.
+    private let always: [UInt64]
+
+    private static var kindMatch: UInt8 { 0 }
+    private static var kindIf: UInt8 { 1 }
 
     public init(name: String, request: OpenRequest) throws(MapError) {
         if request.mode != .readOnly {
@@ -19,25 +36,60 @@ public final class PatternTable<D: PatternDialect>: LookupTable {
         self.diagnostics = request.diagnostics
         let source = try RuleSource.load(type: D.mapType, name: name, diagnostics: request.diagnostics)
         self.source = source
-        self.program = PatternProgram<D>(source: source, diagnostics: request.diagnostics)
-        self.present = [UInt64](repeating: 0, count: (program.rules.count + 63) / 64)
+        let program = PatternProgram<D>(source: source, diagnostics: request.diagnostics)
+        filter = program.filter
+        var kinds: [UInt8] = [], positive: [Bool] = [], hasLiteral: [Bool] = [], jump: [Int32] = []
+        var lines: [Int32] = [], maxGroups: [Int32] = [], firsts: [D.Compiled?] = [], seconds: [(D.Compiled, Bool)?] = []
+        var replacements: [[ReplacementPart]] = []
+        for rule in program.rules {
+            switch rule {
+            case .match(let first, let second, let replacement, let maxGroup, let line):
+                kinds.append(0); positive.append(first.positive); hasLiteral.append(first.literal != nil)
+                jump.append(-1); lines.append(Int32(line)); maxGroups.append(Int32(maxGroup))
+                firsts.append(first.compiled); seconds.append(second.map { ($0.compiled, $0.positive) })
+                replacements.append(replacement)
+            case .ifRule(let pattern, let endIndex, let line):
+                kinds.append(1); positive.append(pattern.positive); hasLiteral.append(pattern.literal != nil)
+                jump.append(Int32(endIndex ?? -1)); lines.append(Int32(line)); maxGroups.append(0)
+                firsts.append(pattern.compiled); seconds.append(nil); replacements.append([])
+            case .endif:
+                kinds.append(2); positive.append(true); hasLiteral.append(false)
+                jump.append(-1); lines.append(0); maxGroups.append(0)
+                firsts.append(nil); seconds.append(nil); replacements.append([])
+            }
+        }
+        self.kinds = kinds; self.positive = positive; self.hasLiteral = hasLiteral; self.jump = jump
+        self.lines = lines; self.maxGroups = maxGroups; self.firsts = firsts; self.seconds = seconds
+        self.replacements = replacements
+        self.present = [UInt64](repeating: 0, count: (kinds.count + 63) / 64)
+        var always = [UInt64](repeating: 0, count: (kinds.count + 63) / 64)
+        for i in kinds.indices where kinds[i] == 1 || (kinds[i] == 0 && (!hasLiteral[i] || !positive[i])) {
+            always[i >> 6] |= 1 << UInt64(i & 63)
+        }
+        self.always = always
     }
 
-    /// The outcome of one pattern for the key, using the prefilter when it decides.
+    /// The first rule at or after `from` that needs a visit for this key (a positive match rule whose
+    /// literal is absent cannot match and is passed over), or `count`.
     @inline(__always)
-    private func test(_ pattern: CompiledPattern<D>, index: Int, key: [UInt8], captures: Int,
-                      line: Int, groups: inout [Range<Int>?]) throws(MapError) -> Bool {
-        if pattern.literal != nil, program.filter.isUseful, present[index >> 6] & (1 << UInt64(index & 63)) == 0 {
-            return !pattern.positive
+    private func nextCandidate(from: Int) -> Int {
+        var word = from >> 6
+        guard word < present.count else { return kinds.count }
+        var bits = (present[word] | always[word]) & (~0 << UInt64(from & 63))
+        while bits == 0 {
+            word += 1
+            guard word < present.count else { return kinds.count }
+            bits = present[word] | always[word]
         }
+        return min(word << 6 + bits.trailingZeroBitCount, kinds.count)
+    }
+
+    /// Run an expression; an engine error is a warning and a temporary lookup error.
+    private func run(_ compiled: D.Compiled, _ key: [UInt8], captures: Int, line: Int32) throws(MapError) -> [Range<Int>?]? {
         do {
-            if let m = try D.match(pattern.compiled, key, captures: captures) {
-                groups = m
-                return pattern.positive
-            }
-            return !pattern.positive
+            return try D.match(compiled, key, captures: captures)
         } catch {
-            let text = "\(source.location(D.mapType, line)): \(error.text)"
+            let text = "\(source.location(D.mapType, Int(line))): \(error.text)"
             diagnostics.warning(text)
             throw .temporary(text)
         }
@@ -45,51 +97,50 @@ public final class PatternTable<D: PatternDialect>: LookupTable {
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         let key = KeyCodec.cString(key)
-        if program.filter.isUseful {
+        let filtering = filter.isUseful
+        if filtering {
             for i in present.indices { present[i] = 0 }
             var lowered = key
             lowered.withUnsafeMutableBufferPointer { b in
                 for i in b.indices where b[i] &- 0x41 < 26 { b[i] |= 0x20 }
             }
-            program.filter.mark(key, lowered: lowered, into: &present)
+            filter.mark(key, lowered: lowered, into: &present)
         }
-        var groups: [Range<Int>?] = []
-        var index = 0
-        let rules = program.rules
-        while index < rules.count {
-            switch rules[index] {
-            case .match(let first, let second, let replacement, let maxGroup, let line):
-                guard try test(first, index: index, key: key, captures: maxGroup, line: line, groups: &groups) else {
-                    index += 1
-                    continue
-                }
-                if let second {
-                    // The second pattern (`/a/!/b/`) has no prefilter bit of its own; run it.
-                    let matched: Bool
-                    do {
-                        matched = try D.match(second.compiled, key, captures: 0) != nil
-                    } catch {
-                        let text = "\(source.location(D.mapType, line)): \(error.text)"
-                        diagnostics.warning(text)
-                        throw .temporary(text)
-                    }
-                    if matched != second.positive {
-                        index += 1
-                        continue
-                    }
-                }
-                return expand(replacement, key: key, groups: groups)
-            case .ifRule(let pattern, let endIndex, let line):
-                if try test(pattern, index: index, key: key, captures: 0, line: line, groups: &groups) {
-                    index += 1
-                } else if let endIndex {
-                    index = endIndex + 1
+        let count = kinds.count
+        var index = filtering ? nextCandidate(from: 0) : 0
+        while index < count {
+            let kind = kinds[index]
+            if kind == 2 { index += 1; continue }
+            // A rule whose required literal is absent cannot match: its outcome is known.
+            var outcome: Bool
+            var groups: [Range<Int>?] = []
+            if filtering, hasLiteral[index], present[index >> 6] & (1 << UInt64(index & 63)) == 0 {
+                outcome = !positive[index]
+            } else if let compiled = firsts[index] {
+                let captures = kind == 0 ? Int(maxGroups[index]) : 0
+                if let m = try run(compiled, key, captures: captures, line: lines[index]) {
+                    groups = m
+                    outcome = positive[index]
                 } else {
-                    return nil
+                    outcome = !positive[index]
                 }
-            case .endif:
-                index += 1
+            } else {
+                outcome = false
             }
+            var next = index + 1
+            if kind == 1 {
+                if !outcome {
+                    guard jump[index] >= 0 else { return nil }
+                    next = Int(jump[index]) + 1
+                }
+            } else {
+                if outcome, let (second, secondPositive) = seconds[index] {
+                    let matched = try run(second, key, captures: 0, line: lines[index]) != nil
+                    outcome = matched == secondPositive
+                }
+                if outcome { return expand(replacements[index], key: key, groups: groups) }
+            }
+            index = filtering ? nextCandidate(from: next) : next
         }
         return nil
     }
