@@ -64,10 +64,10 @@ struct PatternTableTests {
 
     static var keyInput: [UInt8] { Array((keys.joined(separator: "\n") + "\n").utf8) }
 
-    @Test("a rules file with every construct", arguments: types)
-    func rulesFile(type: String) throws {
-        let twin = Twin(files: ["rules": Array(Self.rules.utf8)])
-        try twin.same("postmap", ["-q", "-", "\(type):rules"], stdin: Self.keyInput)
+    @Test("a rules file with every construct", arguments: types, ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
+    func rulesFile(type: String, config: String) throws {
+        let twin = Twin(mainCf: config, files: ["rules": Array((Self.rules + "\n/caf\u{e9}/ accent\n/\u{ff}/ latin1\n").utf8)])
+        try twin.same("postmap", ["-q", "-", "\(type):rules"], stdin: Self.keyInput + Array("café\nCAFÉ\n".utf8) + [0xFF, 0x0A])
         for key in ["1", "12345", "barfind", "c", "nothing", "multi"] {
             try twin.same("postmap", ["-q", key, "\(type):rules"])
         }
