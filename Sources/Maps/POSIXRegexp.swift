@@ -5,10 +5,14 @@ import Musl
 #endif
 
 /// A compiled POSIX regular expression; freed with the last reference.
-public final class POSIXPattern {
+public final class POSIXPattern: PatternMatcher {
     fileprivate var regex = regex_t()
     fileprivate init() {}
     deinit { regfree(&regex) }
+
+    public func match(_ subject: UnsafeBufferPointer<UInt8>, captures: Int) throws(PatternMatchError) -> [Range<Int>?]? {
+        try POSIXRegexpDialect.match(self, subject, captures: captures)
+    }
 }
 
 @available(*, unavailable)
@@ -56,22 +60,26 @@ public enum POSIXRegexpDialect: PatternDialect {
 
     public static func captureCount(_ compiled: POSIXPattern) -> Int { Int(compiled.regex.re_nsub) }
 
-    public static func match(_ compiled: POSIXPattern, _ key: [UInt8], captures: Int) throws(PatternMatchError) -> [Range<Int>?]? {
-        var subject = key
-        subject.append(0)
-        var matches = [regmatch_t](repeating: regmatch_t(), count: captures > 0 ? captures + 1 : 0)
-        let rc = subject.withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { s in
-                regexec(&compiled.regex, s.baseAddress, matches.count, &matches, 0)
-            }
+    public static func match(_ compiled: POSIXPattern, _ subject: UnsafeBufferPointer<UInt8>, captures: Int) throws(PatternMatchError) -> [Range<Int>?]? {
+        guard let base = subject.baseAddress else { return nil }
+        let text = UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self)
+        if captures == 0 {
+            let rc = regexec(&compiled.regex, text, 0, nil, 0)
+            if rc == 0 { return [] }
+            if rc == Int32(_REG_NOMATCH.rawValue) { return nil }
+            throw error(rc, compiled)
         }
+        var matches = [regmatch_t](repeating: regmatch_t(), count: captures + 1)
+        let rc = regexec(&compiled.regex, text, matches.count, &matches, 0)
         if rc == Int32(_REG_NOMATCH.rawValue) { return nil }
-        guard rc == 0 else {
-            var buffer = [CChar](repeating: 0, count: 256)
-            _ = regerror(rc, &compiled.regex, &buffer, buffer.count)
-            throw PatternMatchError(String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
+        guard rc == 0 else { throw error(rc, compiled) }
         return matches.map { m in m.rm_so < 0 ? nil : Int(m.rm_so)..<Int(m.rm_eo) }
+    }
+
+    static func error(_ rc: Int32, _ compiled: POSIXPattern) -> PatternMatchError {
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = regerror(rc, &compiled.regex, &buffer, buffer.count)
+        return PatternMatchError(String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
     public static func literalSyntax(_ options: Int32) -> LiteralSyntax? {
@@ -84,6 +92,6 @@ public enum POSIXRegexpDialect: PatternDialect {
 public enum PatternMaps {
     /// `regexp:FILE` or `regexp:{ {rule}, ... }`.
     public static let regexp = MapType(name: "regexp", fixedKeys: false, open: { name, request throws(MapError) in
-        try PatternTable<POSIXRegexpDialect>(name: name, request: request)
+        try PatternTable(POSIXRegexpDialect.self, name: name, request: request)
     })
 }

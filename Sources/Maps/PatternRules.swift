@@ -1,9 +1,18 @@
 /// The rule language shared by `regexp:` and `pcre:` tables (Postfix's `dict_regexp.c` and `dict_pcre.c`):
 /// `[!]/pattern/flags replacement`, `if [!]/pattern/flags` ... `endif`, `$n`/`${n}`/`$(n)`/`$$` in
 /// replacements, and the exact warnings for bad rules. The regular-expression engine is pluggable.
+/// A compiled expression. Pattern tables call it through this protocol, so their lookup loop is not
+/// generic over the dialect.
+public protocol PatternMatcher: AnyObject {
+    /// Match `subject` (the key's bytes followed by a NUL that `count` excludes); returns capture ranges
+    /// (index 0 = whole match) up to `captures`, `nil` for no match. An engine error (such as a
+    /// backtracking limit) is thrown with its warning text.
+    func match(_ subject: UnsafeBufferPointer<UInt8>, captures: Int) throws(PatternMatchError) -> [Range<Int>?]?
+}
+
 public protocol PatternDialect {
     /// A compiled pattern.
-    associatedtype Compiled
+    associatedtype Compiled: PatternMatcher
     /// Pattern options (flag letters toggle them).
     associatedtype Options
 
@@ -24,9 +33,6 @@ public protocol PatternDialect {
     static func compile(_ pattern: [UInt8], options: Options, captures: Bool) -> Result<Compiled, PatternRuleWarning>
     /// The number of capture groups of a compiled pattern.
     static func captureCount(_ compiled: Compiled) -> Int
-    /// Match `key`; returns capture ranges (index 0 = whole match) up to `captures`, `nil` for no match.
-    /// An engine error (such as a backtracking limit) is thrown with its warning text.
-    static func match(_ compiled: Compiled, _ key: [UInt8], captures: Int) throws(PatternMatchError) -> [Range<Int>?]?
     /// The case-insensitive and extended-syntax state of `options`, for literal extraction.
     static func literalSyntax(_ options: Options) -> LiteralSyntax?
 }

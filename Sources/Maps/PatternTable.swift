@@ -1,9 +1,10 @@
 /// A `regexp:` or `pcre:` table: rules tried in file order, the first match wins; `if`/`endif` blocks
 /// are skipped when their condition fails. A literal prefilter decides most non-matching rules without
 /// running their expression, so only rules whose required text occurs in the key are executed.
-public final class PatternTable<D: PatternDialect>: LookupTable {
+public final class PatternTable: LookupTable {
     public let type: String
     public let name: String
+    private let mapType: String
     private let diagnostics: Diagnostics
     private let source: RuleSource
     private let filter: LiteralFilter
@@ -16,8 +17,8 @@ public final class PatternTable<D: PatternDialect>: LookupTable {
     private let jump: [Int32]           // if: index of its endif, or -1
     private let lines: [Int32]
     private let maxGroups: [Int32]
-    private let firsts: [D.Compiled?]
-    private let seconds: [(D.Compiled, Bool)?]
+    private let firsts: [(any PatternMatcher)?]
+    private let seconds: [((any PatternMatcher), Bool)?]
     private let replacements: [[ReplacementPart]]
     /// Scratch bit set of rules whose literal is present, reused across lookups.
     private var present: [UInt64]
@@ -27,11 +28,13 @@ public final class PatternTable<D: PatternDialect>: LookupTable {
     private static var kindMatch: UInt8 { 0 }
     private static var kindIf: UInt8 { 1 }
 
-    public init(name: String, request: OpenRequest) throws(MapError) {
+    /// Open a table of dialect `D`.
+    public init<D: PatternDialect>(_ dialect: D.Type, name: String, request: OpenRequest) throws(MapError) {
         if request.mode != .readOnly {
             throw .configuration("\(D.mapType):\(name) map requires O_RDONLY access mode")
         }
         self.type = D.mapType
+        self.mapType = D.mapType
         self.name = name
         self.diagnostics = request.diagnostics
         let source = try RuleSource.load(type: D.mapType, name: name, diagnostics: request.diagnostics)
@@ -39,7 +42,8 @@ public final class PatternTable<D: PatternDialect>: LookupTable {
         let program = PatternProgram<D>(source: source, diagnostics: request.diagnostics)
         filter = program.filter
         var kinds: [UInt8] = [], positive: [Bool] = [], hasLiteral: [Bool] = [], jump: [Int32] = []
-        var lines: [Int32] = [], maxGroups: [Int32] = [], firsts: [D.Compiled?] = [], seconds: [(D.Compiled, Bool)?] = []
+        var lines: [Int32] = [], maxGroups: [Int32] = []
+        var firsts: [(any PatternMatcher)?] = [], seconds: [((any PatternMatcher), Bool)?] = []
         var replacements: [[ReplacementPart]] = []
         for rule in program.rules {
             switch rule {
@@ -85,11 +89,11 @@ public final class PatternTable<D: PatternDialect>: LookupTable {
     }
 
     /// Run an expression; an engine error is a warning and a temporary lookup error.
-    private func run(_ compiled: D.Compiled, _ key: [UInt8], captures: Int, line: Int32) throws(MapError) -> [Range<Int>?]? {
+    private func run(_ compiled: any PatternMatcher, _ subject: UnsafeBufferPointer<UInt8>, captures: Int, line: Int32) throws(MapError) -> [Range<Int>?]? {
         do {
-            return try D.match(compiled, key, captures: captures)
+            return try compiled.match(subject, captures: captures)
         } catch {
-            let text = "\(source.location(D.mapType, Int(line))): \(error.text)"
+            let text = "\(source.location(mapType, Int(line))): \(error.text)"
             diagnostics.warning(text)
             throw .temporary(text)
         }
@@ -97,6 +101,14 @@ public final class PatternTable<D: PatternDialect>: LookupTable {
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         let key = KeyCodec.cString(key)
+        var subject = key
+        subject.append(0)
+        return try subject.withUnsafeBufferPointer { (raw) throws(MapError) -> [UInt8]? in
+            try lookup(key, subject: UnsafeBufferPointer(rebasing: raw[0..<key.count]))
+        }
+    }
+
+    private func lookup(_ key: [UInt8], subject: UnsafeBufferPointer<UInt8>) throws(MapError) -> [UInt8]? {
         let filtering = filter.isUseful
         if filtering {
             for i in present.indices { present[i] = 0 }
@@ -118,7 +130,7 @@ public final class PatternTable<D: PatternDialect>: LookupTable {
                 outcome = !positive[index]
             } else if let compiled = firsts[index] {
                 let captures = kind == 0 ? Int(maxGroups[index]) : 0
-                if let m = try run(compiled, key, captures: captures, line: lines[index]) {
+                if let m = try run(compiled, subject, captures: captures, line: lines[index]) {
                     groups = m
                     outcome = positive[index]
                 } else {
@@ -135,7 +147,7 @@ public final class PatternTable<D: PatternDialect>: LookupTable {
                 }
             } else {
                 if outcome, let (second, secondPositive) = seconds[index] {
-                    let matched = try run(second, key, captures: 0, line: lines[index]) != nil
+                    let matched = try run(second, subject, captures: 0, line: lines[index]) != nil
                     outcome = matched == secondPositive
                 }
                 if outcome { return expand(replacements[index], key: key, groups: groups) }

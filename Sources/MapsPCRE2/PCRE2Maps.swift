@@ -3,7 +3,7 @@ import Maps
 
 /// A compiled PCRE2 pattern with its match data. JIT compilation is deferred until the pattern has
 /// been run a few times: most rules of a large table run rarely, and JIT costs more than it saves then.
-public final class PCREPattern {
+public final class PCREPattern: PatternMatcher {
     fileprivate let code: OpaquePointer
     fileprivate let matchData: OpaquePointer
     fileprivate var runs = 0
@@ -19,6 +19,10 @@ public final class PCREPattern {
     deinit {
         pcre2_match_data_free_8(matchData)
         pcre2_code_free_8(code)
+    }
+
+    public func match(_ subject: UnsafeBufferPointer<UInt8>, captures: Int) throws(PatternMatchError) -> [Range<Int>?]? {
+        try PCREDialect.match(self, subject, captures: captures)
     }
 }
 
@@ -94,20 +98,15 @@ public enum PCREDialect: PatternDialect {
         return Int(count)
     }
 
-    public static func match(_ compiled: PCREPattern, _ key: [UInt8], captures: Int) throws(PatternMatchError) -> [Range<Int>?]? {
+    public static func match(_ compiled: PCREPattern, _ subject: UnsafeBufferPointer<UInt8>, captures: Int) throws(PatternMatchError) -> [Range<Int>?]? {
         compiled.runs += 1
         if compiled.jitState == .pending, compiled.runs >= 8 {
             compiled.jitState = pcre2_jit_compile_8(compiled.code, PCRE2_JIT_COMPLETE) == 0 ? .ready : .unavailable
         }
-        let subject = KeyCodec.cString(key)
-        var rc = subject.withUnsafeBufferPointer { s in
-            pcre2_match_8(compiled.code, s.baseAddress, s.count, 0, 0, compiled.matchData, matchContext)
-        }
+        var rc = pcre2_match_8(compiled.code, subject.baseAddress, subject.count, 0, 0, compiled.matchData, matchContext)
         if rc == PCRE2_ERROR_JIT_STACKLIMIT {
             // The JIT's small stack ran out; the interpreter uses the heap, as Postfix's matching does.
-            rc = subject.withUnsafeBufferPointer { s in
-                pcre2_match_8(compiled.code, s.baseAddress, s.count, 0, PCRE2_NO_JIT, compiled.matchData, matchContext)
-            }
+            rc = pcre2_match_8(compiled.code, subject.baseAddress, subject.count, 0, PCRE2_NO_JIT, compiled.matchData, matchContext)
         }
         if rc == PCRE2_ERROR_NOMATCH { return nil }
         guard rc >= 0 else { throw PatternMatchError(errorText(rc)) }
@@ -131,7 +130,7 @@ public enum PCREDialect: PatternDialect {
 public enum PCRE2Maps {
     /// `pcre:FILE` or `pcre:{ {rule}, ... }`.
     public static let pcre = MapType(name: "pcre", fixedKeys: false, open: { name, request throws(MapError) in
-        try PatternTable<PCREDialect>(name: name, request: request)
+        try PatternTable(PCREDialect.self, name: name, request: request)
     })
 
     /// The PCRE2 library version, as `pcre2_config` reports it.
