@@ -110,6 +110,10 @@ extension Tool {
     /// Apply records to an existing table in place (`-i`), under the table's own locks.
     func incrementalUpdate(_ spec: MapSpec, source: SourceFile, flags: DictFlags, settings: MapSettings,
                            parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) {
+        // Postfix opens -i tables through its bulk-creation hook too, so a type without one is refused.
+        if let type = Tool.registry.type(named: spec.type), type.build == nil {
+            fatal("unsupported dictionary type: \(spec.type) does not support bulk-mode creation.")
+        }
         let table = openTable(spec, mode: .readWriteCreate, flags: flags.union(.lock), settings: settings)
         let lines = LogicalLineReader(source.reader, warning: { [unowned self] in self.warning($0) })
         do {
