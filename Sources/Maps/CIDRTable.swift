@@ -4,9 +4,9 @@
 ///
 /// Postfix walks the rules one by one for every key. Here the rules are compiled once per address
 /// family into a short program in which each run of consecutive positive rules (with no `if`, `endif`
-/// or negated rule between them) is one step. A long run is indexed by prefix length, so a table of
-/// thousands of plain rules answers with a few hash probes while the first match in file order still
-/// wins. Rules and `if` blocks of the other family are left out of a family's program: Postfix never
+/// or negated rule between them) is one step. A long run is flattened into address ranges that each
+/// carry the earliest matching rule, so a table of thousands of plain rules answers with one binary
+/// search while the first match in file order still wins. Rules and `if` blocks of the other family are left out of a family's program: Postfix never
 /// lets them match, and an `if` of the other family skips its whole block.
 public final class CIDRTable: LookupTable {
     public let type = "cidr"
@@ -150,8 +150,8 @@ public final class CIDRTable: LookupTable {
     /// The rules that can match keys of one family, as steps executed in order.
     struct Program {
         enum Step {
-            /// Consecutive positive rules: the first that contains the key gives the result.
-            case run(CIDRRuleRun)
+            /// Consecutive positive rules (`runs[n]`): the first that contains the key gives the result.
+            case run(Int)
             /// A negated rule: it gives its result when the key is outside its network.
             case negated(CIDRPattern, value: Int)
             /// An `if`: on failure continue at `skip`, or end the lookup with no result when the `if`
@@ -160,13 +160,18 @@ public final class CIDRTable: LookupTable {
         }
 
         var steps: [Step] = []
+        /// Kept apart from `steps` so a step is plain data and stepping through them retains nothing.
+        var runs: [CIDRRuleRun] = []
 
         init(_ statements: [Statement], family: CIDRPattern.Family) {
             var pending = CIDRRuleRun.Builder()
             // For each open `if` of this family: its step and the statement index of its `endif`.
             var open: [(step: Int, end: Int?)] = []
             func flush() {
-                if !pending.isEmpty { steps.append(.run(pending.build())) }
+                if !pending.isEmpty {
+                    steps.append(.run(runs.count))
+                    runs.append(pending.build())
+                }
                 pending = CIDRRuleRun.Builder()
             }
             var i = 0
@@ -210,8 +215,8 @@ public final class CIDRTable: LookupTable {
             var pc = 0
             while pc < steps.count {
                 switch steps[pc] {
-                case .run(let rules):
-                    if let value = rules.firstMatch(address) { return value }
+                case .run(let n):
+                    if let value = runs[n].firstMatch(address) { return value }
                     pc += 1
                 case .negated(let pattern, let value):
                     if !pattern.contains(address) { return value }

@@ -446,7 +446,10 @@ struct CIDRTests {
         try twin.same("postalias", ["-q", "10.0.0.1", "cidr:map"])
         try twin.same("postalias", ["-s", "cidr:map"])
         try twin.same("postalias", ["cidr:map"])
+        try twin.same("postalias", ["-i", "cidr:map"], stdin: Self.lines(["10.0.0.2: x"]))
         try twin.same("postmap", ["plain"])
+        try twin.same("postmap", ["-i", "hash:plain", "cidr:map"], stdin: Self.lines(["10.0.0.3 three"]))
+        try twin.same("postmap", ["-s", "hash:plain"])
         try twin.same("postmap", ["-d", "10.0.0.1", "hash:plain", "cidr:map"])
         try twin.same("postmap", ["-q", "10.0.0.1", "hash:plain"])
         // The table is unchanged after all that.
@@ -463,6 +466,21 @@ struct CIDRTests {
             try twin.same("postmap", ["-q", "-", map], stdin: Self.lines(["10.0.0.1"]))
             try twin.same("postmap", ["-q", "-", map], stdin: [])
         }
+    }
+
+    @Test("an unreadable table", .enabled(if: BadInputTests.canSwitchUser))
+    func unreadable() throws {
+        var outcomes: [Outcome] = []
+        for exe in [Paths.ours("postmap"), Paths.postfix("postmap")] {
+            let dir = TempDir("cidr-perm")
+            chmod(dir.path, 0o755)
+            dir.write("main.cf", "compatibility_level = 0\n")
+            dir.write("map", "10.0.0.1 x\n")
+            chmod(dir.file("map"), 0o600)
+            outcomes.append(try BadInputTests.asNobody(exe, ["-c", ".", "-q", "10.0.0.1", "cidr:map"], in: dir.url))
+        }
+        #expect(outcomes[0] == outcomes[1])
+        #expect(outcomes[1].stderr == "postmap: fatal: open map: Permission denied\n")
     }
 
     @Test("several maps: the first that answers wins; flags do not change cidr lookups")
