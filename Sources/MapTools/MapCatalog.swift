@@ -8,5 +8,6 @@ public enum MapCatalog {
     public static let types: [MapType] = [
         BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb,
         PatternMaps.regexp, PCRE2Maps.pcre,
+        CIDRMaps.cidr,
     ]
 }
