@@ -7,5 +7,6 @@ import MapsPCRE2
 public enum MapCatalog {
     public static let types: [MapType] = [
         BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb,
+        StaticTable.mapType,
     ]
 }
