@@ -9,5 +9,6 @@ public enum MapCatalog {
         BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb,
         PatternMaps.regexp, PCRE2Maps.pcre,
         CIDRMaps.cidr,
+        StaticTable.mapType,
     ]
 }

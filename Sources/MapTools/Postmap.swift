@@ -13,21 +13,29 @@ public enum Postmap {
         let tool = Tool(argv0: arguments.first ?? "postmap")
         umask(0o022)
         var line = MapCommandLine.parse(Array(arguments.dropFirst()), spec: "bc:d:fFhimnNopq:rsuUvw", usage: usage, tool: tool)
-        let config = tool.loadConfig(directory: line.configDirectory)
+        var config = tool.loadConfig(directory: line.configDirectory)
         let settings = tool.settings(from: config)
         let defaultType = config.value("default_database_type") ?? "hash"
+        var limits = MessageKeys.Limits()
+        limits.headerSize = tool.mailInt(&config, "header_size_limit", default: limits.headerSize, min: 1)
+        limits.nestingDepth = tool.mailInt(&config, "mime_nesting_limit", default: limits.nestingDepth, min: 1)
+        limits.boundaryLength = tool.mailInt(&config, "mime_boundary_length_limit", default: limits.boundaryLength, min: 1)
         let bodyKeys = line.extra.contains("b"), headerKeys = line.extra.contains("h"), mimeKeys = line.extra.contains("m")
         if bodyKeys || headerKeys || mimeKeys, line.query != "-" { tool.fatal("specify -b -h or -m only with \"-q -\"") }
         if mimeKeys, !bodyKeys, !headerKeys { tool.warning("ignoring -m option without -b or -h") }
         if bodyKeys || headerKeys, !line.extra.contains("U") { line.flags.remove(.utf8Request) }
-        if bodyKeys || headerKeys {
-            tool.fatal("header and body query modes (-b, -h) are not supported for these table types yet")
-        }
         if line.extra.contains("F") {
             tool.fatal("-F (values are file names) is not supported yet")
         }
 
         let specs = line.operands.map { MapSpec(parsing: $0, defaultType: defaultType) }
+        if bodyKeys || headerKeys {
+            // -b and -h come only with "-q -" (checked above): the message on stdin gives the keys.
+            guard !specs.isEmpty else { tool.fatal(usage) }
+            let mode = MessageKeys.Mode(headers: headerKeys, body: bodyKeys, mime: mimeKeys)
+            return tool.queryStream(specs: specs, flags: line.flags.union(.lock), settings: settings, separator: [0x09],
+                                    message: MessageKeys(mode: mode, limits: limits))
+        }
         if let status = tool.runLookupMode(line, specs: specs, settings: settings, usage: usage, separator: [0x09]) {
             return status
         }

@@ -68,9 +68,7 @@ extension Tool {
         do {
             builder = try Tool.registry.builder(spec, request)
         } catch {
-            if Tool.registry.type(named: spec.type) == nil, !spec.name.isEmpty {
-                fatal("unsupported dictionary type: \(spec.type). Is the postfix-\(spec.type) package installed?")
-            }
+            refuseWithoutCreator(spec)
             fatal(error.message)
         }
         let temporary = strdup(builder.temporaryPath)
@@ -107,16 +105,24 @@ extension Tool {
         free(temporary)
     }
 
+    /// Postfix builds and `-i` updates go through its bulk-mode creators (`mkmap_open`), so a type without
+    /// one is refused before any table is opened, with Debian's texts.
+    func refuseWithoutCreator(_ spec: MapSpec) {
+        guard let type = Tool.registry.type(named: spec.type) else {
+            if !spec.name.isEmpty {
+                fatal("unsupported dictionary type: \(spec.type). Is the postfix-\(spec.type) package installed?")
+            }
+            return
+        }
+        if type.build == nil {
+            fatal("unsupported dictionary type: \(spec.type) does not support bulk-mode creation.")
+        }
+    }
+
     /// Apply records to an existing table in place (`-i`), under the table's own locks.
     func incrementalUpdate(_ spec: MapSpec, source: SourceFile, flags: DictFlags, settings: MapSettings,
                            parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) {
-        // Postfix 3.7 (Debian) opens updates through the same "mkmap" path as builds, with its messages.
-        if !spec.name.isEmpty {
-            guard let type = Tool.registry.type(named: spec.type) else {
-                fatal("unsupported dictionary type: \(spec.type). Is the postfix-\(spec.type) package installed?")
-            }
-            if type.build == nil { fatal("unsupported dictionary type: \(spec.type) does not support bulk-mode creation.") }
-        }
+        refuseWithoutCreator(spec)
         let table = openTable(spec, mode: .readWriteCreate, flags: flags.union(.lock), settings: settings)
         let lines = LogicalLineReader(source.reader, warning: { [unowned self] in self.warning($0) })
         do {

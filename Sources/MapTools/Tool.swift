@@ -112,6 +112,37 @@ public final class Tool {
         return settings
     }
 
+    /// An integer main.cf parameter checked as Postfix's `mail_params_init` checks it: a malformed value
+    /// or one below `min` is fatal. An unset parameter gets its default in `config`, as Postfix defines
+    /// each parameter in turn, so that a later `$name` reference sees it.
+    public func mailInt(_ config: inout MainConfig, _ name: String, default fallback: Int, min: Int) -> Int {
+        guard let text = config.value(name) else {
+            config.set(name, String(fallback))
+            return fallback
+        }
+        guard let number = Tool.strtolInt(text) else { fatal("bad numerical configuration: \(name) = \(text)") }
+        if number < min { fatal("invalid \(name) parameter value \(number) < \(min)") }
+        return number
+    }
+
+    /// C's `strtol(text, &end, 10)` accepting only a whole string that fits an `int`.
+    static func strtolInt(_ text: String) -> Int? {
+        var bytes = text.utf8[...]
+        while let c = bytes.first, c == 0x20 || (c >= 0x09 && c <= 0x0D) { bytes = bytes.dropFirst() }
+        var negative = false
+        if let c = bytes.first, c == 0x2B || c == 0x2D { negative = c == 0x2D; bytes = bytes.dropFirst() }
+        guard !bytes.isEmpty else { return nil }
+        var value = 0
+        for c in bytes {
+            guard c >= 0x30, c <= 0x39 else { return nil }
+            value = value * 10 + Int(c - 0x30)
+            if value > Int(Int32.max) + 1 { return nil }
+        }
+        value = negative ? -value : value
+        guard value >= Int(Int32.min), value <= Int(Int32.max) else { return nil }
+        return value
+    }
+
     /// `%m` text for a map error: its errno, or Postfix's `Application error` when it has none.
     static func errnoText(_ error: MapError) -> String {
         systemErrorText(error.errno > 0 ? error.errno : 0)
@@ -131,8 +162,17 @@ extension Tool {
         }
     }
 
-    /// Die with `table T:N: OP error[: %m]`, naming the table as Postfix's handle names it.
+    /// Failures that Postfix's own table code ends the program with (`msg_fatal`), so their text is
+    /// printed as is: an operation the type does not have, and Berkeley DB/LMDB read and lock errors.
+    static func isOwnFatal(_ error: MapError) -> Bool {
+        error.message.hasSuffix("operation is not supported") || error.message.hasPrefix("error reading ")
+            || error.message.contains(": lock dictionary: ")
+    }
+
+    /// Die with `table T:N: OP error[: %m]`, naming the table as Postfix's handle names it, unless the
+    /// failure is one Postfix reports in its own words.
     func tableFailure(_ table: any LookupTable, _ op: String, _ error: MapError) -> Never {
+        if Tool.isOwnFatal(error) { fatal(error.message) }
         if error.kind == .configuration {
             fatal("table \(table.type):\(table.dictName): \(op) error")
         }
@@ -164,11 +204,14 @@ extension Tool {
     }
 
     /// `-q -`: keys from stdin; each found key prints `KEY<sep>VALUE`. Maps open lazily, in order.
-    func queryStream(specs: [MapSpec], flags: DictFlags, settings: MapSettings, separator: [UInt8]) -> Int32 {
+    /// Keys are stdin's lines, or with `message` (postmap `-b`, `-h`) the headers and body lines of the
+    /// message on stdin.
+    func queryStream(specs: [MapSpec], flags: DictFlags, settings: MapSettings, separator: [UInt8],
+                     message: MessageKeys? = nil) -> Int32 {
         var tables = [(any LookupTable)?](repeating: nil, count: specs.count)
         var found = false
         let input = ByteReader(fd: 0, path: "stdin")
-        var key: [UInt8] = []
+        var line: [UInt8] = []
         // Keys that are already buffered are looked up in batches that hold each table's read lock once,
         // instead of once per key; a batch ends before reading would block, and after 1024 keys.
         var inBatch = [Bool](repeating: false, count: specs.count)
@@ -177,9 +220,7 @@ extension Tool {
             for n in tables.indices where inBatch[n] { tables[n]?.endBatch(); inBatch[n] = false }
             batchCount = 0
         }
-        while true {
-            if batchCount >= 1024 || !input.hasBufferedLine { endBatches() }
-            guard input.nextLine(into: &key) else { break }
+        func query(_ key: [UInt8]) {
             batchCount += 1
             for (n, spec) in specs.enumerated() {
                 let table: any LookupTable
@@ -191,15 +232,36 @@ extension Tool {
                     do { try table.beginBatch() } catch { tableFailure(table, "query", error) }
                     inBatch[n] = true
                 }
-                let lookupKey = KeyCodec.cString(key)
                 let value: [UInt8]?
-                do { value = try table.lookup(lookupKey) } catch { tableFailure(table, "query", error) }
+                do { value = try table.lookup(key) } catch {
+                    // Postfix's message-key loop reports every lookup error with %m.
+                    if message != nil, !Tool.isOwnFatal(error) {
+                        fatal("table \(table.type):\(table.dictName): query error: \(Tool.errnoText(error))")
+                    }
+                    tableFailure(table, "query", error)
+                }
                 if let value {
-                    if value.isEmpty { warnEmpty(spec, key: lookupKey) }
-                    out.write(lookupKey); out.write(separator); out.write(value); out.write(newline)
+                    if value.isEmpty { warnEmpty(spec, key: key) }
+                    out.write(key); out.write(separator); out.write(value); out.write(newline)
                     found = true
                     break
                 }
+            }
+        }
+        if var splitter = message {
+            // -h alone stops reading at the end of the primary headers.
+            while !splitter.isDone, splitter.errors.isEmpty {
+                if batchCount >= 1024 || !input.hasBufferedLine { endBatches() }
+                guard input.nextLine(into: &line) else { break }
+                splitter.feed(line) { key, _ in query(key) }
+            }
+            if splitter.errors.isEmpty { splitter.finish { key, _ in query(key) } }
+            if !splitter.errors.isEmpty { fatal("message format error: \(splitter.errors.text)") }
+        } else {
+            while true {
+                if batchCount >= 1024 || !input.hasBufferedLine { endBatches() }
+                guard input.nextLine(into: &line) else { break }
+                query(KeyCodec.cString(line))
             }
         }
         endBatches()
@@ -221,7 +283,6 @@ extension Tool {
                 out.write(key); out.write(separator); out.write(value); out.write(newline)
             }
         } catch {
-            if error.message.hasSuffix("sequence operation is not supported") { fatal(error.message) }
             tableFailure(table, "sequence", error)
         }
         out.flush()
