@@ -85,7 +85,12 @@ final class TempDir: Sendable {
     }
     var path: String { url.path }
     func write(_ name: String, _ bytes: [UInt8]) {
-        FileManager.default.createFile(atPath: url.appendingPathComponent(name).path, contents: Data(bytes))
+        let path = url.appendingPathComponent(name).path
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        if name == "main.cf" {
+            // See Twin.write: Postfix waits on a just-changed main.cf.
+            try? FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: path)
+        }
     }
     func write(_ name: String, _ text: String) { write(name, Array(text.utf8)) }
     func read(_ name: String) -> [UInt8]? {
@@ -110,6 +115,14 @@ final class Twin {
     func write(_ name: String, _ bytes: [UInt8]) {
         ours.write(name, bytes)
         theirs.write(name, bytes)
+        if name == "main.cf" {
+            // Postfix rereads a main.cf changed within the last second until it settles (about 2 s per
+            // run); an hour-old file keeps the tests fast and changes nothing else.
+            let past = Date().addingTimeInterval(-3600)
+            for dir in [ours, theirs] {
+                try? FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: dir.file(name))
+            }
+        }
     }
     func write(_ name: String, _ text: String) { write(name, Array(text.utf8)) }
 
