@@ -1,0 +1,69 @@
+import Maps
+
+/// C's `strtol(s, &end, 10)` on bytes: leading white space, an optional sign, decimal digits; a value out
+/// of range saturates and reports overflow (`ERANGE`).
+enum CStrtol {
+    /// The value, the index where the number ended (the start when there was none), and whether it overflowed.
+    static func parse(_ s: ArraySlice<UInt8>) -> (value: Int, end: Int, overflow: Bool) {
+        var i = s.startIndex
+        while i < s.endIndex, s[i] == 0x20 || (s[i] >= 0x09 && s[i] <= 0x0D) { i += 1 }
+        var negative = false
+        if i < s.endIndex, s[i] == 0x2B || s[i] == 0x2D {
+            negative = s[i] == 0x2D
+            i += 1
+        }
+        let digitsStart = i
+        var value = 0
+        var overflow = false
+        while i < s.endIndex, s[i] >= 0x30, s[i] <= 0x39 {
+            let d = Int(s[i] - 0x30)
+            if !overflow {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (a, o2) = negative ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
+                if o1 || o2 {
+                    overflow = true
+                    value = negative ? Int.min : Int.max
+                } else {
+                    value = a
+                }
+            }
+            i += 1
+        }
+        if i == digitsStart { return (0, s.startIndex, false) }
+        return (value, i, overflow)
+    }
+}
+
+/// Postfix's compatibility levels (`0`, `1`, `2`, `3.6`, `3.6.1`) as comparable numbers
+/// (`compat_level_from_string`).
+enum CompatibilityLevel {
+    private static let minorWidth = 10
+    private static let patchWidth = 10
+    private static let maxMinor = 0x3FF
+
+    /// The encoded level, or `nil` after warning `malformed compatibility level syntax: "TEXT"`.
+    static func encode(_ text: [UInt8], warn: (String) -> Void) -> Int? {
+        let s = text[...]
+        let major = CStrtol.parse(s)
+        if major.end > s.startIndex, major.end == s.endIndex || s[major.end] == 0x2E, !major.overflow,
+           major.value >= 0, major.value <= (Int.max >> (minorWidth + patchWidth)) {
+            var result = major.value << (minorWidth + patchWidth)
+            if major.end == s.endIndex { return result }
+            let rest = s[(major.end + 1)...]
+            let minor = CStrtol.parse(rest)
+            if minor.end > rest.startIndex, minor.end == s.endIndex || s[minor.end] == 0x2E, !minor.overflow,
+               minor.value >= 0, minor.value <= maxMinor {
+                result |= minor.value << patchWidth
+                if minor.end == s.endIndex { return result }
+                let tail = s[(minor.end + 1)...]
+                let patch = CStrtol.parse(tail)
+                if patch.end > tail.startIndex, patch.end == s.endIndex, !patch.overflow,
+                   patch.value >= 0, patch.value <= maxMinor {
+                    return result | patch.value
+                }
+            }
+        }
+        warn("malformed compatibility level syntax: \"\(ByteText.string(text))\"")
+        return nil
+    }
+}
