@@ -26,6 +26,9 @@ public final class MessageWriter {
         self.collect = collect
     }
 
+    /// Forget collected messages.
+    public func clear() { collected.removeAll() }
+
     /// `msg_warn`.
     public func warning(_ text: String) { emit("warning: " + text) }
 

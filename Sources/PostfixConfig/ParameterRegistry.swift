@@ -23,6 +23,11 @@ final class ParameterRegistry {
         case service([UInt8])
         /// A user-defined name (no default).
         case user
+
+        var isUser: Bool {
+            if case .user = self { return true }
+            return false
+        }
     }
 
     /// One name.

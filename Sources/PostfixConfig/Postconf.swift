@@ -11,8 +11,8 @@ public enum Postconf {
         let program = arguments.first ?? "postconf"
         let messages = MessageWriter(program: program)
         let out = OutputBuffer()
-        if arguments.count > 1, arguments[1] == "--check" {
-            return Lint.main(Array(arguments.dropFirst(2)), program: program)
+        if arguments.dropFirst().contains("--check") {
+            return Lint.main(Array(arguments.dropFirst()), program: program)
         }
         do {
             try run(arguments, messages: messages, out: out)

@@ -35,6 +35,9 @@ final class PostconfSession {
     private var networks: [UInt8]?
     /// `-v`: flush each line as it is printed.
     var verbose = false
+    /// For `--check`: a host default that cannot be computed (a bad `inet_protocols`, say) becomes
+    /// empty after a warning, instead of ending the run.
+    var lenientHostDefaults = false
 
     init(mode: PostconfMode, messages: MessageWriter, out: OutputBuffer, configOverride: String?,
          processName: [UInt8], processID: Int32) {
@@ -110,6 +113,9 @@ final class PostconfSession {
             }
         }
     }
+
+    /// Add a parsed master.cf entry (`postconf --check` reads master.cf itself to keep going after errors).
+    func addMasterEntry(_ entry: MasterEntry) { master.append(entry) }
 
     // MARK: registration
 
@@ -252,8 +258,15 @@ final class PostconfSession {
         let interfaces = try mynetworksInput("inet_interfaces")
         let style = try mynetworksInput("mynetworks_style")
         let protocols = try mynetworksInput("inet_protocols")
-        let value = try HostNetworks.networks(style: style, inetInterfaces: interfaces, protocols: protocols,
+        let value: [UInt8]
+        do throws(PostconfFatal) {
+            value = try HostNetworks.networks(style: style, inetInterfaces: interfaces, protocols: protocols,
                                               warn: messages.warning)
+        } catch {
+            guard lenientHostDefaults else { throw error }
+            messages.warning("cannot compute the default mynetworks: \(error.message)")
+            value = []
+        }
         networks = value
         return value
     }
