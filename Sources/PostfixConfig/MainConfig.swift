@@ -5,7 +5,9 @@ import Glibc
 
 /// A failure to read main.cf; the message is Postfix's text without the program prefix.
 public struct ConfigError: Error, Sendable {
+    /// Postfix's text.
     public var message: String
+    /// An error with Postfix's text.
     public init(_ message: String) { self.message = message }
 }
 
