@@ -37,7 +37,9 @@ public final class MessageWriter {
         }
         var bytes = ByteText.bytes(of: program)
         bytes.append(contentsOf: [0x3A, 0x20])
-        bytes.append(contentsOf: ByteText.bytes(of: text))
+        // Postfix's printable(): postconf never enables UTF-8 output, so every byte that is not printable
+        // ASCII becomes '?'.
+        bytes.append(contentsOf: ByteText.bytes(of: text).map { $0 >= 0x20 && $0 < 0x7F ? $0 : 0x3F })
         bytes.append(0x0A)
         OutputBuffer.writeAll(2, bytes)
     }

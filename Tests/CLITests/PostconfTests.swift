@@ -373,6 +373,18 @@ struct PostconfTests {
         try twin.same(["-c", ".", "-e", "a=2"], asNobody: true)
     }
 
+    @Test("bytes that are not UTF-8 or not printable: kept in output and files, '?' in warnings")
+    func rawBytes() throws {
+        let twin = PostconfTwin(main: "", master: "")
+        twin.write("main.cf", Array("a = x\nb = ".utf8) + [0xFF, 0xFE] + Array(" bytes\r\nc = $b\nd = caf".utf8) + [0xC3, 0xA9, 0x09]
+                   + Array("x\n".utf8))
+        twin.write("master.cf", Array("smtp unix - - - - - smtp -o a=".utf8) + [0xE9] + Array("\n".utf8))
+        try twin.same(["-c", ".", "-n"])
+        try twin.same(["-c", ".", "-nx"])
+        try twin.same(["-c", ".", "-M"])
+        try twin.same(["-c", ".", "-e", "e=1"])
+    }
+
     @Test("a 1 MB line")
     func longLine() throws {
         let big = String(repeating: "x", count: 1 << 20)
