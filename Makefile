@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release demo test unit-tests completions check-completions bench clean
+.PHONY: all build release demo test unit-tests completions check-completions bench bench-postconf clean
 
 all: build
 
@@ -33,6 +33,7 @@ test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/gen-completions --check
+	scripts/gen-postconf-table --check
 	scripts/test-completions
 
 completions:
@@ -41,6 +42,11 @@ completions:
 bench:
 	@scripts/ensure-deps bench
 	scripts/bench
+
+# postconf -n, -d, -nx and -M process time against Debian's postconf.
+bench-postconf: release
+	@scripts/ensure-deps bench
+	scripts/bench-postconf
 
 clean:
 	rm -rf .build .demo bench-out

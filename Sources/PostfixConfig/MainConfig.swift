@@ -5,14 +5,18 @@ import Glibc
 
 /// A failure to read main.cf; the message is Postfix's text without the program prefix.
 public struct ConfigError: Error, Sendable {
+    /// Postfix's text.
     public var message: String
+    /// An error with Postfix's text.
     public init(_ message: String) { self.message = message }
 }
 
-/// The parameters of one main.cf, with Postfix's built-in defaults behind them and `$name` expansion.
+/// The parameters of one main.cf, with Postfix 3.7.11's built-in defaults behind them and `$name`
+/// expansion.
 ///
 /// This is the reader that postmap and postalias use to find `default_database_type`, `alias_database`,
-/// `smtputf8_enable` and the table tunables.
+/// `smtputf8_enable` and the table tunables. (postconf itself works on `PostconfSession`, which follows
+/// postconf's own lookup rules.)
 public struct MainConfig: Sendable {
     /// The configuration directory (`-c`, `MAIL_CONFIG`, or `/etc/postfix`).
     public let directory: String
@@ -21,25 +25,20 @@ public struct MainConfig: Sendable {
     /// Warnings Postfix prints while reading (`overriding earlier entry`).
     public private(set) var warnings: [String] = []
 
-    /// The built-in defaults that the map tools need. Values are raw (unexpanded), as `postconf -d` prints them.
-    public static let builtinDefaults: [String: String] = [
-        "alias_database": "hash:/etc/aliases",
-        "alias_maps": "hash:/etc/aliases, nis:mail.aliases",
-        "berkeley_db_create_buffer_size": "16777216",
-        "berkeley_db_read_buffer_size": "131072",
-        "compatibility_level": "0",
-        "config_directory": "/etc/postfix",
-        "default_database_type": "hash",
-        "lmdb_map_size": "16777216",
-        "mail_name": "Postfix",
-        "mail_version": "3.7.11",
-        "smtputf8_enable": "${{$compatibility_level} <level {1} ? {no} : {yes}}",
-    ]
+    /// The built-in defaults by name, raw (unexpanded) as `postconf -d` prints them; host-dependent and
+    /// run-time values are not included.
+    public static let builtinDefaults: [String: String] = {
+        var out: [String: String] = [:]
+        for p in BuiltinParameters.all where p.kind != .hostDependent && p.kind != .adhoc && p.kind != .legacy {
+            out[ByteText.string(p.name)] = ByteText.string(p.defaultValue)
+        }
+        return out
+    }()
 
     /// The directory named by `-c`, else `MAIL_CONFIG`, else `/etc/postfix`.
     public static func defaultDirectory(override: String?) -> String {
         if let override { return override }
-        if let env = getenv("MAIL_CONFIG") { return String(cString: env) }
+        if let env = getenv("MAIL_CONFIG") { return String(decoding: Array(UnsafeBufferPointer(start: env, count: strlen(env))).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         return "/etc/postfix"
     }
 
@@ -52,65 +51,50 @@ public struct MainConfig: Sendable {
     public static func load(directory: String) throws(ConfigError) -> MainConfig {
         var config = MainConfig(directory: directory)
         let path = "\(directory)/main.cf"
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ConfigError("open \(path): \(systemErrorText(errno))") }
-        defer { close(fd) }
+        let table = ParameterDictionary()
         var lineWarnings: [String] = []
-        let reader = LogicalLineReader(ByteReader(fd: fd, path: path), warning: { lineWarnings.append($0) })
-        while let line = reader.next() {
-            let text = ByteText.string(KeyCodec.cString(line.text))
-            guard let (name, value) = Self.splitNameValue(text) else {
-                let shown = text
-                if let first = text.unicodeScalars.first, first == "=" {
-                    throw ConfigError("\(path), line \(line.lineNumber): missing attribute name: \"\(shown)\"")
-                }
-                throw ConfigError("\(path), line \(line.lineNumber): missing '=' after attribute name: \"\(shown)\"")
+        final class Sink { var lines: [String] = [] }
+        let sink = Sink()
+        do {
+            try ConfigFileReader.load(path, into: table, warn: { sink.lines.append($0) }, rereadHotFile: false)
+        } catch {
+            switch error {
+            case .open(let e): throw ConfigError("open \(path): \(systemErrorText(e))")
+            case .fatal(let f): throw ConfigError(f.message)
             }
-            if let old = config.explicit[name], old != value {
-                lineWarnings.append("\(path), line \(line.lineNumber): overriding earlier entry: \(name)=\(old)")
-            }
-            config.explicit[name] = value
+        }
+        lineWarnings = sink.lines
+        for (name, value) in table.entries {
+            config.explicit[ByteText.string(name)] = ByteText.string(value)
         }
         config.warnings = lineWarnings
         return config
     }
 
-    /// Split `name = value` as Postfix's `split_nameval` does: name up to whitespace or `=`, value trimmed.
-    static func splitNameValue(_ line: String) -> (String, String)? {
-        let scalars = Array(line.unicodeScalars)
-        var i = 0
-        while i < scalars.count, isSpace(scalars[i]) { i += 1 }
-        let nameStart = i
-        while i < scalars.count, !isSpace(scalars[i]), scalars[i] != "=" { i += 1 }
-        let name = String(String.UnicodeScalarView(scalars[nameStart..<i]))
-        while i < scalars.count, isSpace(scalars[i]) { i += 1 }
-        guard i < scalars.count, scalars[i] == "=", !name.isEmpty else { return nil }
-        i += 1
-        var end = scalars.count
-        while i < end, isSpace(scalars[i]) { i += 1 }
-        while end > i, isSpace(scalars[end - 1]) { end -= 1 }
-        return (name, String(String.UnicodeScalarView(scalars[i..<end])))
-    }
-
     /// The raw value: main.cf's, else the built-in default, else one computed from the host.
     public func raw(_ name: String) -> String? {
-        if let value = explicit[name] ?? Self.builtinDefaults[name] { return value }
-        switch name {
-        case "myhostname": return computedHostname()
-        case "mydomain": return computedDomain()
-        default: return nil
+        if let value = explicit[name] { return value }
+        guard let p = BuiltinParameters.lookup(ByteText.bytes(of: name)) else { return nil }
+        switch p.kind {
+        case .hostDependent:
+            switch name {
+            case "myhostname": return computedHostname()
+            case "mydomain": return computedDomain()
+            default: return nil
+            }
+        case .adhoc, .legacy:
+            return name == "process_id" ? String(getpid()) : ""
+        default:
+            return ByteText.string(p.defaultValue)
         }
     }
 
     /// Postfix's default `myhostname`: the host name, qualified with `$mydomain` or `.localdomain`
     /// when it has no dot.
     private func computedHostname() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&buffer, buffer.count) == 0
-            ? String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            : "localhost"
+        let host = (try? HostNetworks.hostname()).map { ByteText.string($0) } ?? "localhost"
         if host.contains(".") { return host }
-        if explicit["mydomain"] != nil { return "\(host).$mydomain" }
+        if let domain = explicit["mydomain"] { return "\(host).\(expand(domain))" }
         return "\(host).localdomain"
     }
 
@@ -126,11 +110,17 @@ public struct MainConfig: Sendable {
         explicit[name] = value
     }
 
+    private func expand(_ text: String) -> String {
+        let outcome = MacroExpander.expand(ByteText.bytes(of: text), options: .recurse, lookup: { name, _ in
+            self.raw(ByteText.string(name)).map { ByteText.bytes(of: $0) }
+        }, warn: { _ in })
+        return ByteText.string(outcome.text)
+    }
+
     /// The fully expanded value of a parameter (`$name` references resolved recursively).
     public func value(_ name: String) -> String? {
         guard let raw = raw(name) else { return nil }
-        var expander = Expander(config: self)
-        return expander.expand(raw, depth: 0)
+        return expand(raw)
     }
 
     /// A boolean parameter (`yes`/`no`, case-insensitive), or `fallback` when unset or malformed.
@@ -147,9 +137,4 @@ public struct MainConfig: Sendable {
         guard let text = value(name), let number = Int(text) else { return fallback }
         return number
     }
-}
-
-@inline(__always)
-func isSpace(_ s: Unicode.Scalar) -> Bool {
-    s == " " || (s.value >= 0x09 && s.value <= 0x0D)
 }

@@ -3,4 +3,4 @@ import PostfixConfig
 import Glibc
 #endif
 
-exit(Postconf.main(CommandLine.arguments))
+exit(Postconf.main(Postconf.rawArguments()))

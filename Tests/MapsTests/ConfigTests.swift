@@ -1,4 +1,5 @@
 import Foundation
+import MapTools
 import PostfixConfig
 import Testing
 
@@ -61,5 +62,41 @@ func config(_ text: String) throws -> MainConfig {
         #expect(c.value("mydomain") == "example.com")
         let d = try config("")
         #expect(d.value("myhostname")?.contains(".") == true)
+    }
+}
+
+@Suite struct PostconfTableTests {
+    @Test("postconf -m lists every table type the tools register")
+    func mapTypesCoverCatalog() {
+        let listed = Set(SupportedMapTypes.names)
+        for type in MapCatalog.types { #expect(listed.contains(type.name), "\(type.name) missing from SupportedMapTypes") }
+        #expect(SupportedMapTypes.names == SupportedMapTypes.names.sorted())
+    }
+
+    @Test("the parameter table: 828 configuration-table names, 3 run-time, 13 legacy")
+    func parameterTable() {
+        let kinds = Dictionary(grouping: BuiltinParameters.all, by: \.kind).mapValues(\.count)
+        #expect(BuiltinParameters.all.count == 844)
+        #expect(kinds[.adhoc] == 3)
+        #expect(kinds[.legacy] == 13)
+        #expect(kinds[.hostDependent] == 3)
+        #expect(BuiltinParameters.lookup(Array("smtpd_expansion_filter".utf8))?.kind == .raw)
+        #expect(BuiltinParameters.lookup(Array("smtpd_timeout".utf8))?.defaultValue == Array("${stress?{10}:{300}}s".utf8))
+        #expect(BuiltinParameters.dbmsSuffixes["ldap"]?.contains(Array("server_host".utf8)) == true)
+    }
+
+    @Test("mac_expand: conditionals, relational operators, levels", arguments: [
+        ("$a", "x"), ("${a?{yes}:{no}}", "yes"), ("${zz?{yes}:{no}}", "no"), ("${a:unset}${zz:unset}", "unset"),
+        ("${{10} < {9} ? {lt} : {ge}}", "ge"), ("${{abc} < {abd} ? {lt} : {ge}}", "lt"),
+        ("${{3.6} <level {3.10} ? {older} : {newer}}", "older"), ("$$a", "$a"), ("${{1} == {1}}", "true"),
+    ])
+    func expansions(pattern: String, expected: String) {
+        let values: [String: String] = ["a": "x"]
+        var warnings: [String] = []
+        let outcome = MacroExpander.expand(Array(pattern.utf8), options: .recurse, lookup: { name, _ in
+            values[String(decoding: name, as: UTF8.self)].map { Array($0.utf8) }
+        }, warn: { warnings.append($0) })
+        #expect(String(decoding: outcome.text, as: UTF8.self) == expected)
+        #expect(warnings.isEmpty)
     }
 }
