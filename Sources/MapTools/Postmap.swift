@@ -17,6 +17,9 @@ public enum Postmap {
         let settings = tool.settings(from: config)
         let defaultType = config.value("default_database_type") ?? "hash"
         var limits = MessageKeys.Limits()
+        // postmap defines these three after the global parameters, in this order: until then a reference
+        // to one of them expands to nothing.
+        config.hideDefaults(["header_size_limit", "mime_nesting_limit", "mime_boundary_length_limit"])
         limits.headerSize = tool.mailInt(&config, "header_size_limit", default: limits.headerSize, min: 1)
         limits.nestingDepth = tool.mailInt(&config, "mime_nesting_limit", default: limits.nestingDepth, min: 1)
         limits.boundaryLength = tool.mailInt(&config, "mime_boundary_length_limit", default: limits.boundaryLength, min: 1)

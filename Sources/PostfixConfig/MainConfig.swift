@@ -71,9 +71,19 @@ public struct MainConfig: Sendable {
         return config
     }
 
+    /// Built-in parameters not defined yet, as in a Postfix program that initializes them late: their
+    /// defaults are invisible (a `$name` reference to one expands to nothing) until `set`.
+    private var undefinedDefaults: Set<String> = []
+
+    /// Hide the built-in defaults of `names` until each is `set`.
+    public mutating func hideDefaults(_ names: [String]) {
+        undefinedDefaults.formUnion(names)
+    }
+
     /// The raw value: main.cf's, else the built-in default, else one computed from the host.
     public func raw(_ name: String) -> String? {
         if let value = explicit[name] { return value }
+        if undefinedDefaults.contains(name) { return nil }
         guard let p = BuiltinParameters.lookup(ByteText.bytes(of: name)) else { return nil }
         switch p.kind {
         case .hostDependent:
@@ -108,6 +118,7 @@ public struct MainConfig: Sendable {
     /// Set a value, as `postconf -o` or a command-line override would.
     public mutating func set(_ name: String, _ value: String) {
         explicit[name] = value
+        undefinedDefaults.remove(name)
     }
 
     private func expand(_ text: String) -> String {
