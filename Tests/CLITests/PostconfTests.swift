@@ -385,6 +385,26 @@ struct PostconfTests {
         try twin.same(["-c", ".", "-e", "e=1"])
     }
 
+    /// Values built from pieces of the expression syntax, with a fixed seed: each is expanded by both.
+    static let generatedValues: [String] = {
+        let pieces = ["$a", "$b", "$c", "${a", "${b", "${c", "$(a", "${{", "{", "}", "?", "}:{", ":", "==", "!=", "<", "<=",
+                      ">=", ">", "<level", ">=level", "==levelx", " ", "x", "1", "2", "$$", "(", ")", "${zz", "{$a}", "{1}",
+                      "{ 2 }", "?{y}", "?{y}:{n}", ":n", "}}", "$", "${ a ? b : c }", "${ {a} == {a} }"]
+        var state: UInt64 = 20_260_101
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        return (0..<60).map { _ in (0...next(8)).map { _ in pieces[next(pieces.count)] }.joined() }
+    }()
+
+    @Test("generated expressions expand as Postfix expands them", arguments: generatedValues)
+    func generatedExpressions(_ value: String) throws {
+        let twin = PostconfTwin(main: "a = 1\nb =\nc = 3.6\nv = \(value)\nw = $v\n", master: "")
+        try twin.same(["-c", ".", "-x", "v"])
+        try twin.same(["-c", ".", "-nx"])
+    }
+
     @Test("a 1 MB line")
     func longLine() throws {
         let big = String(repeating: "x", count: 1 << 20)
