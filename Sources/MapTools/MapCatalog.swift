@@ -10,5 +10,11 @@ public enum MapCatalog {
         PatternMaps.regexp, PCRE2Maps.pcre,
         CIDRMaps.cidr,
         StaticTable.mapType,
+        SimpleTables.texthash,
+        SimpleTables.inline,
+        SimpleTables.unionmap,
+        SimpleTables.pipemap,
+        SimpleTables.fail,
+        SimpleTables.environ,
     ]
 }

@@ -40,7 +40,7 @@ public struct MapRegistry: Sendable {
             request.opener = { spec, request throws(MapError) in try registry.open(spec, request) }
         }
         let type = try resolve(spec)
-        guard needsUTF8Layer(request) else { return try type.open(spec.name, request) }
+        guard needsUTF8Layer(request), !type.handlesUTF8 else { return try type.open(spec.name, request) }
         var inner = request
         let fold = type.fixedKeys && request.flags.contains(.foldFixed)
         inner.flags.remove(.foldFixed)

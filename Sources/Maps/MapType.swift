@@ -8,12 +8,17 @@ public struct MapType: Sendable {
     public let build: (@Sendable (_ name: String, _ request: OpenRequest) throws(MapError) -> any TableBuilder)?
     /// Whether keys of this type are fixed strings (folded under `.foldFixed`) rather than patterns.
     public let fixedKeys: Bool
+    /// Whether the type puts the UTF-8 layer in front of its tables itself. The registry then passes it the
+    /// caller's request unchanged: tables that fold keys while loading (`texthash`, `inline`) or whose
+    /// key class comes from a member table (`unionmap`, `pipemap`) need the caller's `.foldFixed`.
+    public let handlesUTF8: Bool
 
-    public init(name: String, fixedKeys: Bool = true,
+    public init(name: String, fixedKeys: Bool = true, handlesUTF8: Bool = false,
                 open: @escaping @Sendable (String, OpenRequest) throws(MapError) -> any LookupTable,
                 build: (@Sendable (String, OpenRequest) throws(MapError) -> any TableBuilder)? = nil) {
         self.name = name
         self.fixedKeys = fixedKeys
+        self.handlesUTF8 = handlesUTF8
         self.open = open
         self.build = build
     }

@@ -39,6 +39,8 @@ public final class UTF8KeyTable: LookupTable {
     public var name: String { inner.name }
     public var duplicateLabel: String { inner.duplicateLabel }
     public var dictName: String { inner.dictName }
+    /// Whether this layer folds keys: what `unionmap:`/`pipemap:` inherit from their first member.
+    public var foldsKeys: Bool { fold }
 
     private let check: UTF8Check
 
