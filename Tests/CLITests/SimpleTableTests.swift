@@ -35,14 +35,6 @@ extension Twin {
     fileprivate func writeCold(_ name: String, _ text: String) throws { try writeCold(name, Array(text.utf8)) }
 }
 
-/// A twin whose main.cf looks old: Postfix re-reads a main.cf changed within the last second until it is
-/// quiet (the `texthash` rule), which would add two seconds to the first commands and skew timing tests.
-private func coldTwin(_ mainCf: String = "compatibility_level = 0\n") throws -> Twin {
-    let twin = Twin(mainCf: mainCf)
-    try twin.writeCold("main.cf", mainCf)
-    return twin
-}
-
 /// Start `executable` in `dir` with `testEnvironment`, its output going to files there.
 private func launch(_ executable: String, _ arguments: [String], in dir: TempDir) throws -> Process {
     let process = Process()
@@ -98,7 +90,7 @@ struct SimpleTableTests {
 
     @Test("texthash: -s, -q and -q - with every folding and duplicate flag", arguments: configs)
     func texthashQueries(config: String) throws {
-        let twin = try coldTwin(config)
+        let twin = Twin(mainCf: config)
         try twin.writeCold("map", Self.textSource)
         for flags in ["", "-f", "-r", "-w", "-fr", "-fw", "-u", "-n", "-N"] {
             let f = flags.isEmpty ? [] : [flags]
@@ -118,7 +110,7 @@ struct SimpleTableTests {
 
     @Test("texthash: Postfix's dict_thash_test cases, with our own input")
     func texthashPostfixCases() throws {
-        let twin = try coldTwin()
+        let twin = Twin()
         // The first half of dict_thash_test: -fs reproduces a clean source (sorted).
         try twin.writeCold("clean", "\"a quoted key\"\tforty two\nplain\tanswer is 42\nzz top\n")
         let dump = try twin.agree("postmap", ["-fs", "texthash:clean"])
@@ -130,7 +122,7 @@ struct SimpleTableTests {
 
     @Test("texthash: errors and refused operations")
     func texthashErrors() throws {
-        let twin = try coldTwin()
+        let twin = Twin()
         try twin.writeCold("map", "a 1\n")
         try FileManager.default.createDirectory(atPath: twin.ours.file("dir"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: twin.theirs.file("dir"), withIntermediateDirectories: true)
@@ -150,7 +142,7 @@ struct SimpleTableTests {
 
     @Test("texthash: a file changed within the last second is read again until it is quiet")
     func texthashHotFile() throws {
-        let twin = try coldTwin()
+        let twin = Twin()
         // Start both runs at the same point of a second, so both see the same number of 0.3 s pauses; each
         // read repeats the duplicate warning. Reads then fall at .15, .45, .75, 1.05, ... 1.95, 2.25 s: the
         // ones that decide the count are 50 ms from a second's edge, so a start delayed by load may cost
@@ -208,7 +200,7 @@ struct SimpleTableTests {
 
     @Test("inline: syntax, errors, folding, -s", arguments: configs)
     func inline(config: String) throws {
-        let twin = try coldTwin(config)
+        let twin = Twin(mainCf: config)
         let keys = Array("alpha\nALPHA\ngamma\ngAmma\nk\na\nA\nKey\nkey\nstrasse\nStraße\nécole\nÉCOLE\n\"a\n\n".utf8)
         for name in Self.inlineNames {
             try twin.agree("postmap", ["-s", "inline:\(name)"])
@@ -226,7 +218,7 @@ struct SimpleTableTests {
 
     @Test("inline: refused operations")
     func inlineRefused() throws {
-        let twin = try coldTwin()
+        let twin = Twin()
         for args in [["-d", "a", "inline:{a=1}"], ["-d", "-", "inline:{a=1}"], ["-i", "inline:{a=1}"],
                      ["inline:{a=1}"], ["-q", "a", "inline:"], ["-d", "a", "inline:{ }"], ["-i", "inline:{ }"]] {
             try twin.agree("postmap", args, stdin: Array("a 1\n".utf8))
@@ -245,6 +237,10 @@ struct SimpleTableTests {
         // test_dict_pipe and test_dict_union, in our own words.
         "{inline:{in1=mid1,in2=mid2},inline:{mid2=out}}", "{inline:{in1=mid1},fail:down}",
         "{inline:{a=first},inline:{a=second,b=second},inline:{a=third}}", "{inline:{a=first},fail:down}",
+        "{static:one,static:two,inline:{foo=three}}", "{static:one,fail:down}",
+        // Pattern members: a pattern first member keeps the composite from folding under the UTF-8 layer.
+        "{regexp:{{/^(.*)$/ ${1}X}}, inline:{ax=found}}", "{inline:{a=B}, regexp:{{/^B$/ up}}}",
+        "{regexp:{{/^A$/ up}}, inline:{a=low}}", "{inline:{a=10.1.1.1}, cidr:{{10.0.0.0/8 ten}}}",
     ]
 
     /// unionmap and pipemap names that do not open, for the composite's syntax or a member's fault.
@@ -256,11 +252,11 @@ struct SimpleTableTests {
 
     @Test("unionmap and pipemap: joining, chaining, member errors, syntax", arguments: ["unionmap", "pipemap"], configs)
     func composites(type: String, config: String) throws {
-        let twin = try coldTwin(config)
+        let twin = Twin(mainCf: config)
         try twin.writeCold("text", "a 1\nb 2\nA-x y\ndup d1\ndup d2\n")
         try twin.writeCold("map", "a 1\nb 2\nA-x y\n")
         try twin.agree("postmap", ["hash:map"])
-        let keys = Array("a\nA\nb\nlower\nin1\nin2\nmissing\n".utf8)
+        let keys = Array("a\nA\nb\nlower\nin1\nin2\nfoo\nbar\nmissing\n".utf8)
         for name in Self.compositeNames {
             let spec = "\(type):\(name)"
             for args in [["-q", "a", spec], ["-fq", "A", spec], ["-q", "A", spec], ["-q", "in2", spec]] {
@@ -284,18 +280,22 @@ struct SimpleTableTests {
 
     @Test("fail: Postfix's fail_test commands and more, through postmap and postalias")
     func fail() throws {
-        let twin = try coldTwin()
+        let twin = Twin()
         try twin.writeCold("aliases", "xx: yy\nother: target\n")
         try twin.writeCold("records", "xx yy\n")
         try twin.writeCold("empty", "")
         try twin.writeCold("nokey", "lonely\n")
         let stdin = Array("xx\n".utf8)
-        // fail_test: -q, -q -, -d, -d -, -s, -i, create (the -bq - case needs postmap's -b mode).
+        // fail_test: -q, -q -, -bq -, -d, -d -, -s, -i, create.
         for args in [["-q", "xx", "fail:aliases"], ["-q", "-", "fail:aliases"], ["-d", "xx", "fail:aliases"],
                      ["-d", "-", "fail:aliases"], ["-s", "fail:aliases"], ["fail:aliases"]] {
             try twin.agree("postmap", args, stdin: stdin)
             try twin.agree("postalias", args, stdin: stdin)
         }
+        try twin.agree("postmap", ["-bq", "-", "fail:aliases"], stdin: stdin)
+        try twin.agree("postmap", ["-hq", "-", "fail:aliases"], stdin: Array("Subject: x\n\nbody\n".utf8))
+        try twin.agree("postmap", ["-bq", "-", "unionmap:{inline:{body=1}, texthash:records}"],
+                       stdin: Array("Subject: x\n\nbody\nxx\n".utf8))
         try twin.agree("postmap", ["-i", "fail:aliases"], stdin: Array("xx yy\n".utf8))
         try twin.agree("postalias", ["-i", "fail:aliases"], stdin: Array("xx: yy\n".utf8))
         // No record reaches the table: nothing fails.
@@ -310,7 +310,7 @@ struct SimpleTableTests {
 
     @Test("environ: getenv with fixed-key folding", arguments: configs)
     func environ(config: String) throws {
-        let twin = try coldTwin(config)
+        let twin = Twin(mainCf: config)
         let cases: [[String]] = [
             ["-q", "HOME", "environ:x"], ["-fq", "HOME", "environ:x"], ["-q", "LOWER", "environ:x"],
             ["-q", "lower", "environ:x"], ["-q", "mixed", "environ:x"], ["-fq", "MiXed", "environ:x"],
@@ -329,7 +329,7 @@ struct SimpleTableTests {
 
     @Test("UTF-8 layer: non-UTF-8 keys are warned about under the composite's or the table's name")
     func utf8Keys() throws {
-        let twin = try coldTwin("compatibility_level = 3.6\n")
+        let twin = Twin(mainCf: "compatibility_level = 3.6\n")
         try twin.writeCold("text", "Straße 1\nkey v\u{FF}\n")
         let keys: [UInt8] = Array("STRASSE\nlower\nLOWER\n".utf8) + [0xFF, 0x0A] + Array("key\nA\n".utf8)
         for spec in ["texthash:text", "inline:{Straße=1}", "environ:x", "fail:x", "unionmap:{environ:x,inline:{lower=2}}",
