@@ -70,14 +70,14 @@ extension Tool {
         if let deleteKey = line.deleteKey {
             guard !specs.isEmpty else { fatal(usage) }
             if deleteKey == "-" { return deleteStream(specs: specs, flags: lookupFlags, settings: settings) }
-            return deleteSingle(Array(deleteKey.utf8), specs: specs, flags: lookupFlags, settings: settings)
+            return deleteSingle(ByteText.bytes(of: deleteKey), specs: specs, flags: lookupFlags, settings: settings)
         }
         if let query = line.query {
             guard !specs.isEmpty else { fatal(usage) }
             if query == "-" {
                 return queryStream(specs: specs, flags: lookupFlags, settings: settings, separator: separator)
             }
-            return querySingle(Array(query.utf8), specs: specs, flags: lookupFlags, settings: settings)
+            return querySingle(ByteText.bytes(of: query), specs: specs, flags: lookupFlags, settings: settings)
         }
         if line.sequence {
             guard let first = specs.first else { return 1 }

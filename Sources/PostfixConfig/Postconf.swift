@@ -32,10 +32,7 @@ public enum Postconf {
 
     /// The command line with every byte kept (`CommandLine.arguments` replaces bytes that are not UTF-8).
     public static func rawArguments() -> [String] {
-        (0..<Int(CommandLine.argc)).map { i in
-            guard let p = CommandLine.unsafeArgv[i] else { return "" }
-            return ByteText.string(Array(UnsafeBufferPointer(start: p, count: strlen(p))).map { UInt8(bitPattern: $0) })
-        }
+        CommandLineBytes.arguments()
     }
 
     /// How a run ends early.

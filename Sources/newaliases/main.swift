@@ -1,6 +1,7 @@
+import Maps
 import MapTools
 #if canImport(Glibc)
 import Glibc
 #endif
 
-exit(Newaliases.main(CommandLine.arguments))
+exit(Newaliases.main(CommandLineBytes.arguments()))

@@ -1,6 +1,7 @@
+import Maps
 import MapTools
 #if canImport(Glibc)
 import Glibc
 #endif
 
-exit(Postalias.main(CommandLine.arguments))
+exit(Postalias.main(CommandLineBytes.arguments()))

@@ -1,6 +1,7 @@
+import Maps
 import MapTools
 #if canImport(Glibc)
 import Glibc
 #endif
 
-exit(Postmap.main(CommandLine.arguments))
+exit(Postmap.main(CommandLineBytes.arguments()))
