@@ -62,30 +62,8 @@ public final class ByteReader {
 
     /// The next line without its newline (a last line without one counts), or `nil` at end of input.
     public func nextLine() -> [UInt8]? {
-        var scanFrom = start
-        while true {
-            let found: Int? = buffer.withUnsafeBytes { raw in
-                guard scanFrom < end, let base = raw.baseAddress else { return nil }
-                guard let hit = memchr(base + scanFrom, 0x0A, end - scanFrom) else { return nil }
-                return base.distance(to: UnsafeRawPointer(hit))
-            }
-            if let nl = found {
-                let line = Array(buffer[start..<nl])
-                start = nl + 1
-                return line
-            }
-            if eof {
-                if start < end {
-                    let line = Array(buffer[start..<end])
-                    start = end
-                    return line
-                }
-                return nil
-            }
-            let scanned = end - start
-            fill()
-            scanFrom = start + scanned
-        }
+        var line: [UInt8] = []
+        return nextLine(into: &line) ? line : nil
     }
 
     /// The next line into `line` (its storage reused), without the newline; `false` at end of input.

@@ -174,8 +174,46 @@ public final class MasterEntry {
             }
             add(argv[field])
         }
+        try appendArguments(from: Self.minimumFields, valueExtra: 3, fold: fold, out: &out, lineLength: &lineLength,
+                            expand: expand)
+        out.append(0x0A)
+        return out
+    }
+
+    /// `pcf_print_master_field`: `service/type/field = value` (or parts of it), folded like `-M`.
+    func formatField(_ index: Int, hideName: Bool, hideValue: Bool, fold: Bool,
+                     expand: (([UInt8]) throws(PostconfFatal) -> [UInt8])?) throws(PostconfFatal) -> [UInt8] {
+        var out: [UInt8] = []
+        var lineLength = 0
+        func add(_ bytes: [UInt8]) { out.append(contentsOf: bytes); lineLength += bytes.count }
+        if !hideName {
+            add(argv[0]); add([0x2F]); add(argv[1]); add([0x2F]); add(Self.fieldNames[index])
+        }
+        if !hideName, !hideValue { add(Array(" = ".utf8)) }
+        if !hideValue {
+            if lineLength > 0, lineLength + argv[index].count > Self.lineLimit {
+                out.append(contentsOf: [0x0A, 0x20, 0x20, 0x20, 0x20])
+                lineLength = Self.indent
+            }
+            add(argv[index])
+        }
+        if index == Self.commandField, !hideValue {
+            try appendArguments(from: index + 1, valueExtra: 1, fold: fold, out: &out, lineLength: &lineLength,
+                                expand: expand)
+        }
+        out.append(0x0A)
+        return out
+    }
+
+    /// Append the command's arguments from `field` on, as `pcf_print_master_entry` and
+    /// `pcf_print_master_field` do: an option with a value forces a new line, values with blanks are
+    /// braced, and with `fold` lines wrap at 80 columns. `valueExtra` is the room Postfix counts
+    /// around an option's value (3 for -M, 1 for -F).
+    private func appendArguments(from start: Int, valueExtra: Int, fold: Bool, out: inout [UInt8], lineLength: inout Int,
+                                 expand: (([UInt8]) throws(PostconfFatal) -> [UInt8])?) throws(PostconfFatal) {
+        func add(_ bytes: [UInt8]) { out.append(contentsOf: bytes); lineLength += bytes.count }
         var inOptions = true
-        var field = Self.minimumFields
+        var field = start
         while field < argv.count {
             let arg = argv[field]
             var argLength = arg.count
@@ -189,7 +227,7 @@ public final class MasterEntry {
                     var v = argv[field + 1]
                     lineLength = Self.lineLimit
                     if arg == [0x2D, 0x6F], let expand { v = try expand(v) }
-                    argLength += v.count + 3
+                    argLength += v.count + valueExtra
                     braces = Self.needsBraces(v)
                     if braces { argLength += 2 }
                     value = v
@@ -218,75 +256,6 @@ public final class MasterEntry {
             }
             field += 1
         }
-        out.append(0x0A)
-        return out
-    }
-
-    /// `pcf_print_master_field`: `service/type/field = value` (or parts of it), folded like `-M`.
-    func formatField(_ index: Int, hideName: Bool, hideValue: Bool, fold: Bool,
-                     expand: (([UInt8]) throws(PostconfFatal) -> [UInt8])?) throws(PostconfFatal) -> [UInt8] {
-        var out: [UInt8] = []
-        var lineLength = 0
-        func add(_ bytes: [UInt8]) { out.append(contentsOf: bytes); lineLength += bytes.count }
-        if !hideName {
-            add(argv[0]); add([0x2F]); add(argv[1]); add([0x2F]); add(Self.fieldNames[index])
-        }
-        if !hideName, !hideValue { add(Array(" = ".utf8)) }
-        if !hideValue {
-            if lineLength > 0, lineLength + argv[index].count > Self.lineLimit {
-                out.append(contentsOf: [0x0A, 0x20, 0x20, 0x20, 0x20])
-                lineLength = Self.indent
-            }
-            add(argv[index])
-        }
-        if index == Self.commandField, !hideValue {
-            var inOptions = true
-            var field = index + 1
-            while field < argv.count {
-                let arg = argv[field]
-                var argLength = arg.count
-                var value: [UInt8]?
-                var braces = false
-                if inOptions {
-                    if !Self.isOption(arg) {
-                        // Postfix does not brace the first argument after the options.
-                        inOptions = false
-                    } else if (arg.count > 1 ? Self.takesValue(arg[1]) : true), field + 1 < argv.count {
-                        var v = argv[field + 1]
-                        lineLength = Self.lineLimit
-                        if arg == [0x2D, 0x6F], let expand { v = try expand(v) }
-                        argLength += v.count + 1
-                        braces = Self.needsBraces(v)
-                        if braces { argLength += 2 }
-                        value = v
-                    }
-                } else {
-                    braces = Self.needsBraces(arg)
-                }
-                if lineLength > Self.indent {
-                    if !fold || lineLength + 1 + argLength < Self.lineLimit {
-                        add([0x20])
-                    } else {
-                        out.append(contentsOf: [0x0A, 0x20, 0x20, 0x20, 0x20])
-                        lineLength = Self.indent
-                    }
-                }
-                if !inOptions, braces { add([0x7B]) }
-                add(arg)
-                if !inOptions, braces { add([0x7D]) }
-                if let value {
-                    add([0x20])
-                    if braces { add([0x7B]) }
-                    add(value)
-                    if braces { add([0x7D]) }
-                    field += 1
-                    lineLength = Self.lineLimit
-                }
-                field += 1
-            }
-        }
-        out.append(0x0A)
-        return out
     }
 
     // MARK: edits
