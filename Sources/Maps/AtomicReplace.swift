@@ -88,4 +88,20 @@ public enum AtomicReplace {
             close(dfd)
         }
     }
+
+    /// Finish a build whose backend has closed its temporary file: rename it over `target`, or, when
+    /// `closeStatus` (the backend's close/sync result) or the rename fails, remove it and throw.
+    public static func publish(temporary: String, target: String, lockStyle: LockStyle, closeStatus: Int32,
+                               closeError: (Int32) -> MapError) throws(MapError) {
+        guard closeStatus == 0 else {
+            _ = unlink(temporary)
+            throw closeError(closeStatus)
+        }
+        do {
+            try commit(temporary: temporary, target: target, lockStyle: lockStyle)
+        } catch {
+            _ = unlink(temporary)
+            throw error
+        }
+    }
 }

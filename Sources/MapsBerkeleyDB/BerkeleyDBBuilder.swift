@@ -72,17 +72,11 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
         guard let h = handle else { throw .temporary("\(target): build already finished") }
         let rc = h.close()
         handle = nil
-        guard rc == 0 else {
-            abort()
-            throw .temporary("close database \(target): \(systemErrorText(rc))", errno: rc)
-        }
-        do {
-            try AtomicReplace.commit(temporary: temporary, target: target, lockStyle: .flock)
-        } catch {
-            abort()
-            throw error
-        }
         finished = true
+        let target = self.target
+        try AtomicReplace.publish(temporary: temporary, target: target, lockStyle: .flock, closeStatus: rc) { rc in
+            .temporary("close database \(target): \(systemErrorText(rc))", errno: rc)
+        }
     }
 
     var temporaryPath: String { temporary }

@@ -119,17 +119,11 @@ final class LMDBBuilder: TableBuilder, RecordSink {
         let rc = env.sync()
         env.close()
         environment = nil
-        guard rc == 0 else {
-            abort()
-            throw LMDBEnvironment.error("table lmdb:\(name): write error", rc)
-        }
-        do {
-            try AtomicReplace.commit(temporary: temporary, target: target, lockStyle: .fcntl)
-        } catch {
-            abort()
-            throw error
-        }
         finished = true
+        let name = self.name
+        try AtomicReplace.publish(temporary: temporary, target: target, lockStyle: .fcntl, closeStatus: rc) { rc in
+            LMDBEnvironment.error("table lmdb:\(name): write error", rc)
+        }
     }
 
     var temporaryPath: String { temporary }
