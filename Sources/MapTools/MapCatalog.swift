@@ -1,5 +1,6 @@
 import Maps
 import MapsBerkeleyDB
+import MapsLDAP
 import MapsLMDB
 import MapsPCRE2
 
@@ -9,6 +10,7 @@ public enum MapCatalog {
         BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb,
         PatternMaps.regexp, PCRE2Maps.pcre,
         CIDRMaps.cidr,
+        LDAPMaps.ldap,
         StaticTable.mapType,
         SimpleTables.texthash,
         SimpleTables.inline,

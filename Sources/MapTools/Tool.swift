@@ -83,6 +83,10 @@ public final class Tool {
         return Diagnostics(warning: { text in
             if gate.muted.load(ordering: .relaxed) { return }
             writeStderr("\(program): warning: \(text)", utf8: gate.utf8Printable.load(ordering: .relaxed))
+        }, error: { text in
+            writeStderr("\(program): error: \(text)", utf8: gate.utf8Printable.load(ordering: .relaxed))
+        }, info: { text in
+            writeStderr("\(program): \(text)", utf8: gate.utf8Printable.load(ordering: .relaxed))
         })
     }
 
@@ -108,6 +112,7 @@ public final class Tool {
         settings.berkeleyDBCreateBufferSize = config.int("berkeley_db_create_buffer_size", default: settings.berkeleyDBCreateBufferSize)
         settings.berkeleyDBReadBufferSize = config.int("berkeley_db_read_buffer_size", default: settings.berkeleyDBReadBufferSize)
         settings.utf8Enabled = config.bool("smtputf8_enable", default: false)
+        settings.mainParameter = { config.value($0) }
         gate.utf8Printable.store(settings.utf8Enabled, ordering: .relaxed)
         return settings
     }

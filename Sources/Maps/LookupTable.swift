@@ -100,6 +100,9 @@ public struct MapSettings: Sendable {
     public var berkeleyDBReadBufferSize: Int = 131_072
     /// `smtputf8_enable`: validate UTF-8 and fold keys with full Unicode case folding.
     public var utf8Enabled: Bool = false
+    /// Any main.cf parameter, `$name` references expanded; nil when unset. Database client tables read
+    /// their legacy settings (`ldapsource_server_host`) through it.
+    public var mainParameter: @Sendable (String) -> String? = { _ in nil }
 
     public init() {}
 }

@@ -33,7 +33,7 @@ public enum SimpleTables {
 extension OpenRequest {
     /// Whether the UTF-8 layer applies to a table opened with this request: `smtputf8_enable` is on and
     /// the caller asked for it (Postfix's `DICT_NEED_UTF8_ACTIVATION`).
-    var utf8Active: Bool { settings.utf8Enabled && flags.contains(.utf8Request) }
+    public var utf8Active: Bool { settings.utf8Enabled && flags.contains(.utf8Request) }
 
     /// How a fixed key is stored by a table that folds while loading: as Postfix's UTF-8 layer folds it
     /// (full case folding) when that layer is active, else ASCII-lowercased, and as given under `-f`.

@@ -4,7 +4,7 @@
 public enum SupportedMapTypes {
     /// Type names, sorted.
     public static let names: [String] = [
-        "btree", "cidr", "environ", "fail", "hash", "inline", "lmdb", "pcre", "pipemap", "regexp",
+        "btree", "cidr", "environ", "fail", "hash", "inline", "ldap", "lmdb", "pcre", "pipemap", "regexp",
         "static", "texthash", "unionmap",
     ]
 }

@@ -1,0 +1,140 @@
+#ifndef PFX_CLDAP_SHIM_H
+#define PFX_CLDAP_SHIM_H
+/*
+ * OpenLDAP's client library (libldap, liblber) for the ldap table. Option setters that take
+ * pointers or pointer-valued constants (LDAP_OPT_ON) are wrapped here, because Swift cannot
+ * import those macros; so is the SASL interaction callback, which needs only the fixed layout
+ * of Cyrus SASL's sasl_interact_t (sasl.h itself is not needed to build).
+ */
+#include <ldap.h>
+#include <lber.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+static inline int cldap_set_int(LDAP *ld, int option, int value) {
+    return ldap_set_option(ld, option, &value);
+}
+
+static inline int cldap_get_int(LDAP *ld, int option, int *value) {
+    return ldap_get_option(ld, option, value);
+}
+
+static inline int cldap_set_timeout(LDAP *ld, int option, long seconds) {
+    struct timeval tv;
+    tv.tv_sec = seconds;
+    tv.tv_usec = 0;
+    return ldap_set_option(ld, option, &tv);
+}
+
+static inline int cldap_set_flag(LDAP *ld, int option, int on) {
+    return ldap_set_option(ld, option, on ? LDAP_OPT_ON : LDAP_OPT_OFF);
+}
+
+static inline int cldap_set_string(LDAP *ld, int option, const char *value) {
+    return ldap_set_option(ld, option, value);
+}
+
+/* The session's last result code (LDAP_OPT_RESULT_CODE), LDAP_OTHER when it cannot be read. */
+static inline int cldap_result_code(LDAP *ld) {
+    int rc;
+    if (ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc) != LDAP_OPT_SUCCESS)
+        rc = LDAP_OTHER;
+    return rc;
+}
+
+static inline int cldap_set_result_code(LDAP *ld, int rc) {
+    (void) ldap_set_option(ld, LDAP_OPT_RESULT_CODE, &rc);
+    return rc;
+}
+
+/* ldap_result() with a timeout in whole seconds. */
+static inline int cldap_result(LDAP *ld, int msgid, int all, long seconds, LDAPMessage **res) {
+    struct timeval tv;
+    tv.tv_sec = seconds;
+    tv.tv_usec = 0;
+    return ldap_result(ld, msgid, all, &tv, res);
+}
+
+/* ldap_search_ext() with a time limit in whole seconds and the session's size limit. */
+static inline int cldap_search(LDAP *ld, const char *base, int scope, const char *filter,
+                               char **attrs, long seconds, int *msgid) {
+    struct timeval tv;
+    tv.tv_sec = seconds;
+    tv.tv_usec = 0;
+    return ldap_search_ext(ld, base, scope, filter, attrs, 0, NULL, NULL, &tv, -1, msgid);
+}
+
+/* Simple bind, asynchronous: the caller waits for the answer with cldap_result(). */
+static inline int cldap_simple_bind(LDAP *ld, const char *dn, const char *password, int *msgid) {
+    struct berval cred;
+    cred.bv_val = (char *) password;
+    cred.bv_len = strlen(password);
+    return ldap_sasl_bind(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, msgid);
+}
+
+/* The layout of Cyrus SASL's sasl_interact_t and the callback ids the bind answers. */
+typedef struct {
+    unsigned long id;
+    const char *challenge;
+    const char *prompt;
+    const char *defresult;
+    const void *result;
+    unsigned len;
+} cldap_sasl_interact;
+
+#define CLDAP_SASL_CB_LIST_END 0
+#define CLDAP_SASL_CB_USER 0x4001
+#define CLDAP_SASL_CB_AUTHNAME 0x4002
+#define CLDAP_SASL_CB_PASS 0x4004
+#define CLDAP_SASL_CB_GETREALM 0x4008
+
+typedef struct {
+    const char *authcid;
+    const char *passwd;
+    const char *realm;
+    const char *authzid;
+} cldap_sasl_props;
+
+static inline int cldap_sasl_interact_cb(LDAP *ld, unsigned flags, void *defaults, void *list) {
+    cldap_sasl_props *props = (cldap_sasl_props *) defaults;
+    cldap_sasl_interact *in;
+    (void) ld;
+    (void) flags;
+    for (in = (cldap_sasl_interact *) list; in->id != CLDAP_SASL_CB_LIST_END; in++) {
+        in->result = NULL;
+        switch (in->id) {
+        case CLDAP_SASL_CB_GETREALM: in->result = props->realm; break;
+        case CLDAP_SASL_CB_AUTHNAME: in->result = props->authcid; break;
+        case CLDAP_SASL_CB_USER: in->result = props->authzid; break;
+        case CLDAP_SASL_CB_PASS: in->result = props->passwd; break;
+        }
+        if (in->result)
+            in->len = (unsigned) strlen((const char *) in->result);
+    }
+    return LDAP_SUCCESS;
+}
+
+/* SASL bind with the mechanisms, identities and minimum security strength of the table. */
+static inline int cldap_sasl_bind(LDAP *ld, const char *mechs, const char *authcid, const char *passwd,
+                                  const char *realm, const char *authzid, int minssf) {
+    char secprops[32];
+    cldap_sasl_props props;
+    int rc;
+    snprintf(secprops, sizeof(secprops), "minssf=%d", minssf);
+    if ((rc = ldap_set_option(ld, LDAP_OPT_X_SASL_SECPROPS, secprops)) != LDAP_OPT_SUCCESS)
+        return rc;
+    props.authcid = authcid;
+    props.passwd = passwd;
+    props.realm = realm;
+    props.authzid = authzid;
+    return ldap_sasl_interactive_bind_s(ld, NULL, mechs, NULL, NULL, LDAP_SASL_QUIET,
+                                        cldap_sasl_interact_cb, &props);
+}
+
+/* errno, for messages that print %m after a library call. */
+#include <errno.h>
+static inline int cldap_errno(void) { return errno; }
+static inline void cldap_set_errno(int value) { errno = value; }
+
+#endif
