@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release demo test unit-tests completions check-completions bench bench-postconf clean
+.PHONY: all build release demo test unit-tests completions check-completions bench bench-postconf bench-ldap clean
 
 all: build
 
@@ -47,6 +47,11 @@ bench:
 bench-postconf: release
 	@scripts/ensure-deps bench
 	scripts/bench-postconf
+
+# postmap -q - with 10,000 keys against a private slapd, ours against Debian's postmap + postfix-ldap.
+bench-ldap: release
+	@scripts/ensure-deps bench
+	scripts/bench-ldap --no-build
 
 clean:
 	rm -rf .build .demo bench-out

@@ -132,6 +132,143 @@ static inline int cldap_sasl_bind(LDAP *ld, const char *mechs, const char *authc
                                         cldap_sasl_interact_cb, &props);
 }
 
+/*
+ * A guard on the connections of one session. libldap calls lc_add right after each TCP (or
+ * Unix-domain) connection is made and before any TLS handshake; the guard notes the socket and gives
+ * it I/O timeouts. While a call that may open the connection runs (a bind, StartTLS, the first
+ * search), a watchdog thread is armed: if the call is still running when the timeout expires, it shuts
+ * the socket down. That bounds what libldap itself does not: its TLS handshake with GnuTLS spins on a
+ * non-blocking socket for as long as a server that accepted the connection stays silent.
+ */
+#include <stdlib.h>
+#include <stdint.h>
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+#include <sys/socket.h>
+
+typedef struct cldap_guard {
+    struct ldap_conncb cb; /* first: libldap hands this pointer back to the callbacks */
+    long seconds;
+    int fd;
+    int stop;
+    int fired;
+    int running;
+    long grace;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t thread;
+} cldap_guard;
+
+static inline int cldap_guard_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+                                  struct ldap_conncb *ctx) {
+    cldap_guard *guard = (cldap_guard *) ctx;
+    ber_socket_t fd;
+    struct timeval tv;
+    (void) ld;
+    (void) srv;
+    (void) addr;
+    if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) <= 0 || fd < 0)
+        return 0;
+    pthread_mutex_lock(&guard->lock);
+    guard->fd = fd;
+    pthread_mutex_unlock(&guard->lock);
+    if (guard->seconds > 0) {
+        tv.tv_sec = guard->seconds;
+        tv.tv_usec = 0;
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
+    return 0;
+}
+
+static inline void cldap_guard_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx) {
+    cldap_guard *guard = (cldap_guard *) ctx;
+    (void) ld;
+    (void) sb;
+    pthread_mutex_lock(&guard->lock);
+    guard->fd = -1;
+    pthread_mutex_unlock(&guard->lock);
+}
+
+static inline cldap_guard *cldap_guard_new(long seconds) {
+    cldap_guard *guard = (cldap_guard *) calloc(1, sizeof(*guard));
+    if (guard == NULL)
+        return NULL;
+    guard->cb.lc_add = cldap_guard_add;
+    guard->cb.lc_del = cldap_guard_del;
+    guard->cb.lc_arg = guard;
+    guard->seconds = seconds;
+    guard->fd = -1;
+    pthread_mutex_init(&guard->lock, NULL);
+    pthread_cond_init(&guard->cond, NULL);
+    return guard;
+}
+
+static inline int cldap_guard_install(LDAP *ld, cldap_guard *guard) {
+    return ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &guard->cb);
+}
+
+static inline void *cldap_guard_watch(void *arg) {
+    cldap_guard *guard = (cldap_guard *) arg;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += guard->seconds + guard->grace;
+    pthread_mutex_lock(&guard->lock);
+    while (!guard->stop) {
+        if (pthread_cond_timedwait(&guard->cond, &guard->lock, &deadline) == ETIMEDOUT) {
+            if (!guard->stop && guard->fd >= 0) {
+                (void) shutdown(guard->fd, SHUT_RDWR);
+                guard->fired = 1;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&guard->lock);
+    return NULL;
+}
+
+/*
+ * Start the watchdog before a call that may connect. It fires `grace` seconds after the timeout, so
+ * that libldap's own timeouts, where they work, report first.
+ */
+static inline void cldap_guard_arm(cldap_guard *guard, long grace) {
+    int saved = errno;
+    if (guard == NULL || guard->seconds <= 0 || guard->running)
+        return;
+    guard->grace = grace;
+    guard->stop = 0;
+    guard->fired = 0;
+    if (pthread_create(&guard->thread, NULL, cldap_guard_watch, guard) == 0)
+        guard->running = 1;
+    errno = saved;
+}
+
+/* Stop the watchdog after the call; returns whether it had to shut the socket down. */
+static inline int cldap_guard_disarm(cldap_guard *guard) {
+    int saved = errno;
+    if (guard == NULL || !guard->running)
+        return 0;
+    pthread_mutex_lock(&guard->lock);
+    guard->stop = 1;
+    pthread_cond_signal(&guard->cond);
+    pthread_mutex_unlock(&guard->lock);
+    pthread_join(guard->thread, NULL);
+    guard->running = 0;
+    errno = saved;
+    return guard->fired;
+}
+
+/* Release a guard once its session is unbound. */
+static inline void cldap_guard_free(cldap_guard *guard) {
+    if (guard == NULL)
+        return;
+    (void) cldap_guard_disarm(guard);
+    pthread_mutex_destroy(&guard->lock);
+    pthread_cond_destroy(&guard->cond);
+    free(guard);
+}
+
 /* errno, for messages that print %m after a library call. */
 #include <errno.h>
 static inline int cldap_errno(void) { return errno; }

@@ -12,6 +12,12 @@ import Synchronization
 final class SharedConnection: @unchecked Sendable {
     /// The libldap handle (`LDAP *`), nil until connected or after a failure.
     var handle: OpaquePointer?
+    /// The guard that puts timeouts on the handle's sockets and bounds connection set-up (see
+    /// `cldap_guard` in CLDAP); it lives as long as the handle.
+    var watchdog: UnsafeMutablePointer<cldap_guard>?
+    /// Whether the handle has yet to exchange anything with a server (its first search may still have to
+    /// connect, when it does not bind).
+    var untried = false
     fileprivate var references = 0
     fileprivate let key: String
 
@@ -23,6 +29,8 @@ final class SharedConnection: @unchecked Sendable {
     func drop() {
         if let handle { _ = ldap_unbind_ext(handle, nil, nil) }
         handle = nil
+        cldap_guard_free(watchdog)
+        watchdog = nil
     }
 }
 

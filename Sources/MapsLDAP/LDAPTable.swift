@@ -151,8 +151,15 @@ final class LDAPTable: LookupTable {
             diagnostics.warning("\(connectName): Unable to init LDAP server \(s.serverURLs)")
             return false
         }
+        // Connection set-up is bounded by the timeout too: a server that accepts the connection and then
+        // stops answering cannot hold a TLS handshake (ldaps://) longer than that.
+        let watchdog = cldap_guard_new(s.timeout)
+        if let watchdog { _ = cldap_guard_install(ld, watchdog) }
         func giveUp() -> Bool {
             _ = ldap_unbind_ext(ld, nil, nil)
+            let saved = cldap_errno()
+            cldap_guard_free(watchdog)
+            cldap_set_errno(saved)
             return false
         }
         let timeout = s.timeout
@@ -180,17 +187,22 @@ final class LDAPTable: LookupTable {
         }
         if !setTLSOptions(ld) { return giveUp() }
         if s.startTLS {
+            cldap_guard_arm(watchdog, 1)
             let rc = ldap_start_tls_s(ld, nil, nil)
+            _ = cldap_guard_disarm(watchdog)
             if rc != LDAP_SUCCESS {
                 diagnostics.error("\(connectName): Unable to set STARTTLS: \(rc): \(LDAPSettings.errorText(rc))")
                 let saved = cldap_errno()
                 _ = ldap_unbind_ext(ld, nil, nil)
+                cldap_guard_free(watchdog)
                 cldap_set_errno(saved)
                 return false
             }
         }
         if s.bind != .none {
+            cldap_guard_arm(watchdog, 1)
             let rc = s.bind == .sasl ? bindSASL(ld) : bindSimple(ld)
+            _ = cldap_guard_disarm(watchdog)
             if rc != LDAP_SUCCESS {
                 let dn = s.bindDN.isEmpty ? "empty or implicit" : s.bindDN
                 diagnostics.warning("\(connectName): Unable to bind to server \(s.serverURLs) with dn \(dn): \(rc) (\(LDAPSettings.errorText(rc)))")
@@ -198,6 +210,8 @@ final class LDAPTable: LookupTable {
             }
         }
         connection.handle = ld
+        connection.watchdog = watchdog
+        connection.untried = s.bind == .none && !s.startTLS
         self.ld = ld
         return true
     }
@@ -286,7 +300,14 @@ final class LDAPTable: LookupTable {
                         result: inout OpaquePointer?) -> Int32 {
         guard let ld else { return LDAP_SERVER_DOWN }
         var msgid: Int32 = 0
+        // Without a bind, the first search is what connects: bound it like a bind.
+        let first = connection.untried
+        if first { cldap_guard_arm(connection.watchdog, 1) }
         var rc = cldap_search(ld, base, scope, filter, attributes, settings.timeout, &msgid)
+        if first {
+            _ = cldap_guard_disarm(connection.watchdog)
+            connection.untried = false
+        }
         guard rc == LDAP_SUCCESS else { return rc }
         rc = awaitResult(ld, msgid, &result)
         guard rc == LDAP_SUCCESS, let res = result else { return rc }

@@ -115,9 +115,9 @@ final class Twin {
     func write(_ name: String, _ bytes: [UInt8]) {
         ours.write(name, bytes)
         theirs.write(name, bytes)
-        if name == "main.cf" {
-            // Postfix rereads a main.cf changed within the last second until it settles (about 2 s per
-            // run); an hour-old file keeps the tests fast and changes nothing else.
+        if name == "main.cf" || name.hasSuffix(".cf") {
+            // Postfix rereads a main.cf (or a table's .cf file) changed within the last second until it
+            // settles (about 2 s per run); an hour-old file keeps the tests fast and changes nothing else.
             let past = Date().addingTimeInterval(-3600)
             for dir in [ours, theirs] {
                 try? FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: dir.file(name))

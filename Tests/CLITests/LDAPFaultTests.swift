@@ -1,0 +1,217 @@
+import Foundation
+import Testing
+
+/// A `postmap -q -` process whose standard input the test writes a line at a time, so the server can
+/// be stopped, frozen or restarted between two lookups of one process (one connection).
+final class StreamingQuery: @unchecked Sendable {
+    let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private let errors = Pipe()
+    private nonisolated(unsafe) var out = Data()
+    private nonisolated(unsafe) var err = Data()
+    private let group = DispatchGroup()
+
+    init(_ executable: String, _ arguments: [String], in directory: URL) throws {
+        signal(SIGPIPE, SIG_IGN)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "MAIL_CONFIG")
+        process.environment = env
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        group.enter()
+        DispatchQueue.global().async { [self] in out = output.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { [self] in err = errors.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    }
+
+    /// Send one key, then give the process a moment to look it up.
+    func send(_ key: String) {
+        try? input.fileHandleForWriting.write(contentsOf: Data((key + "\n").utf8))
+        usleep(700_000)
+    }
+
+    /// Close standard input and wait, at most `limit` seconds, for the end. Returns the outcome and the
+    /// seconds it took after the input closed.
+    func finish(limit: TimeInterval = 60) -> (Outcome, TimeInterval) {
+        let start = Date()
+        try? input.fileHandleForWriting.close()
+        while process.isRunning && Date().timeIntervalSince(start) < limit { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            Issue.record("postmap did not finish within \(limit) s")
+        }
+        process.waitUntilExit()
+        group.wait()
+        return (Outcome(stdout: [UInt8](out), stderr: String(decoding: err, as: UTF8.self), status: process.terminationStatus),
+                Date().timeIntervalSince(start))
+    }
+}
+
+/// A server that is down, dies, freezes or comes back: the lookup fails with a temporary error (never
+/// "not found"), within the configured timeout, and a later lookup reconnects. Each scenario runs with
+/// Debian's postmap and ours against the same server, and their output must agree.
+@Suite(.enabled(if: Paths.oracleAvailable && Slapd.available, "needs slapd, openssl and Debian's postfix-ldap"))
+struct LDAPFaultTests {
+    static let cf = "search_base = dc=example,dc=com\ntimeout = 2\n"
+
+    @Test("a dead server is a temporary error, not \"not found\"")
+    func deadServer() throws {
+        let dead = try Slapd.freePort()
+        let twin = Twin()
+        twin.write("dead.cf", "server_host = 127.0.0.1:\(dead)\n" + Self.cf)
+        let outcome = try twin.same("postmap", ["-q", "alice@example.com", "ldap:./dead.cf"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("Can't contact LDAP server"))
+        #expect(outcome.stderr.contains("postmap: fatal: table ldap:./dead.cf: query error"))
+        // With -q -, the first key already fails the whole run: no key is reported as absent.
+        let stream = try twin.same("postmap", ["-q", "-", "ldap:./dead.cf"], stdin: Array("a@example.com\nb@example.com\n".utf8))
+        #expect(stream.status == 1 && stream.stdout.isEmpty)
+    }
+
+    @Test("a frozen server (SIGSTOP) times out within the configured timeout")
+    func frozenServer() throws {
+        let server = try Slapd()
+        defer { server.stop() }
+        let twin = Twin()
+        twin.write("slow.cf", "server_host = \(server.url)\n" + Self.cf)
+        server.pause()
+        defer { server.resume() }
+        for tool in [Paths.ours("postmap"), Paths.postfix("postmap")] {
+            let dir = tool == Paths.ours("postmap") ? twin.ours.url : twin.theirs.url
+            let started = Date()
+            let outcome = try run(tool, ["-c", ".", "-q", "alice@example.com", "ldap:./slow.cf"], in: dir, timeout: 60)
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(outcome.status == 1, "\(tool)")
+            #expect(outcome.stderr.contains("Unable to bind to server \(server.url) with dn empty or implicit: -5 (Timed out)"), "\(outcome)")
+            // timeout = 2: well under the 60 s the harness allows, so the timeout was honoured.
+            #expect(elapsed < 30, "\(tool) took \(elapsed) s")
+        }
+    }
+
+    @Test("a server frozen between two lookups of one process times out, it does not hang")
+    func frozenMidStream() throws {
+        let server = try Slapd()
+        defer { server.stop() }
+        let twin = Twin()
+        twin.write("mid.cf", "server_host = \(server.url)\n" + Self.cf)
+        var results: [Outcome] = []
+        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
+            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", "ldap:./mid.cf"], in: dir)
+            query.send("alice@example.com")
+            server.pause()
+            query.send("bob@example.com")
+            let (outcome, elapsed) = query.finish()
+            server.resume()
+            #expect(outcome.status == 1, "\(tool): \(outcome)")
+            #expect(outcome.stderr.contains("dict_ldap_lookup: Search error -5: Timed out"), "\(tool): \(outcome)")
+            #expect(elapsed < 30, "\(tool) took \(elapsed) s after its input ended")
+            results.append(outcome)
+        }
+        #expect(results[0].stderr == results[1].stderr)
+        #expect(results[0].status == results[1].status)
+    }
+
+    @Test("a server restarted between two lookups: the second lookup reconnects")
+    func restartedServer() throws {
+        let server = try Slapd()
+        defer { server.stop() }
+        let twin = Twin()
+        twin.write("restart.cf", "server_host = \(server.url)\n" + Self.cf)
+        var results: [Outcome] = []
+        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
+            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", "ldap:./restart.cf"], in: dir)
+            query.send("alice@example.com")
+            server.stop()
+            try server.start()
+            query.send("bob@example.com")
+            let (outcome, _) = query.finish()
+            #expect(outcome.status == 0, "\(tool): \(outcome)")
+            #expect(outcome.out == "alice@example.com\talice@mail.example.com\nbob@example.com\tbob@mail.example.com,bob@backup.example.com\n",
+                    "\(tool): \(outcome)")
+            results.append(outcome)
+        }
+        #expect(results[0] == results[1])
+    }
+
+    @Test("a server that dies between two lookups, with a second server listed: the next lookup fails over")
+    func failoverMidStream() throws {
+        let first = try Slapd()
+        defer { first.stop() }
+        let second = try Slapd()
+        defer { second.stop() }
+        let twin = Twin()
+        twin.write("two.cf", "server_host = \(first.url) \(second.url)\n" + Self.cf)
+        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
+            try first.start(ifStopped: true)
+            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", "ldap:./two.cf"], in: dir)
+            query.send("alice@example.com")
+            first.stop()
+            query.send("bob@example.com")
+            let (outcome, _) = query.finish()
+            #expect(outcome.status == 0, "\(tool): \(outcome)")
+            #expect(outcome.out.hasSuffix("bob@example.com\tbob@mail.example.com,bob@backup.example.com\n"), "\(tool): \(outcome)")
+        }
+    }
+
+    @Test("StartTLS and ldaps with a certificate made for the test")
+    func tls() throws {
+        let server = try Slapd()
+        defer { server.stop() }
+        let twin = Twin()
+        let ca = server.caFile
+        let cases: [(String, String)] = [
+            ("starttls", "server_host = \(server.url)\nstart_tls = yes\ntls_require_cert = yes\ntls_ca_cert_file = \(ca)\n"),
+            ("starttls-v2", "server_host = \(server.url)\nstart_tls = yes\nversion = 2\ntls_ca_cert_file = \(ca)\n"),
+            ("starttls-unverified", "server_host = \(server.url)\nstart_tls = yes\n"),
+            ("starttls-untrusted", "server_host = \(server.url)\nstart_tls = yes\ntls_require_cert = yes\ntls_ca_cert_file = /etc/ssl/certs/ca-certificates.crt\n"),
+            ("ldaps", "server_host = \(server.tlsURL)\ntls_require_cert = yes\ntls_ca_cert_file = \(ca)\n"),
+            ("ldaps-v2", "server_host = \(server.tlsURL)\nversion = 2\ntls_ca_cert_file = \(ca)\n"),
+            ("ldaps-untrusted", "server_host = \(server.tlsURL)\ntls_require_cert = yes\ntls_ca_cert_file = /etc/ssl/certs/ca-certificates.crt\n"),
+            ("ldaps-missing-ca", "server_host = \(server.tlsURL)\ntls_require_cert = yes\ntls_ca_cert_file = /nonexistent/ca.pem\n"),
+            ("starttls-bind", "server_host = \(server.url)\nstart_tls = yes\ntls_require_cert = yes\ntls_ca_cert_file = \(ca)\n"
+                + "bind_dn = cn=postfix,ou=services,dc=example,dc=com\nbind_pw = postfix-secret\n"),
+        ]
+        for (name, cf) in cases {
+            twin.write("\(name).cf", cf + Self.cf)
+            for key in ["alice@example.com", "secret@example.com"] {
+                try twin.same("postmap", ["-q", key, "ldap:./\(name).cf"])
+            }
+        }
+        let ok = try twin.same("postmap", ["-q", "alice@example.com", "ldap:./starttls.cf"])
+        #expect(ok.out == "alice@mail.example.com\n")
+        let okTLS = try twin.same("postmap", ["-q", "alice@example.com", "ldap:./ldaps.cf"])
+        #expect(okTLS.out == "alice@mail.example.com\n")
+        let bound = try twin.same("postmap", ["-q", "secret@example.com", "ldap:./starttls-bind.cf"])
+        #expect(bound.out == "secret@vault.example.com\n")
+    }
+
+    @Test("StartTLS against a frozen server times out")
+    func tlsFrozen() throws {
+        let server = try Slapd()
+        defer { server.stop() }
+        let twin = Twin()
+        twin.write("frozen.cf", "server_host = \(server.url)\nstart_tls = yes\nbind = no\n" + Self.cf)
+        twin.write("frozen-ldaps.cf", "server_host = \(server.tlsURL)\nbind = no\n" + Self.cf)
+        server.pause()
+        defer { server.resume() }
+        for map in ["ldap:./frozen.cf", "ldap:./frozen-ldaps.cf"] {
+            let started = Date()
+            let outcome = try run(Paths.ours("postmap"), ["-c", ".", "-q", "alice@example.com", map], in: twin.ours.url, timeout: 60)
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(Date().timeIntervalSince(started) < 30)
+        }
+    }
+}
+
+extension Slapd {
+    /// Start the server unless it is running.
+    func start(ifStopped: Bool) throws {
+        if !Slapd.accepts(port) { try start() }
+    }
+}
