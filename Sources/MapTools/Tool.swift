@@ -263,10 +263,27 @@ extension Tool {
             if splitter.errors.isEmpty { splitter.finish { key, _ in query(key) } }
             if !splitter.errors.isEmpty { fatal("message format error: \(splitter.errors.text)") }
         } else {
+            // Keys already buffered are read ahead (up to 64) and announced to the first table, which
+            // every key reaches: a remote table overlaps their round trips. Lookups stay in order.
+            var ahead: [[UInt8]] = []
+            var next = 0
             while true {
-                if batchCount >= 1024 || !input.hasBufferedLine { endBatches() }
-                guard input.nextLine(into: &line) else { break }
-                query(KeyCodec.cString(line))
+                if next == ahead.count {
+                    ahead.removeAll(keepingCapacity: true)
+                    next = 0
+                    if batchCount >= 1024 || !input.hasBufferedLine { endBatches() }
+                    guard input.nextLine(into: &line) else { break }
+                    ahead.append(KeyCodec.cString(line))
+                    while ahead.count < 64, input.hasBufferedLine, input.nextLine(into: &line) {
+                        ahead.append(KeyCodec.cString(line))
+                    }
+                    if ahead.count > 1, let spec = specs.first {
+                        if tables[0] == nil { tables[0] = openTable(spec, mode: .readOnly, flags: flags, settings: settings) }
+                        tables[0]?.prefetch(ahead)
+                    }
+                }
+                query(ahead[next])
+                next += 1
             }
         }
         endBatches()

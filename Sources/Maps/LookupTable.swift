@@ -28,6 +28,10 @@ public protocol LookupTable: AnyObject {
     func beginBatch() throws(MapError)
     /// End a batch started with `beginBatch()`.
     func endBatch()
+    /// A hint that these keys are about to be looked up, in this order. A remote table may send their
+    /// requests now so that the round trips overlap; `lookup` still produces every result and message,
+    /// in order, exactly as without the hint.
+    func prefetch(_ keys: [[UInt8]])
 }
 
 extension LookupTable {
@@ -54,6 +58,7 @@ extension LookupTable {
     public func close() {}
     public func beginBatch() throws(MapError) {}
     public func endBatch() {}
+    public func prefetch(_ keys: [[UInt8]]) {}
 }
 
 /// How a table is opened.

@@ -81,6 +81,10 @@ public final class UTF8KeyTable: LookupTable {
     public func close() { inner.close() }
     public func beginBatch() throws(MapError) { try inner.beginBatch() }
     public func endBatch() { inner.endBatch() }
+    public func prefetch(_ keys: [[UInt8]]) {
+        // Only keys the lookup would pass on, transformed as it will; invalid ones are left to warn there.
+        inner.prefetch(keys.compactMap { UTF8Check.isValid($0) ? (fold ? CaseFolding.unicodeFolded($0) : $0) : nil })
+    }
 }
 
 /// The same layer for bulk builds.

@@ -101,6 +101,11 @@ final class DomainList {
         }
     }
 
+    /// Whether the list holds literal domains only, so checking it has no side effects.
+    var isLiteral: Bool {
+        patterns.allSatisfy { if case .literal = $0.pattern { return true } else { return false } }
+    }
+
     /// Whether `domain` is on the list; a table that fails makes the whole check fail (temporarily).
     func contains(_ domain: [UInt8]) throws(MapError) -> Bool {
         let folded = fold(domain)

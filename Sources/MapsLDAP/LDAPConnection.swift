@@ -15,6 +15,9 @@ final class SharedConnection: @unchecked Sendable {
     /// The guard that puts timeouts on the handle's sockets and bounds connection set-up (see
     /// `cldap_guard` in CLDAP); it lives as long as the handle.
     var watchdog: UnsafeMutablePointer<cldap_guard>?
+    /// Counts the handles this slot has held, so requests sent on an earlier one are never awaited on a
+    /// later one.
+    var generation = 0
     /// Whether the handle has yet to exchange anything with a server (its first search may still have to
     /// connect, when it does not bind).
     var untried = false

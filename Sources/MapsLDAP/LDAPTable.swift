@@ -26,6 +26,11 @@ final class LDAPTable: LookupTable {
     private var failed = false
     private var recursion = 0
     private var expansion = 0
+    /// Searches sent ahead by `prefetch`, by search base and filter, oldest first, and the handle
+    /// generation they were sent on.
+    private var pipeline: [[UInt8]: [Int32]] = [:]
+    private var pipelineGeneration = -1
+    private var pipelineDepth = 0
 
     init(name: String, request: OpenRequest) throws(MapError) {
         if request.mode != .readOnly {
@@ -82,7 +87,12 @@ final class LDAPTable: LookupTable {
         filter.append(0)
 
         var res: OpaquePointer?
-        var rc = search(base, scope: settings.scope, filter: filter, attributes: attributeList.pointer, result: &res)
+        var rc: Int32
+        if let msgid = takePrefetched(base, filter) {
+            rc = awaitSearch(msgid, result: &res)
+        } else {
+            rc = search(base, scope: settings.scope, filter: filter, attributes: attributeList.pointer, result: &res)
+        }
         if rc == LDAP_SERVER_DOWN {
             if let res { ldap_msgfree(res) }
             res = nil
@@ -117,6 +127,72 @@ final class LDAPTable: LookupTable {
         }
         if failed { throw failure() }
         return result.isEmpty ? nil : result
+    }
+
+    // MARK: Pipelining
+
+    /// Send the searches for keys about to be looked up, on an established connection, so their round
+    /// trips overlap. Each key gets exactly the search `lookup` would send; a key that `lookup` would
+    /// skip or warn about is left alone, and nothing is printed here. `lookup` then waits for the answer
+    /// it finds waiting, with the same timeout and the same handling as a search of its own.
+    func prefetch(_ keys: [[UInt8]]) {
+        guard let ld = connection.handle, !connection.untried, keys.count > 1 else { return }
+        if let domains = settings.domains, !domains.isLiteral { return }
+        if pipelineGeneration != connection.generation {
+            pipeline.removeAll()
+            pipelineDepth = 0
+            pipelineGeneration = connection.generation
+        }
+        let sizeLimit = Int32(clamping: settings.sizeLimit)
+        guard cldap_set_int(ld, LDAP_OPT_SIZELIMIT, sizeLimit != 0 ? sizeLimit : LDAP_NO_LIMIT) == LDAP_OPT_SUCCESS else { return }
+        let saved = cldap_errno()
+        defer { cldap_set_errno(saved) }
+        for key in keys where pipelineDepth < 64 {
+            if !utf8Active && !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) { continue }
+            let name = fold ? CaseFolding.asciiLowercased(key) : key
+            if let domains = settings.domains {
+                guard let at = name.lastIndex(of: 0x40), at > 0,
+                      (try? domains.contains(Array(name[(at + 1)...]))) == true else { continue }
+            }
+            var base: [UInt8] = []
+            var filter: [UInt8] = []
+            guard settings.templates.expand(settings.searchBase, value: name, key: nil, into: &base,
+                                            quote: QueryTemplates.quoteDN, diagnostics: .silent),
+                  settings.templates.expand(settings.queryFilter, value: name, key: nil, into: &filter,
+                                            quote: QueryTemplates.quoteFilter, diagnostics: .silent) else { continue }
+            base.append(0)
+            filter.append(0)
+            var msgid: Int32 = 0
+            let rc = base.withUnsafeBufferPointer { b in
+                filter.withUnsafeBufferPointer { f in
+                    b.withMemoryRebound(to: CChar.self) { bc in
+                        f.withMemoryRebound(to: CChar.self) { fc in
+                            cldap_search(ld, bc.baseAddress, settings.scope, fc.baseAddress, attributeList.pointer,
+                                         settings.timeout, &msgid)
+                        }
+                    }
+                }
+            }
+            guard rc == LDAP_SUCCESS else { break }
+            pipeline[base + filter, default: []].append(msgid)
+            pipelineDepth += 1
+        }
+    }
+
+    /// The message id of a search for `base` and `filter` sent ahead on the current handle, if any.
+    private func takePrefetched(_ base: [UInt8], _ filter: [UInt8]) -> Int32? {
+        guard pipelineDepth > 0 else { return nil }
+        guard pipelineGeneration == connection.generation, ld == connection.handle else {
+            pipeline.removeAll()
+            pipelineDepth = 0
+            return nil
+        }
+        let key = base + filter
+        guard var ids = pipeline[key], !ids.isEmpty else { return nil }
+        let msgid = ids.removeFirst()
+        pipeline[key] = ids.isEmpty ? nil : ids
+        pipelineDepth -= 1
+        return msgid
     }
 
     /// The temporary error of a failed lookup, with the errno the client library left (Postfix's `%m`).
@@ -210,6 +286,7 @@ final class LDAPTable: LookupTable {
             }
         }
         connection.handle = ld
+        connection.generation += 1
         connection.watchdog = watchdog
         connection.untried = s.bind == .none && !s.startTLS
         self.ld = ld
@@ -303,13 +380,19 @@ final class LDAPTable: LookupTable {
         // Without a bind, the first search is what connects: bound it like a bind.
         let first = connection.untried
         if first { cldap_guard_arm(connection.watchdog, 1) }
-        var rc = cldap_search(ld, base, scope, filter, attributes, settings.timeout, &msgid)
+        let rc = cldap_search(ld, base, scope, filter, attributes, settings.timeout, &msgid)
         if first {
             _ = cldap_guard_disarm(connection.watchdog)
             connection.untried = false
         }
         guard rc == LDAP_SUCCESS else { return rc }
-        rc = awaitResult(ld, msgid, &result)
+        return awaitSearch(msgid, result: &result)
+    }
+
+    /// Wait for the entries and the result of search `msgid`; the result code, as `search` returns it.
+    private func awaitSearch(_ msgid: Int32, result: inout OpaquePointer?) -> Int32 {
+        guard let ld else { return LDAP_SERVER_DOWN }
+        var rc = awaitResult(ld, msgid, &result)
         guard rc == LDAP_SUCCESS, let res = result else { return rc }
         var err: Int32 = LDAP_SUCCESS
         rc = ldap_parse_result(ld, res, &err, nil, nil, nil, nil, 0)

@@ -106,6 +106,9 @@ struct LDAPTests {
         }
         let input = Array(c.keys.map { $0 + "\n" }.joined().utf8)
         try twin.same("postmap", c.flags + ["-q", "-", "ldap:./\(file)"], stdin: input, sourceLocation: sourceLocation)
+        // More than one read-ahead batch (64 keys): later batches are sent ahead on the open connection.
+        let repeated = Array(repeating: input, count: 140 / max(c.keys.count, 1) + 1).flatMap { $0 }
+        try twin.same("postmap", c.flags + ["-q", "-", "ldap:./\(file)"], stdin: repeated, sourceLocation: sourceLocation)
     }
 
     static func twin(_ mainCf: String = "compatibility_level = 0\n") -> Twin {
