@@ -60,6 +60,25 @@ final class StreamingQuery: @unchecked Sendable {
 struct LDAPFaultTests {
     static let cf = "search_base = dc=example,dc=com\ntimeout = 2\n"
 
+    /// Each postmap (ours, then Debian's) as one `-q -` process: `before`, a lookup of alice, `between`,
+    /// a lookup of bob, the end of input, then `after`. Returns what each printed and how long it took to
+    /// end once its input closed.
+    static func twoLookups(_ twin: Twin, _ map: String, before: () throws -> Void = {}, between: () throws -> Void,
+                           after: () throws -> Void = {}) throws -> [(tool: String, outcome: Outcome, elapsed: TimeInterval)] {
+        var runs: [(String, Outcome, TimeInterval)] = []
+        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
+            try before()
+            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", map], in: dir)
+            query.send("alice@example.com")
+            try between()
+            query.send("bob@example.com")
+            let (outcome, elapsed) = query.finish()
+            try after()
+            runs.append((tool, outcome, elapsed))
+        }
+        return runs
+    }
+
     @Test("a dead server is a temporary error, not \"not found\"")
     func deadServer() throws {
         let dead = try Slapd.freePort()
@@ -100,21 +119,14 @@ struct LDAPFaultTests {
         defer { server.stop() }
         let twin = Twin()
         twin.write("mid.cf", "server_host = \(server.url)\n" + Self.cf)
-        var results: [Outcome] = []
-        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
-            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", "ldap:./mid.cf"], in: dir)
-            query.send("alice@example.com")
-            server.pause()
-            query.send("bob@example.com")
-            let (outcome, elapsed) = query.finish()
-            server.resume()
+        let runs = try Self.twoLookups(twin, "ldap:./mid.cf", between: { server.pause() }, after: { server.resume() })
+        for (tool, outcome, elapsed) in runs {
             #expect(outcome.status == 1, "\(tool): \(outcome)")
             #expect(outcome.stderr.contains("dict_ldap_lookup: Search error -5: Timed out"), "\(tool): \(outcome)")
             #expect(elapsed < 30, "\(tool) took \(elapsed) s after its input ended")
-            results.append(outcome)
         }
-        #expect(results[0].stderr == results[1].stderr)
-        #expect(results[0].status == results[1].status)
+        #expect(runs[0].outcome.stderr == runs[1].outcome.stderr)
+        #expect(runs[0].outcome.status == runs[1].outcome.status)
     }
 
     @Test("a server restarted between two lookups: the second lookup reconnects")
@@ -123,20 +135,16 @@ struct LDAPFaultTests {
         defer { server.stop() }
         let twin = Twin()
         twin.write("restart.cf", "server_host = \(server.url)\n" + Self.cf)
-        var results: [Outcome] = []
-        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
-            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", "ldap:./restart.cf"], in: dir)
-            query.send("alice@example.com")
+        let runs = try Self.twoLookups(twin, "ldap:./restart.cf", between: {
             server.stop()
             try server.start()
-            query.send("bob@example.com")
-            let (outcome, _) = query.finish()
+        })
+        for (tool, outcome, _) in runs {
             #expect(outcome.status == 0, "\(tool): \(outcome)")
             #expect(outcome.out == "alice@example.com\talice@mail.example.com\nbob@example.com\tbob@mail.example.com,bob@backup.example.com\n",
                     "\(tool): \(outcome)")
-            results.append(outcome)
         }
-        #expect(results[0] == results[1])
+        #expect(runs[0].outcome == runs[1].outcome)
     }
 
     @Test("a server that dies between two lookups, with a second server listed: the next lookup fails over")
@@ -147,13 +155,9 @@ struct LDAPFaultTests {
         defer { second.stop() }
         let twin = Twin()
         twin.write("two.cf", "server_host = \(first.url) \(second.url)\n" + Self.cf)
-        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
-            try first.start(ifStopped: true)
-            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", "ldap:./two.cf"], in: dir)
-            query.send("alice@example.com")
-            first.stop()
-            query.send("bob@example.com")
-            let (outcome, _) = query.finish()
+        let runs = try Self.twoLookups(twin, "ldap:./two.cf", before: { try first.start(ifStopped: true) },
+                                       between: { first.stop() })
+        for (tool, outcome, _) in runs {
             #expect(outcome.status == 0, "\(tool): \(outcome)")
             #expect(outcome.out.hasSuffix("bob@example.com\tbob@mail.example.com,bob@backup.example.com\n"), "\(tool): \(outcome)")
         }
