@@ -257,8 +257,17 @@ final class LintRun {
     }
 
     /// A table check result, reported by `TableReferences`.
-    func report(_ severity: LintFinding.Severity, _ file: String, _ line: Int?, _ parameter: [UInt8], _ message: String) {
-        add(severity, file, line, parameter, message)
+    func report(_ severity: LintFinding.Severity, _ file: String, _ line: Int?, _ parameter: [UInt8], _ message: String,
+                suggestions: [String] = []) {
+        add(severity, file, line, parameter, message, suggestions: suggestions)
+    }
+
+    /// main.cf's path, for findings about its lines.
+    var mainFile: String { mainPath }
+
+    /// main.cf's settings as written (not expanded), with the line of each.
+    func mainSettings() -> [(name: String, value: String, line: Int?)] {
+        session.mainTable.entries.map { (ConfigText.text($0.name), ConfigText.text($0.value), mainLines[$0.name]) }
     }
 
     /// local(8) and virtual(8) refuse to start when a mailbox may not hold one message.

@@ -103,6 +103,18 @@ struct TableReferences {
             checkRules(type, rest, spec: spec)
             return
         }
+        if type == "ldap" {
+            let run = self.run, parameter = self.parameter
+            let sink: (LintFinding.Severity, String, Int?, String, [String]) -> Void = { severity, file, line, message, near in
+                run.report(severity, file, line, parameter, message, suggestions: near)
+            }
+            if rest.first == 0x2F || rest.first == 0x2E {
+                LDAPClientCheck.checkFile(path, spec: spec, report: sink)
+            } else {
+                LDAPClientCheck.checkMain(path, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
+            }
+            return
+        }
         if Self.clientFiles.contains(type), rest.first == 0x2F {
             var st = stat()
             if stat(path, &st) != 0 {

@@ -456,6 +456,8 @@ struct PostconfTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: brokenDir.path) {
             try FileManager.default.copyItem(atPath: brokenDir.appendingPathComponent(name).path, toPath: dir.file(name))
         }
+        // The ldap client file must be readable by every user (git and umask decide otherwise).
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: dir.file("ldap-relay.cf"))
         dir.write("aliases.db", "")
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 946_684_800)],
                                               ofItemAtPath: dir.file("aliases.db"))
@@ -503,6 +505,14 @@ struct PostconfTests {
         "recipients.pcre: error: pcre map DIR/recipients.pcre, line 1: error in regex at offset 7:",
         "master.cf:8: error: invalid chroot field \"maybe\" in",
         "master.cf:9: error: parameter smtp_helo_timeout: bad time value or unit: 5q",
+        "main.cf: warning: ldap:DIR/ldap-relay.cf: unused parameter: serach_base=dc=example,dc=com",
+        "main.cf:54: error: ldap:ldapcanon: bad numerical configuration: ldapcanon_timeout = 30s",
+        "ldap-relay.cf:4: error: ldap:DIR/ldap-relay.cf: invalid query template: query_filter = (mail=%x)",
+        "ldap-relay.cf:5: warning: ldap:DIR/ldap-relay.cf: Unrecognized value subtree specified for scope; using sub",
+        "ldap-relay.cf:6: error: ldap:DIR/ldap-relay.cf: bad boolean configuration: start_tls = sometimes",
+        "ldap-relay.cf:7: error: ldap:DIR/ldap-relay.cf: unsupported parameter value: bind = kerberos",
+        "ldap-relay.cf:8: warning: ldap:DIR/ldap-relay.cf: DIR/ldap-relay.cf holds bind_pw and every user can read it (mode 644)",
+        "ldap-relay.cf:9: error: ldap:DIR/ldap-relay.cf: tls_ca_cert_file /nonexistent/ldap-ca.pem: No such file or directory",
     ]
 
     @Test("every problem in testdata/postconf/broken is found", arguments: expected)
@@ -523,7 +533,7 @@ struct PostconfTests {
         for l in lines where !l.contains("cannot compute the default mynetworks") {
             #expect(Self.expected.contains { l.hasPrefix("DIR/" + $0) || l.contains($0) }, "unexpected: \(l)")
         }
-        #expect(text.hasSuffix("postconf --check: DIR: 30 errors, 11 warnings\n"))
+        #expect(text.hasSuffix("postconf --check: DIR: 35 errors, 14 warnings\n"))
     }
 
     @Test("--json: one document with counts and findings")
@@ -533,9 +543,9 @@ struct PostconfTests {
         #expect(out.status == 1)
         let object = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any]
         let findings = object?["findings"] as? [[String: Any]] ?? []
-        #expect(object?["errors"] as? Int == 30)
-        #expect(object?["warnings"] as? Int == 11)
-        #expect(findings.count == 41)
+        #expect(object?["errors"] as? Int == 35)
+        #expect(object?["warnings"] as? Int == 14)
+        #expect(findings.count == 49)
         let typo = findings.first { ($0["parameter"] as? String) == "mydomian" }
         #expect(typo?["suggestions"] as? [String] == ["mydomain"])
         #expect(typo?["line"] as? Int == 24)
@@ -550,6 +560,8 @@ struct PostconfTests {
         dir.write("main.cf", main.replacingOccurrences(of: "/etc/aliases", with: dir.file("aliases")))
         try FileManager.default.copyItem(atPath: stock.appendingPathComponent("master.cf").path, toPath: dir.file("master.cf"))
         dir.write("aliases", "postmaster: root\n")
+        // The ldap client file must be readable by every user (git and umask decide otherwise).
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: dir.file("ldap-relay.cf"))
         dir.write("aliases.db", "")
         let out = try run(Paths.ours("postconf"), ["-c", dir.path, "--check"], in: dir.url)
         #expect(out.status == 0, "\(out)")
