@@ -328,6 +328,9 @@ final class LDAPTable: LookupTable {
 
     /// Wait for the answer to `msgid` for at most `timeout` seconds; a timeout abandons the request.
     private func awaitResult(_ ld: OpaquePointer, _ msgid: Int32, _ result: inout OpaquePointer?) -> Int32 {
+        // The session's result code is read below as Postfix reads it; when the answer was already
+        // received (a search sent ahead), nothing resets it, so it must not carry an earlier result.
+        _ = cldap_set_result_code(ld, LDAP_SUCCESS)
         if cldap_result(ld, msgid, 1, settings.timeout, &result) == -1 {
             return cldap_result_code(ld)
         }

@@ -11,15 +11,7 @@ import Glibc
 /// Postfix's wording where Postfix has one.
 struct LDAPClientCheck {
     /// Every parameter of ldap_table(5) in Postfix 3.7 (the main.cf form reads only these).
-    static let parameters: [String] = [
-        "server_host", "server_port", "timeout", "search_base", "query_filter", "result_format", "result_filter",
-        "domain", "result_attribute", "special_result_attribute", "terminal_result_attribute",
-        "leaf_result_attribute", "scope", "bind", "bind_dn", "bind_pw", "cache", "cache_expiry", "cache_size",
-        "recursion_limit", "expansion_limit", "size_limit", "dereference", "chase_referrals", "version",
-        "debuglevel", "sasl_mechs", "sasl_realm", "sasl_authz_id", "sasl_minssf", "start_tls",
-        "tls_require_cert", "tls_ca_cert_file", "tls_ca_cert_dir", "tls_cert", "tls_key", "tls_random_file",
-        "tls_cipher_suite",
-    ]
+    static let parameters: [String] = (BuiltinParameters.dbmsSuffixes["ldap"] ?? []).map(ConfigText.text)
 
     /// One setting and where it was defined.
     struct Setting {

@@ -43,6 +43,10 @@ final class LintRun {
             let body = text.hasPrefix("warning: ") ? String(text.dropFirst(9)) : text
             // A missing database client file is reported as an error by the table check.
             if body.hasPrefix("open \""), body.contains("\" configuration \"") { continue }
+            if let finding = clientFileFinding(body) {
+                findings.append(finding)
+                continue
+            }
             var at = line
             let marker = Array(": undefined parameter: ".utf8), bytes = Array(body.utf8)
             if at == nil, let range = bytes.firstRange(of: marker) {
@@ -51,6 +55,35 @@ final class LintRun {
             add(severity, file, at, parameter, body)
         }
         messages.clear()
+    }
+
+    /// Postfix's `TYPE:/file: unused parameter: name=value` about a database client file, as a finding
+    /// in that file, at the line that sets the name, with the nearest names the type knows.
+    private func clientFileFinding(_ body: String) -> LintFinding? {
+        let bytes = Array(body.utf8)
+        guard let marker = bytes.firstRange(of: Array(": unused parameter: ".utf8)),
+              let colon = bytes[..<marker.lowerBound].firstIndex(of: 0x3A),
+              bytes.count > colon + 1, bytes[colon + 1] == 0x2F else { return nil }
+        let type = String(decoding: bytes[..<colon], as: UTF8.self)
+        let path = String(decoding: bytes[(colon + 1)..<marker.lowerBound], as: UTF8.self)
+        let rest = bytes[marker.upperBound...]
+        let name = Array(rest[..<(rest.firstIndex(of: 0x3D) ?? rest.endIndex)])
+        var line: Int?
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            defer { close(fd) }
+            let reader = LogicalLineReader(ByteReader(fd: fd, path: path), warning: { _ in })
+            while let l = reader.next() {
+                if case .success(let (n, _)) = ConfigText.splitNameValue(ConfigText.cString(l.text)), n == name {
+                    line = l.lineNumber
+                }
+            }
+        }
+        let near = (BuiltinParameters.dbmsSuffixes[type] ?? [])
+            .filter { Self.distance(name, $0, limit: 2) <= 2 }
+            .map(ConfigText.text)
+        return LintFinding(severity: .warning, file: path, line: line, parameter: ConfigText.text(name),
+                           message: body, suggestions: near)
     }
 
     /// The main.cf line of a value that refers to `$name`.

@@ -181,10 +181,19 @@ struct LDAPFaultTests {
             ("starttls-bind", "server_host = \(server.url)\nstart_tls = yes\ntls_require_cert = yes\ntls_ca_cert_file = \(ca)\n"
                 + "bind_dn = cn=postfix,ou=services,dc=example,dc=com\nbind_pw = postfix-secret\n"),
         ]
+        // After a failed TLS handshake, the errno that `query error: %m` prints is whatever libldap and
+        // GnuTLS left behind, and it varies from run to run for Postfix too: compare up to it.
+        let normalize: (Outcome) -> Outcome = { o in
+            var copy = o
+            if let r = copy.stderr.range(of: "query error: ") {
+                copy.stderr = String(copy.stderr[..<r.upperBound]) + "<errno>\n"
+            }
+            return copy
+        }
         for (name, cf) in cases {
             twin.write("\(name).cf", cf + Self.cf)
             for key in ["alice@example.com", "secret@example.com"] {
-                try twin.same("postmap", ["-q", key, "ldap:./\(name).cf"])
+                try twin.same("postmap", ["-q", key, "ldap:./\(name).cf"], normalize: normalize)
             }
         }
         let ok = try twin.same("postmap", ["-q", "alice@example.com", "ldap:./starttls.cf"])

@@ -93,7 +93,6 @@ struct LDAPTests {
                  cf: base + "scope = everything\nversion = 7\ndereference = 9\ncache = yes\ncache_expiry = 30\ncache_size = 1000\n"
                     + "query_filter = (uid=alice)\n", keys: ["whatever"]),
         LDAPCase(label: "empty key", cf: base, keys: [""]),
-        LDAPCase(label: "a timeout of zero", cf: base + "timeout = 0\n", keys: ["alice@example.com"]),
     ]
 
     /// Run `postmap -q` for each key, and `-q -` with all of them, in Postfix and ours.
