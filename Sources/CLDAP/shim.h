@@ -16,10 +16,6 @@ static inline int cldap_set_int(LDAP *ld, int option, int value) {
     return ldap_set_option(ld, option, &value);
 }
 
-static inline int cldap_get_int(LDAP *ld, int option, int *value) {
-    return ldap_get_option(ld, option, value);
-}
-
 static inline int cldap_set_timeout(LDAP *ld, int option, long seconds) {
     struct timeval tv;
     tv.tv_sec = seconds;
@@ -152,7 +148,6 @@ typedef struct cldap_guard {
     long seconds;
     int fd;
     int stop;
-    int fired;
     int running;
     long grace;
     pthread_mutex_t lock;
@@ -217,10 +212,8 @@ static inline void *cldap_guard_watch(void *arg) {
     pthread_mutex_lock(&guard->lock);
     while (!guard->stop) {
         if (pthread_cond_timedwait(&guard->cond, &guard->lock, &deadline) == ETIMEDOUT) {
-            if (!guard->stop && guard->fd >= 0) {
+            if (!guard->stop && guard->fd >= 0)
                 (void) shutdown(guard->fd, SHUT_RDWR);
-                guard->fired = 1;
-            }
             break;
         }
     }
@@ -238,17 +231,16 @@ static inline void cldap_guard_arm(cldap_guard *guard, long grace) {
         return;
     guard->grace = grace;
     guard->stop = 0;
-    guard->fired = 0;
     if (pthread_create(&guard->thread, NULL, cldap_guard_watch, guard) == 0)
         guard->running = 1;
     errno = saved;
 }
 
-/* Stop the watchdog after the call; returns whether it had to shut the socket down. */
-static inline int cldap_guard_disarm(cldap_guard *guard) {
+/* Stop the watchdog after the call. */
+static inline void cldap_guard_disarm(cldap_guard *guard) {
     int saved = errno;
     if (guard == NULL || !guard->running)
-        return 0;
+        return;
     pthread_mutex_lock(&guard->lock);
     guard->stop = 1;
     pthread_cond_signal(&guard->cond);
@@ -256,21 +248,19 @@ static inline int cldap_guard_disarm(cldap_guard *guard) {
     pthread_join(guard->thread, NULL);
     guard->running = 0;
     errno = saved;
-    return guard->fired;
 }
 
 /* Release a guard once its session is unbound. */
 static inline void cldap_guard_free(cldap_guard *guard) {
     if (guard == NULL)
         return;
-    (void) cldap_guard_disarm(guard);
+    cldap_guard_disarm(guard);
     pthread_mutex_destroy(&guard->lock);
     pthread_cond_destroy(&guard->cond);
     free(guard);
 }
 
 /* errno, for messages that print %m after a library call. */
-#include <errno.h>
 static inline int cldap_errno(void) { return errno; }
 static inline void cldap_set_errno(int value) { errno = value; }
 

@@ -207,14 +207,17 @@ extension Tool {
             for n in tables.indices where inBatch[n] { tables[n]?.endBatch(); inBatch[n] = false }
             batchCount = 0
         }
+        // Tables open when first needed, in order, as Postfix opens them.
+        func table(_ n: Int) -> any LookupTable {
+            if let open = tables[n] { return open }
+            let table = openTable(specs[n], mode: .readOnly, flags: flags, settings: settings)
+            tables[n] = table
+            return table
+        }
         func query(_ key: [UInt8]) {
             batchCount += 1
             for (n, spec) in specs.enumerated() {
-                let table: any LookupTable
-                if let open = tables[n] { table = open } else {
-                    table = openTable(spec, mode: .readOnly, flags: flags, settings: settings)
-                    tables[n] = table
-                }
+                let table = table(n)
                 if !inBatch[n] {
                     do { try table.beginBatch() } catch { tableFailure(table, "query", error) }
                     inBatch[n] = true
@@ -259,10 +262,7 @@ extension Tool {
                     while ahead.count < 64, input.hasBufferedLine, input.nextLine(into: &line) {
                         ahead.append(KeyCodec.cString(line))
                     }
-                    if ahead.count > 1, let spec = specs.first {
-                        if tables[0] == nil { tables[0] = openTable(spec, mode: .readOnly, flags: flags, settings: settings) }
-                        tables[0]?.prefetch(ahead)
-                    }
+                    if ahead.count > 1, !specs.isEmpty { table(0).prefetch(ahead) }
                 }
                 query(ahead[next])
                 next += 1

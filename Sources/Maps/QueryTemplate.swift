@@ -1,5 +1,3 @@
-import Maps
-
 /// Postfix's `%` templates for database queries and results (`db_common`): `search_base`,
 /// `query_filter` and `result_format` of an LDAP table.
 ///
@@ -14,7 +12,6 @@ public struct QueryTemplates: Sendable {
         static let keyUser = Needs(rawValue: 2)
         static let valueDomain = Needs(rawValue: 4)
         static let valueUser = Needs(rawValue: 8)
-        static let keyPartial = Needs(rawValue: 16)
     }
 
     /// What the templates parsed so far need, across all of them (Postfix keeps one context per table).
@@ -44,19 +41,19 @@ public struct QueryTemplates: Sendable {
             case 0x25: // %%
                 break
             case 0x75: // u
-                needs.formUnion(query ? [.keyUser, .keyPartial] : [.valueUser])
+                needs.formUnion(query ? [.keyUser] : [.valueUser])
                 dynamic = true
             case 0x64: // d
-                needs.formUnion(query ? [.keyDomain, .keyPartial] : [.valueDomain])
+                needs.formUnion(query ? [.keyDomain] : [.valueDomain])
                 dynamic = true
             case 0x73, 0x53: // s S
                 dynamic = true
             case 0x55: // U
-                needs.formUnion([.keyPartial, .keyUser])
+                needs.formUnion([.keyUser])
                 dynamic = true
             case 0x31...0x39, 0x44: // 1-9 D
                 if c != 0x44 { labelCount = max(labelCount, Int(c - 0x30)) }
-                needs.formUnion([.keyPartial, .keyDomain])
+                needs.formUnion([.keyDomain])
                 dynamic = true
             default:
                 throw .configuration("db_common_parse: \(name): Invalid \(query ? "query" : "result") template: \(ByteText.string(format))")

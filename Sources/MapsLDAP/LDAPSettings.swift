@@ -1,5 +1,6 @@
 import CLDAP
 import Maps
+import PostfixConfig
 
 /// The settings of one ldap table, read in the order and with the defaults of Postfix 3.7 as Debian
 /// builds it (protocol version 3 by default), with the same warnings for odd values and the same fatal

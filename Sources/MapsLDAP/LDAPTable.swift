@@ -1,5 +1,6 @@
 import CLDAP
 import Maps
+import PostfixConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,12 +58,10 @@ final class LDAPTable: LookupTable {
     func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         failed = false
         cldap_set_errno(0)
-        if !utf8Active && !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) { return nil }
-        let name = fold ? CaseFolding.asciiLowercased(key) : key
+        guard let name = searchKey(key) else { return nil }
         if let domains = settings.domains {
-            guard let at = name.lastIndex(of: 0x40), at > 0 else { return nil }
             do {
-                if try !domains.contains(Array(name[(at + 1)...])) { return nil }
+                if try !inDomains(name, domains) { return nil }
             } catch {
                 throw .temporary("ldap:\(self.name): domain check failed", errno: cldap_errno())
             }
@@ -72,19 +71,11 @@ final class LDAPTable: LookupTable {
             guard connect() else { throw failure() }
         }
         guard let ld else { throw failure() }
-        let sizeLimit = Int32(clamping: settings.sizeLimit)
-        if cldap_set_int(ld, LDAP_OPT_SIZELIMIT, sizeLimit != 0 ? sizeLimit : LDAP_NO_LIMIT) != LDAP_OPT_SUCCESS {
+        if !applySizeLimit(ld) {
             diagnostics.warning("dict_ldap_lookup: \(self.name): Unable to set query result size limit to \(settings.sizeLimit).")
             throw failure()
         }
-        var base: [UInt8] = []
-        guard settings.templates.expand(settings.searchBase, value: name, key: nil, into: &base,
-                                        quote: QueryTemplates.quoteDN, diagnostics: diagnostics) else { return nil }
-        var filter: [UInt8] = []
-        guard settings.templates.expand(settings.queryFilter, value: name, key: nil, into: &filter,
-                                        quote: QueryTemplates.quoteFilter, diagnostics: diagnostics) else { return nil }
-        base.append(0)
-        filter.append(0)
+        guard let (base, filter) = searchTerms(name, diagnostics: diagnostics) else { return nil }
 
         var res: OpaquePointer?
         var rc: Int32
@@ -143,40 +134,54 @@ final class LDAPTable: LookupTable {
             pipelineDepth = 0
             pipelineGeneration = connection.generation
         }
-        let sizeLimit = Int32(clamping: settings.sizeLimit)
-        guard cldap_set_int(ld, LDAP_OPT_SIZELIMIT, sizeLimit != 0 ? sizeLimit : LDAP_NO_LIMIT) == LDAP_OPT_SUCCESS else { return }
+        guard applySizeLimit(ld) else { return }
         let saved = cldap_errno()
         defer { cldap_set_errno(saved) }
         for key in keys where pipelineDepth < 64 {
-            if !utf8Active && !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) { continue }
-            let name = fold ? CaseFolding.asciiLowercased(key) : key
-            if let domains = settings.domains {
-                guard let at = name.lastIndex(of: 0x40), at > 0,
-                      (try? domains.contains(Array(name[(at + 1)...]))) == true else { continue }
-            }
-            var base: [UInt8] = []
-            var filter: [UInt8] = []
-            guard settings.templates.expand(settings.searchBase, value: name, key: nil, into: &base,
-                                            quote: QueryTemplates.quoteDN, diagnostics: .silent),
-                  settings.templates.expand(settings.queryFilter, value: name, key: nil, into: &filter,
-                                            quote: QueryTemplates.quoteFilter, diagnostics: .silent) else { continue }
-            base.append(0)
-            filter.append(0)
+            guard let name = searchKey(key) else { continue }
+            if let domains = settings.domains, (try? inDomains(name, domains)) != true { continue }
+            guard let (base, filter) = searchTerms(name, diagnostics: .silent) else { continue }
             var msgid: Int32 = 0
-            let rc = base.withUnsafeBufferPointer { b in
-                filter.withUnsafeBufferPointer { f in
-                    b.withMemoryRebound(to: CChar.self) { bc in
-                        f.withMemoryRebound(to: CChar.self) { fc in
-                            cldap_search(ld, bc.baseAddress, settings.scope, fc.baseAddress, attributeList.pointer,
-                                         settings.timeout, &msgid)
-                        }
-                    }
-                }
+            let rc = withCStrings(base, filter) { b, f in
+                cldap_search(ld, b, settings.scope, f, attributeList.pointer, settings.timeout, &msgid)
             }
             guard rc == LDAP_SUCCESS else { break }
             pipeline[base + filter, default: []].append(msgid)
             pipelineDepth += 1
         }
+    }
+
+    // MARK: The search a key makes
+
+    /// The key as the search sees it, or nil for a key that is not searched (not UTF-8 while the UTF-8
+    /// layer is off): lowercased unless `-f`.
+    private func searchKey(_ key: [UInt8]) -> [UInt8]? {
+        if !utf8Active && !CaseFolding.isASCII(key) && !CaseFolding.isValidUTF8(key) { return nil }
+        return fold ? CaseFolding.asciiLowercased(key) : key
+    }
+
+    /// Whether the key's domain is on the `domain` list; a key without a local part or domain is not.
+    private func inDomains(_ name: [UInt8], _ domains: DomainList) throws(MapError) -> Bool {
+        guard let at = name.lastIndex(of: 0x40), at > 0 else { return false }
+        return try domains.contains(Array(name[(at + 1)...]))
+    }
+
+    /// Postfix sets the size limit on the shared session before each search (another table may have
+    /// changed it).
+    private func applySizeLimit(_ ld: OpaquePointer) -> Bool {
+        let sizeLimit = Int32(clamping: settings.sizeLimit)
+        return cldap_set_int(ld, LDAP_OPT_SIZELIMIT, sizeLimit != 0 ? sizeLimit : LDAP_NO_LIMIT) == LDAP_OPT_SUCCESS
+    }
+
+    /// The search base and filter for a key, each NUL-terminated; nil when a template skips the key.
+    private func searchTerms(_ name: [UInt8], diagnostics: Diagnostics) -> (base: [UInt8], filter: [UInt8])? {
+        var base: [UInt8] = []
+        guard settings.templates.expand(settings.searchBase, value: name, key: nil, into: &base,
+                                        quote: QueryTemplates.quoteDN, diagnostics: diagnostics) else { return nil }
+        var filter: [UInt8] = []
+        guard settings.templates.expand(settings.queryFilter, value: name, key: nil, into: &filter,
+                                        quote: QueryTemplates.quoteFilter, diagnostics: diagnostics) else { return nil }
+        return (base + [0], filter + [0])
     }
 
     /// The message id of a search for `base` and `filter` sent ahead on the current handle, if any.
@@ -231,9 +236,12 @@ final class LDAPTable: LookupTable {
         // stops answering cannot hold a TLS handshake (ldaps://) longer than that.
         let watchdog = cldap_guard_new(s.timeout)
         if let watchdog { _ = cldap_guard_install(ld, watchdog) }
-        func giveUp() -> Bool {
+        // Close the session. `%m` later shows the errno after the unbind, as in Postfix; after a failed
+        // StartTLS, Postfix does not unbind, so it shows the errno of the StartTLS.
+        func giveUp(keepingErrno: Bool = false) -> Bool {
+            let before = cldap_errno()
             _ = ldap_unbind_ext(ld, nil, nil)
-            let saved = cldap_errno()
+            let saved = keepingErrno ? before : cldap_errno()
             cldap_guard_free(watchdog)
             cldap_set_errno(saved)
             return false
@@ -265,20 +273,16 @@ final class LDAPTable: LookupTable {
         if s.startTLS {
             cldap_guard_arm(watchdog, 1)
             let rc = ldap_start_tls_s(ld, nil, nil)
-            _ = cldap_guard_disarm(watchdog)
+            cldap_guard_disarm(watchdog)
             if rc != LDAP_SUCCESS {
                 diagnostics.error("\(connectName): Unable to set STARTTLS: \(rc): \(LDAPSettings.errorText(rc))")
-                let saved = cldap_errno()
-                _ = ldap_unbind_ext(ld, nil, nil)
-                cldap_guard_free(watchdog)
-                cldap_set_errno(saved)
-                return false
+                return giveUp(keepingErrno: true)
             }
         }
         if s.bind != .none {
             cldap_guard_arm(watchdog, 1)
             let rc = s.bind == .sasl ? bindSASL(ld) : bindSimple(ld)
-            _ = cldap_guard_disarm(watchdog)
+            cldap_guard_disarm(watchdog)
             if rc != LDAP_SUCCESS {
                 let dn = s.bindDN.isEmpty ? "empty or implicit" : s.bindDN
                 diagnostics.warning("\(connectName): Unable to bind to server \(s.serverURLs) with dn \(dn): \(rc) (\(LDAPSettings.errorText(rc)))")
@@ -385,7 +389,7 @@ final class LDAPTable: LookupTable {
         if first { cldap_guard_arm(connection.watchdog, 1) }
         let rc = cldap_search(ld, base, scope, filter, attributes, settings.timeout, &msgid)
         if first {
-            _ = cldap_guard_disarm(connection.watchdog)
+            cldap_guard_disarm(connection.watchdog)
             connection.untried = false
         }
         guard rc == LDAP_SUCCESS else { return rc }
@@ -405,14 +409,8 @@ final class LDAPTable: LookupTable {
     private func search(_ base: [UInt8], scope: Int32, filter: [UInt8],
                         attributes: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
                         result: inout OpaquePointer?) -> Int32 {
-        base.withUnsafeBufferPointer { b in
-            filter.withUnsafeBufferPointer { f in
-                b.withMemoryRebound(to: CChar.self) { bc in
-                    f.withMemoryRebound(to: CChar.self) { fc in
-                        search(bc.baseAddress, scope: scope, filter: fc.baseAddress, attributes: attributes, result: &result)
-                    }
-                }
-            }
+        withCStrings(base, filter) { b, f in
+            search(b, scope: scope, filter: f, attributes: attributes, result: &result)
         }
     }
 
@@ -601,6 +599,18 @@ extension Array where Element == UInt8 {
             b.withMemoryRebound(to: CChar.self) { c in
                 guard let base = c.baseAddress else { return "".withCString(body) }
                 return body(base)
+            }
+        }
+    }
+}
+
+/// Run `body` with two NUL-terminated byte arrays as C strings.
+private func withCStrings<R>(_ a: [UInt8], _ b: [UInt8],
+                             _ body: (UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> R) -> R {
+    a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in
+            pa.withMemoryRebound(to: CChar.self) { ca in
+                pb.withMemoryRebound(to: CChar.self) { cb in body(ca.baseAddress, cb.baseAddress) }
             }
         }
     }

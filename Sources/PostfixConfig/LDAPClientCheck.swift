@@ -22,10 +22,24 @@ struct LDAPClientCheck {
     let spec: String
     /// The file the settings are in (the client file, or main.cf).
     let file: String
-    /// For the main.cf form, the prefix of the names (`ldapdata_`); "" for a client file.
-    let prefix: String
+    /// The settings by parameter name (without a main.cf prefix), with their lines.
     let settings: [String: Setting]
+    /// The same settings, read with the ldap table's own rules and messages.
+    let parameters: TableParameters
     let report: (LintFinding.Severity, String, Int?, String, [String]) -> Void
+
+    init(spec: String, file: String, table: String, isFile: Bool, settings: [String: Setting],
+         report: @escaping (LintFinding.Severity, String, Int?, String, [String]) -> Void) {
+        self.spec = spec
+        self.file = file
+        self.settings = settings
+        self.report = report
+        let values = settings.mapValues(\.value)
+        let prefix = table + "_"
+        parameters = TableParameters(name: table, file: isFile ? values : nil, mainParameter: { full in
+            full.hasPrefix(prefix) ? values[String(full.dropFirst(prefix.count))] : nil
+        })
+    }
 
     /// Check a client file (`ldap:/etc/postfix/ldap.cf`).
     static func checkFile(_ path: String, spec: String,
@@ -54,7 +68,7 @@ struct LDAPClientCheck {
                 settings[key] = Setting(value: ConfigText.text(value), line: line.lineNumber)
             }
         }
-        let check = LDAPClientCheck(spec: spec, file: path, prefix: "", settings: settings, report: report)
+        let check = LDAPClientCheck(spec: spec, file: path, table: path, isFile: true, settings: settings, report: report)
         check.run()
         if let pw = settings["bind_pw"], !pw.value.isEmpty, mode & 0o004 != 0 {
             report(.warning, path, pw.line,
@@ -72,7 +86,7 @@ struct LDAPClientCheck {
             let short = String(full.dropFirst(prefix.count))
             if parameters.contains(short) { settings[short] = Setting(value: value, line: line) }
         }
-        LDAPClientCheck(spec: spec, file: main, prefix: prefix, settings: settings, report: report).run()
+        LDAPClientCheck(spec: spec, file: main, table: name, isFile: false, settings: settings, report: report).run()
     }
 
     private func error(_ parameter: String?, _ message: String) {
@@ -83,36 +97,30 @@ struct LDAPClientCheck {
         report(.warning, file, parameter.flatMap { settings[$0]?.line }, "\(spec): \(message)", suggestions)
     }
 
-    private func string(_ p: String, _ fallback: String, min: Int = 0) -> String {
-        let value = settings[p]?.value ?? fallback
-        if min > 0, value.utf8.count < min {
-            error(p, "bad string length \(value.utf8.count) < \(min): \(prefix)\(p) = \(value)")
+    /// The value, or nil after reporting the problem as an error at the parameter's line.
+    @discardableResult
+    private func value<T>(_ result: Result<T, TableParameters.Problem>) -> T? {
+        switch result {
+        case .success(let value): return value
+        case .failure(let problem):
+            error(problem.parameter, problem.text)
+            return nil
         }
-        return value
+    }
+
+    /// A string; a too-short one is reported, and then taken as it is.
+    private func string(_ p: String, _ fallback: String, min: Int = 0) -> String {
+        value(parameters.checkedString(p, default: fallback, min: min)) ?? (settings[p]?.value ?? fallback)
     }
 
     @discardableResult
     private func int(_ p: String, _ fallback: Int, min: Int = 0, max: Int = 0) -> Int? {
-        guard let text = settings[p]?.value else { return fallback }
-        guard let n = CInteger.parse(text) else {
-            error(p, "bad numerical configuration: \(prefix)\(p) = \(text)")
-            return nil
-        }
-        if min != 0 && n < min { error(p, "invalid \(prefix)\(p) parameter value \(n) < \(min)"); return nil }
-        if max != 0 && n > max { error(p, "invalid \(prefix)\(p) parameter value \(n) > \(max)"); return nil }
-        return n
+        value(parameters.checkedInt(p, default: fallback, min: min, max: max))
     }
 
     @discardableResult
     private func bool(_ p: String, _ fallback: Bool) -> Bool? {
-        guard let text = settings[p]?.value else { return fallback }
-        switch text.lowercased() {
-        case "yes": return true
-        case "no": return false
-        default:
-            error(p, "bad boolean configuration: \(prefix)\(p) = \(text)")
-            return nil
-        }
+        value(parameters.checkedBool(p, default: fallback))
     }
 
     private func run() {

@@ -108,7 +108,7 @@ struct TableReferences {
             let sink: (LintFinding.Severity, String, Int?, String, [String]) -> Void = { severity, file, line, message, near in
                 run.report(severity, file, line, parameter, message, suggestions: near)
             }
-            if rest.first == 0x2F || rest.first == 0x2E {
+            if TableParameters.isFileName(path) {
                 LDAPClientCheck.checkFile(path, spec: spec, report: sink)
             } else {
                 LDAPClientCheck.checkMain(path, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
