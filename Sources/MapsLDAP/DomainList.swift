@@ -1,4 +1,5 @@
 import Maps
+import PostfixConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,34 +31,11 @@ final class DomainList {
         unicodeFold ? CaseFolding.unicodeFolded(bytes) : CaseFolding.asciiLowercased(bytes)
     }
 
-    private static func isDelimiter(_ c: UInt8) -> Bool {
-        c == 0x2C || c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A
-    }
-
-    /// Split like Postfix's mystrtokq(): delimiters outside `{ }` separate items.
-    private static func items(_ text: [UInt8]) -> [(item: ArraySlice<UInt8>, rest: ArraySlice<UInt8>)] {
-        var out: [(ArraySlice<UInt8>, ArraySlice<UInt8>)] = []
-        var i = 0
-        while i < text.count {
-            while i < text.count, isDelimiter(text[i]) { i += 1 }
-            guard i < text.count else { break }
-            let start = i
-            var depth = 0
-            while i < text.count {
-                let c = text[i]
-                if c == 0x7B { depth += 1 } else if c == 0x7D, depth > 0 { depth -= 1 }
-                else if depth == 0, isDelimiter(c) { break }
-                i += 1
-            }
-            let end = i
-            if i < text.count { i += 1 }
-            out.append((text[start..<end], text[i...]))
-        }
-        return out
-    }
-
     private func parse(_ text: [UInt8], match initial: Bool, request: OpenRequest) throws(MapError) {
-        for (token, rest) in Self.items(text) {
+        // Items as Postfix's mystrtokq() splits them: delimiters inside `{ }` do not split.
+        for range in ConfigText.quotedTokenRanges(text, ConfigText.isCommaOrBlank) {
+            let token = text[range]
+            let rest = text[min(range.upperBound + 1, text.count)...]
             if token.first == 0x23 {
                 diagnostics.warning("\(owner): comment at end of line is not supported: \(ByteText.string(Array(token))) \(ByteText.string(Array(rest)))")
                 break

@@ -54,8 +54,9 @@ struct LDAPSettings {
     /// Whether TLS settings matter for the connection.
     var usesTLS: Bool { startTLS || ldaps }
 
+    /// Postfix's mystrtok() with `CHARS_COMMA_SP`, on bytes.
     private static func split(_ text: String) -> [String] {
-        text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }).map(String.init)
+        ConfigText.tokens(ByteText.bytes(of: text), ConfigText.isCommaOrBlank).map { ByteText.string($0) }
     }
 
     init(_ p: TableParameters, request: OpenRequest) throws(MapError) {

@@ -2,7 +2,7 @@ import Maps
 
 /// Postfix's string helpers on bytes, as configuration files use them: `split_nameval`, `mystrtok`,
 /// `mystrtokq`, `extpar`, whitespace classes.
-enum ConfigText {
+public enum ConfigText {
     /// `ISSPACE` in the C locale.
     @inline(__always)
     static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
@@ -13,7 +13,7 @@ enum ConfigText {
 
     /// `CHARS_COMMA_SP` (", \t\r\n").
     @inline(__always)
-    static func isCommaOrBlank(_ c: UInt8) -> Bool { c == 0x2C || isBlank(c) }
+    public static func isCommaOrBlank(_ c: UInt8) -> Bool { c == 0x2C || isBlank(c) }
 
     /// `split_nameval`: name up to whitespace or `=`, value with surrounding whitespace removed; the
     /// error text on failure.
@@ -47,7 +47,7 @@ enum ConfigText {
     }
 
     /// `mystrtok`: tokens separated by any run of `isSeparator` bytes.
-    static func tokens(_ text: [UInt8], _ isSeparator: (UInt8) -> Bool) -> [[UInt8]] {
+    public static func tokens(_ text: [UInt8], _ isSeparator: (UInt8) -> Bool) -> [[UInt8]] {
         var out: [[UInt8]] = []
         var i = 0
         let n = text.count
@@ -63,7 +63,13 @@ enum ConfigText {
 
     /// `mystrtokq` with `{}`: like `tokens`, but separators inside `{...}` do not split.
     static func quotedTokens(_ text: [UInt8], _ isSeparator: (UInt8) -> Bool) -> [[UInt8]] {
-        var out: [[UInt8]] = []
+        quotedTokenRanges(text, isSeparator).map { Array(text[$0]) }
+    }
+
+    /// Where `quotedTokens` finds each token. The text after a token's range and the one separator that
+    /// ends it is what `mystrtokq` leaves for the next call.
+    public static func quotedTokenRanges(_ text: [UInt8], _ isSeparator: (UInt8) -> Bool) -> [Range<Int>] {
+        var out: [Range<Int>] = []
         var i = 0
         let n = text.count
         while i < n {
@@ -82,7 +88,7 @@ enum ConfigText {
                 }
                 i += 1
             }
-            out.append(Array(text[start..<i]))
+            out.append(start..<i)
             if i < n { i += 1 }
         }
         return out
