@@ -1,13 +1,32 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// Modules and what each may depend on (the README's Layout section draws the same picture):
+//
+//   PostfixText            bytes and text helpers: byte strings, line readers, {} text, strtol
+//   Maps                   the table protocol, the catalog, the map list, and every table that links
+//                          no C library (text, pattern, cidr and composite tables)       -> PostfixText
+//   MapsBerkeleyDB, MapsLMDB, MapsPCRE2                                                  -> Maps, C library
+//   PostfixConfig          main.cf and master.cf, $name expansion, the parameter table,
+//                          database client settings (TableParameters)            -> PostfixText, Maps
+//   MapsLDAP               the ldap table                          -> Maps, PostfixConfig, libldap
+//   MapBackends            the registry of every implemented table type                  -> all tables
+//   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
+//                          byte output, exit status                                       -> PostfixText
+//   MapTools               postmap, postalias and newaliases   -> ToolSupport, MapBackends, PostfixConfig
+//   PostconfTool           postconf, its display, edits and --check
+//                                              -> ToolSupport, PostfixConfig, Maps, MapsPCRE2
+//   postmap, postalias, newaliases, postconf   thin executables
 let package = Package(
     name: "postfix-maps",
     products: [
         .library(name: "Maps", targets: ["Maps"]),
         .library(name: "MapsBerkeleyDB", targets: ["MapsBerkeleyDB"]),
         .library(name: "MapsLMDB", targets: ["MapsLMDB"]),
+        .library(name: "MapsPCRE2", targets: ["MapsPCRE2"]),
         .library(name: "MapsLDAP", targets: ["MapsLDAP"]),
+        .library(name: "MapBackends", targets: ["MapBackends"]),
+        .library(name: "PostfixConfig", targets: ["PostfixConfig"]),
         .executable(name: "postmap", targets: ["postmap"]),
         .executable(name: "postalias", targets: ["postalias"]),
         .executable(name: "newaliases", targets: ["newaliases"]),
@@ -20,26 +39,31 @@ let package = Package(
         .systemLibrary(name: "CPCRE2"),
         .systemLibrary(name: "CLDAP"),
 
-        // The table protocol, key flags, source-file reader and shared helpers.
-        .target(name: "Maps"),
+        .target(name: "PostfixText"),
+        .target(name: "Maps", dependencies: ["PostfixText"]),
         .target(name: "MapsBerkeleyDB", dependencies: ["Maps", "CBerkeleyDB"]),
         .target(name: "MapsLMDB", dependencies: ["Maps", "CLMDB"]),
         .target(name: "MapsPCRE2", dependencies: ["Maps", "CPCRE2"]),
-        // The ldap client table; it reads its own parameter files with PostfixConfig's reader.
+        .target(name: "PostfixConfig", dependencies: ["PostfixText", "Maps"]),
         .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "CLDAP"]),
+        .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP"]),
 
-        // main.cf reading and $name expansion; links no C library.
-        .target(name: "PostfixConfig", dependencies: ["Maps"]),
+        .target(name: "ToolSupport", dependencies: ["PostfixText"]),
+        .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
+        .target(name: "PostconfTool", dependencies: ["ToolSupport", "PostfixConfig", "Maps", "MapsPCRE2"]),
 
-        // The logic of postmap, postalias and newaliases, shared by the thin executables.
-        .target(name: "MapTools", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "PostfixConfig"]),
         .executableTarget(name: "postmap", dependencies: ["MapTools"]),
         .executableTarget(name: "postalias", dependencies: ["MapTools"]),
         .executableTarget(name: "newaliases", dependencies: ["MapTools"]),
-        // postconf links no table backend: its start-up stays light.
-        .executableTarget(name: "postconf", dependencies: ["PostfixConfig"]),
+        .executableTarget(name: "postconf", dependencies: ["PostconfTool"]),
 
-        .testTarget(name: "MapsTests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "PostfixConfig", "MapTools"]),
+        .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
+        .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
+        .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapBackends"]),
+        .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText"]),
+        .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
+        .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
+        .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
         .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
     ],
     swiftLanguageModes: [.v6]

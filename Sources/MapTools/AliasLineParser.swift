@@ -1,3 +1,4 @@
+import PostfixText
 // Parsing of one logical aliases(5) line, compatible with Postfix 3.7 postalias.
 //
 // Postalias does not run the full RFC 822 parser over an alias line: it only

@@ -1,3 +1,5 @@
+import ToolSupport
+import PostfixText
 import Maps
 #if canImport(Glibc)
 import Glibc
@@ -20,14 +22,14 @@ struct MapCommandLine {
     var operands: [String] = []
 
     /// Parse `arguments` (without argv[0]) against `spec`; usage errors are fatal.
-    static func parse(_ arguments: [String], spec: String, usage: String, tool: Tool) -> MapCommandLine {
+    static func parse(_ arguments: [String], spec: String, usage: String, tool: Tool) throws(Fatal) -> MapCommandLine {
         var line = MapCommandLine()
         if getenv("MAIL_VERBOSE") != nil { tool.verbose = 1 }
         let parsed: (options: [Getopt.Option], operands: [String])
         switch Getopt.parse(arguments, spec: spec) {
         case .failure(let failure):
-            writeStderr("\(tool.program): \(failure.message)")
-            tool.fatal(usage)
+            tool.messages.info(failure.message)
+            throw Fatal(usage)
         case .success(let result):
             parsed = result
         }
@@ -37,18 +39,18 @@ struct MapCommandLine {
             case "n": line.flags.insert(.tryWithoutNul); line.flags.remove(.tryWithNul)
             case "c": line.configDirectory = option.argument
             case "d":
-                if line.sequence || line.query != nil || line.deleteKey != nil { tool.fatal("specify only one of -s -q or -d") }
+                if line.sequence || line.query != nil || line.deleteKey != nil { throw Fatal("specify only one of -s -q or -d") }
                 line.deleteKey = option.argument
             case "f": line.flags.remove(.foldFixed)
             case "i": line.incremental = true
             case "o": line.asOwner = false
             case "p": line.saveMode = false
             case "q":
-                if line.sequence || line.query != nil || line.deleteKey != nil { tool.fatal("specify only one of -s -q or -d") }
+                if line.sequence || line.query != nil || line.deleteKey != nil { throw Fatal("specify only one of -s -q or -d") }
                 line.query = option.argument
             case "r": line.flags.setDuplicatePolicy(.replace)
             case "s":
-                if line.query != nil || line.deleteKey != nil { tool.fatal("specify only one of -s or -q or -d") }
+                if line.query != nil || line.deleteKey != nil { throw Fatal("specify only one of -s or -q or -d") }
                 line.sequence = true
             case "u": line.flags.remove(.utf8Request)
             case "v": tool.verbose += 1
@@ -65,26 +67,27 @@ extension Tool {
     /// Run the `-d`, `-q` or `-s` mode the command line asks for. Returns the exit status, or `nil`
     /// when the command is a build.
     func runLookupMode(_ line: MapCommandLine, specs: [MapSpec], settings: MapSettings, usage: String,
-                       separator: [UInt8]) -> Int32? {
+                       separator: [UInt8]) throws(Fatal) -> Int32? {
         let lookupFlags = line.flags.union(.lock)
         if let deleteKey = line.deleteKey {
-            guard !specs.isEmpty else { fatal(usage) }
-            if deleteKey == "-" { return deleteStream(specs: specs, flags: lookupFlags, settings: settings) }
-            return deleteSingle(ByteText.bytes(of: deleteKey), specs: specs, flags: lookupFlags, settings: settings)
+            guard !specs.isEmpty else { throw Fatal(usage) }
+            if deleteKey == "-" { return try deleteStream(specs: specs, flags: lookupFlags, settings: settings) }
+            return try deleteSingle(ByteText.bytes(of: deleteKey), specs: specs, flags: lookupFlags, settings: settings)
         }
         if let query = line.query {
-            guard !specs.isEmpty else { fatal(usage) }
+            guard !specs.isEmpty else { throw Fatal(usage) }
             if query == "-" {
-                return queryStream(specs: specs, flags: lookupFlags, settings: settings, separator: separator)
+                return try queryStream(specs: specs, flags: lookupFlags, settings: settings, separator: separator)
             }
-            return querySingle(ByteText.bytes(of: query), specs: specs, flags: lookupFlags, settings: settings)
+            return try querySingle(ByteText.bytes(of: query), specs: specs, flags: lookupFlags, settings: settings)
         }
         if line.sequence {
             guard let first = specs.first else { return 1 }
-            sequence(first, flags: lookupFlags, settings: settings, separator: separator)
+            if first.type == "proxy" { throw Fatal("can't sequence maps via the proxy service") }
+            try sequence(first, flags: lookupFlags, settings: settings, separator: separator)
             return 0
         }
-        guard !specs.isEmpty else { fatal(usage) }
+        guard !specs.isEmpty else { throw Fatal(usage) }
         return nil
     }
 }

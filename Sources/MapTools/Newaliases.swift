@@ -1,3 +1,5 @@
+import ToolSupport
+import PostfixText
 import Maps
 import PostfixConfig
 #if canImport(Glibc)
@@ -13,24 +15,28 @@ public enum Newaliases {
     /// Run newaliases with `arguments` (argv[0] first); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
         let tool = Tool(argv0: arguments.first ?? "newaliases")
+        return tool.run { () throws(Fatal) in try run(arguments, tool: tool) }
+    }
+
+    static func run(_ arguments: [String], tool: Tool) throws(Fatal) -> Int32 {
         umask(0o022)
         var configDir: String?
         switch Getopt.parse(Array(arguments.dropFirst()), spec: "c:C:v") {
         case .failure(let failure):
-            writeStderr("\(tool.program): \(failure.message)")
-            tool.fatal(usage)
+            tool.messages.info(failure.message)
+            throw Fatal(usage)
         case .success(let parsed):
-            if !parsed.operands.isEmpty { tool.fatal(usage) }
+            if !parsed.operands.isEmpty { throw Fatal(usage) }
             for option in parsed.options {
                 switch option.letter {
                 case "c", "C": configDir = option.argument
                 case "v": tool.verbose += 1
-                default: tool.fatal(usage)
+                default: throw Fatal(usage)
                 }
             }
         }
-        let config = tool.loadConfig(directory: configDir)
-        let settings = tool.settings(from: config)
+        let config = try tool.loadConfig(directory: configDir)
+        let settings = try tool.settings(from: config)
         let defaultType = config.value("default_database_type") ?? "hash"
         let names = (config.value("alias_database") ?? "")
             .split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" })
@@ -42,7 +48,7 @@ public enum Newaliases {
                 continue
             }
             tool.info("rebuilding \(spec)")
-            Postalias.build(spec, tool: tool, config: config, settings: settings, flags: .commandLineDefault,
+            try Postalias.build(spec, tool: tool, config: config, settings: settings, flags: .commandLineDefault,
                             incremental: false, saveMode: true, asOwner: true)
         }
         return 0

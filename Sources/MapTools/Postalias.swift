@@ -1,3 +1,5 @@
+import ToolSupport
+import PostfixText
 import Maps
 import PostfixConfig
 #if canImport(Glibc)
@@ -11,20 +13,21 @@ public enum Postalias {
     /// Run postalias with `arguments` (argv[0] first); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
         let tool = Tool(argv0: arguments.first ?? "postalias")
+        return tool.run { () throws(Fatal) in try run(arguments, tool: tool) }
+    }
+
+    static func run(_ arguments: [String], tool: Tool) throws(Fatal) -> Int32 {
         umask(0o022)
-        let line = MapCommandLine.parse(Array(arguments.dropFirst()), spec: "Nc:d:finopq:rsuvw", usage: usage, tool: tool)
-        let config = tool.loadConfig(directory: line.configDirectory)
-        let settings = tool.settings(from: config)
+        let line = try MapCommandLine.parse(Array(arguments.dropFirst()), spec: "Nc:d:finopq:rsuvw", usage: usage, tool: tool)
+        let config = try tool.loadConfig(directory: line.configDirectory)
+        let settings = try tool.settings(from: config)
         let defaultType = config.value("default_database_type") ?? "hash"
         let specs = line.operands.map { MapSpec(parsing: $0, defaultType: defaultType) }
-        if line.sequence, line.query == nil, line.deleteKey == nil, specs.first?.type == "proxy" {
-            tool.fatal("can't sequence maps via the proxy service")
-        }
-        if let status = tool.runLookupMode(line, specs: specs, settings: settings, usage: usage, separator: [0x3A, 0x09]) {
+        if let status = try tool.runLookupMode(line, specs: specs, settings: settings, usage: usage, separator: [0x3A, 0x09]) {
             return status
         }
         for spec in specs {
-            build(spec, tool: tool, config: config, settings: settings, flags: line.flags, incremental: line.incremental,
+            try build(spec, tool: tool, config: config, settings: settings, flags: line.flags, incremental: line.incremental,
                   saveMode: line.saveMode, asOwner: line.asOwner)
         }
         return 0
@@ -32,9 +35,10 @@ public enum Postalias {
 
     /// Build or update one alias database from its source (or stdin with `-i`).
     static func build(_ spec: MapSpec, tool: Tool, config: MainConfig, settings: MapSettings, flags: DictFlags,
-                      incremental: Bool, saveMode: Bool, asOwner: Bool) {
-        let source = incremental ? tool.standardInputSource() : tool.openSource(spec.name)
-        tool.adoptSourceIdentity(source.status, saveMode: saveMode, asOwner: asOwner)
+                      incremental: Bool, saveMode: Bool, asOwner: Bool) throws(Fatal) {
+        if !incremental, spec.type == "proxy" { throw Fatal("can't create maps via the proxy service") }
+        let source = incremental ? try tool.standardInputSource() : try tool.openSource(spec.name)
+        try tool.adoptSourceIdentity(source.status, saveMode: saveMode, asOwner: asOwner)
         let utf8Active = settings.utf8Enabled && flags.contains(.utf8Request)
         let hostname = config.value("myhostname") ?? ""
         let parse = { (lines: LogicalLineReader, store: StoreRecord) throws(MapError) in
@@ -52,9 +56,9 @@ public enum Postalias {
             try store(Array("YP_MASTER_NAME".utf8), Array(hostname.utf8), nis)
         }
         if incremental {
-            tool.incrementalUpdate(spec, source: source, flags: flags, settings: settings, parse: parse)
+            try tool.incrementalUpdate(spec, source: source, flags: flags, settings: settings, parse: parse)
         } else {
-            tool.bulkBuild(spec, source: source, flags: flags, settings: settings, parse: parse)
+            try tool.bulkBuild(spec, source: source, flags: flags, settings: settings, parse: parse)
             close(source.reader.fd)
         }
     }

@@ -1,3 +1,5 @@
+import ToolSupport
+import PostfixText
 import Maps
 import PostfixConfig
 #if canImport(Glibc)
@@ -11,48 +13,53 @@ public enum Postmap {
     /// Run postmap with `arguments` (argv[0] first); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
         let tool = Tool(argv0: arguments.first ?? "postmap")
+        return tool.run { () throws(Fatal) in try run(arguments, tool: tool) }
+    }
+
+    static func run(_ arguments: [String], tool: Tool) throws(Fatal) -> Int32 {
         umask(0o022)
-        var line = MapCommandLine.parse(Array(arguments.dropFirst()), spec: "bc:d:fFhimnNopq:rsuUvw", usage: usage, tool: tool)
-        var config = tool.loadConfig(directory: line.configDirectory)
-        let settings = tool.settings(from: config)
+        var line = try MapCommandLine.parse(Array(arguments.dropFirst()), spec: "bc:d:fFhimnNopq:rsuUvw", usage: usage, tool: tool)
+        var config = try tool.loadConfig(directory: line.configDirectory)
+        let settings = try tool.settings(from: config)
         let defaultType = config.value("default_database_type") ?? "hash"
         var limits = MessageKeys.Limits()
         // postmap defines these three after the global parameters, in this order: until then a reference
         // to one of them expands to nothing.
         config.hideDefaults(["header_size_limit", "mime_nesting_limit", "mime_boundary_length_limit"])
-        limits.headerSize = tool.mailInt(&config, "header_size_limit", default: limits.headerSize, min: 1)
-        limits.nestingDepth = tool.mailInt(&config, "mime_nesting_limit", default: limits.nestingDepth, min: 1)
-        limits.boundaryLength = tool.mailInt(&config, "mime_boundary_length_limit", default: limits.boundaryLength, min: 1)
+        limits.headerSize = try tool.mailInt(&config, "header_size_limit", default: limits.headerSize, min: 1)
+        limits.nestingDepth = try tool.mailInt(&config, "mime_nesting_limit", default: limits.nestingDepth, min: 1)
+        limits.boundaryLength = try tool.mailInt(&config, "mime_boundary_length_limit", default: limits.boundaryLength, min: 1)
         let bodyKeys = line.extra.contains("b"), headerKeys = line.extra.contains("h"), mimeKeys = line.extra.contains("m")
-        if bodyKeys || headerKeys || mimeKeys, line.query != "-" { tool.fatal("specify -b -h or -m only with \"-q -\"") }
+        if bodyKeys || headerKeys || mimeKeys, line.query != "-" { throw Fatal("specify -b -h or -m only with \"-q -\"") }
         if mimeKeys, !bodyKeys, !headerKeys { tool.warning("ignoring -m option without -b or -h") }
         if bodyKeys || headerKeys, !line.extra.contains("U") { line.flags.remove(.utf8Request) }
         if line.extra.contains("F") {
-            tool.fatal("-F (values are file names) is not supported yet")
+            throw Fatal("-F (values are file names) is not supported yet")
         }
 
         let specs = line.operands.map { MapSpec(parsing: $0, defaultType: defaultType) }
         if bodyKeys || headerKeys {
             // -b and -h come only with "-q -" (checked above): the message on stdin gives the keys.
-            guard !specs.isEmpty else { tool.fatal(usage) }
+            guard !specs.isEmpty else { throw Fatal(usage) }
             let mode = MessageKeys.Mode(headers: headerKeys, body: bodyKeys, mime: mimeKeys)
-            return tool.queryStream(specs: specs, flags: line.flags.union(.lock), settings: settings, separator: [0x09],
+            return try tool.queryStream(specs: specs, flags: line.flags.union(.lock), settings: settings, separator: [0x09],
                                     message: MessageKeys(mode: mode, limits: limits))
         }
-        if let status = tool.runLookupMode(line, specs: specs, settings: settings, usage: usage, separator: [0x09]) {
+        if let status = try tool.runLookupMode(line, specs: specs, settings: settings, usage: usage, separator: [0x09]) {
             return status
         }
         let utf8Active = settings.utf8Enabled && line.flags.contains(.utf8Request)
         for spec in specs {
-            let source = line.incremental ? tool.standardInputSource() : tool.openSource(spec.name)
-            tool.adoptSourceIdentity(source.status, saveMode: line.saveMode, asOwner: line.asOwner)
+            if !line.incremental, spec.type == "proxy" { throw Fatal("can't create maps via the proxy service") }
+            let source = line.incremental ? try tool.standardInputSource() : try tool.openSource(spec.name)
+            try tool.adoptSourceIdentity(source.status, saveMode: line.saveMode, asOwner: line.asOwner)
             let parse = { (lines: LogicalLineReader, store: StoreRecord) throws(MapError) in
                 try storeRecords(lines, store: store, utf8Active: utf8Active, tool: tool)
             }
             if line.incremental {
-                tool.incrementalUpdate(spec, source: source, flags: line.flags, settings: settings, parse: parse)
+                try tool.incrementalUpdate(spec, source: source, flags: line.flags, settings: settings, parse: parse)
             } else {
-                tool.bulkBuild(spec, source: source, flags: line.flags, settings: settings, parse: parse)
+                try tool.bulkBuild(spec, source: source, flags: line.flags, settings: settings, parse: parse)
                 close(source.reader.fd)
             }
         }

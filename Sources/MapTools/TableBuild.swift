@@ -1,3 +1,5 @@
+import ToolSupport
+import PostfixText
 import Maps
 #if canImport(Glibc)
 import Glibc
@@ -24,42 +26,42 @@ typealias StoreRecord = (_ key: [UInt8], _ value: [UInt8], _ options: RecordOpti
 extension Tool {
     /// Open the source of a build (`open FILE: %m` on failure). A directory is refused up front, where
     /// Postfix would read it as empty and write an empty table.
-    func openSource(_ path: String) -> SourceFile {
+    func openSource(_ path: String) throws(Fatal) -> SourceFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { fatal("open \(path): \(systemErrorText(errno))") }
+        guard fd >= 0 else { throw Fatal("open \(path): \(systemErrorText(errno))") }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { fatal("fstat \(path): \(systemErrorText(errno))") }
-        if (st.st_mode & S_IFMT) == S_IFDIR { fatal("open \(path): \(systemErrorText(EISDIR))") }
+        guard fstat(fd, &st) == 0 else { throw Fatal("fstat \(path): \(systemErrorText(errno))") }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw Fatal("open \(path): \(systemErrorText(EISDIR))") }
         return SourceFile(reader: ByteReader(fd: fd, path: path), status: st)
     }
 
     /// Standard input as the source of `-i`.
-    func standardInputSource() -> SourceFile {
+    func standardInputSource() throws(Fatal) -> SourceFile {
         var st = stat()
-        guard fstat(0, &st) == 0 else { fatal("fstat stdin: \(systemErrorText(errno))") }
+        guard fstat(0, &st) == 0 else { throw Fatal("fstat stdin: \(systemErrorText(errno))") }
         return SourceFile(reader: ByteReader(fd: 0, path: "stdin"), status: st)
     }
 
     /// Postfix's permission rules for new files: copy group/other read bits from a regular source file
     /// (unless `-p`), and when run as root, act as the source file's owner (unless `-o`).
-    func adoptSourceIdentity(_ st: stat, saveMode: Bool, asOwner: Bool) {
+    func adoptSourceIdentity(_ st: stat, saveMode: Bool, asOwner: Bool) throws(Fatal) {
         if saveMode, (st.st_mode & S_IFMT) == S_IFREG {
             umask(0o022 | (~st.st_mode & 0o077))
         }
         if asOwner, getuid() == 0, st.st_uid != 0 {
             var gid = st.st_gid
-            if seteuid(0) != 0 { fatal("seteuid(0): \(systemErrorText(errno))") }
-            if setegid(st.st_gid) != 0 { fatal("setegid(\(st.st_gid)): \(systemErrorText(errno))") }
-            if setgroups(1, &gid) != 0 { fatal("setgroups(1, &\(st.st_gid)): \(systemErrorText(errno))") }
-            if seteuid(st.st_uid) != 0 { fatal("seteuid(\(st.st_uid)): \(systemErrorText(errno))") }
+            if seteuid(0) != 0 { throw Fatal("seteuid(0): \(systemErrorText(errno))") }
+            if setegid(st.st_gid) != 0 { throw Fatal("setegid(\(st.st_gid)): \(systemErrorText(errno))") }
+            if setgroups(1, &gid) != 0 { throw Fatal("setgroups(1, &\(st.st_gid)): \(systemErrorText(errno))") }
+            if seteuid(st.st_uid) != 0 { throw Fatal("seteuid(\(st.st_uid)): \(systemErrorText(errno))") }
         }
     }
 
     /// Build `spec` from scratch into a temporary file and swap it in. `parse` reads the source and
     /// stores records; it runs again from the top if the backend restarts the load.
     func bulkBuild(_ spec: MapSpec, source: SourceFile, flags: DictFlags, settings: MapSettings,
-                   parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) {
-        if spec.type == "proxy" { fatal("can't create maps via the proxy service") }
+                   parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) throws(Fatal) {
+        if spec.type == "proxy" { throw Fatal("can't create maps via the proxy service") }
         info("open \(spec.type) \(spec.name)")
         var request = OpenRequest(mode: .readWriteCreate, flags: flags.union(.bulkUpdate), settings: settings,
                                   diagnostics: diagnostics)
@@ -68,8 +70,8 @@ extension Tool {
         do {
             builder = try Tool.registry.builder(spec, request)
         } catch {
-            refuseWithoutCreator(spec)
-            fatal(error.message)
+            try refuseWithoutCreator(spec)
+            throw Fatal(error.message)
         }
         let temporary = strdup(builder.temporaryPath)
         interruptedBuildPath = temporary
@@ -81,24 +83,24 @@ extension Tool {
         do {
             try builder.load { replay, sink in
                 if replay {
-                    gate.muted.store(true, ordering: .relaxed)
-                    guard lines.rewind() else { fatal("seek \(source.reader.path): \(systemErrorText(errno))") }
+                    messages.muted.store(true, ordering: .relaxed)
+                    guard lines.rewind() else { throw Fatal("seek \(source.reader.path): \(systemErrorText(errno))") }
                 }
                 try parse(lines) { (key, value, options) throws(MapError) in
                     _ = try sink.put(key, value, options: options)
                 }
                 if source.reader.readError != 0 {
-                    fatal("read \(source.reader.path): \(systemErrorText(source.reader.readError))")
+                    throw Fatal("read \(source.reader.path): \(systemErrorText(source.reader.readError))")
                 }
             }
-            gate.muted.store(false, ordering: .relaxed)
+            messages.muted.store(false, ordering: .relaxed)
             try builder.commit()
         } catch let error as MapError {
             // Backend messages are complete, in Postfix's words ("error writing NAME.db: ...").
-            gate.muted.store(false, ordering: .relaxed)
-            fatal(error.message)
+            messages.muted.store(false, ordering: .relaxed)
+            throw Fatal(error.message)
         } catch {
-            fatal("table \(spec.type):\(spec.name): write error: \(error)")
+            throw Fatal("table \(spec.type):\(spec.name): write error: \(error)")
         }
         cleanups.removeLast()
         interruptedBuildPath = nil
@@ -107,30 +109,30 @@ extension Tool {
 
     /// Postfix builds and `-i` updates go through its bulk-mode creators (`mkmap_open`), so a type without
     /// one is refused before any table is opened, with Debian's texts.
-    func refuseWithoutCreator(_ spec: MapSpec) {
+    func refuseWithoutCreator(_ spec: MapSpec) throws(Fatal) {
         guard let type = Tool.registry.type(named: spec.type) else {
             if !spec.name.isEmpty {
-                fatal("unsupported dictionary type: \(spec.type). Is the postfix-\(spec.type) package installed?")
+                throw Fatal("unsupported dictionary type: \(spec.type). Is the postfix-\(spec.type) package installed?")
             }
             return
         }
         if type.build == nil {
-            fatal("unsupported dictionary type: \(spec.type) does not support bulk-mode creation.")
+            throw Fatal("unsupported dictionary type: \(spec.type) does not support bulk-mode creation.")
         }
     }
 
     /// Apply records to an existing table in place (`-i`), under the table's own locks.
     func incrementalUpdate(_ spec: MapSpec, source: SourceFile, flags: DictFlags, settings: MapSettings,
-                           parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) {
-        refuseWithoutCreator(spec)
-        let table = openTable(spec, mode: .readWriteCreate, flags: flags.union(.lock), settings: settings)
+                           parse: (LogicalLineReader, StoreRecord) throws(MapError) -> Void) throws(Fatal) {
+        try refuseWithoutCreator(spec)
+        let table = try openTable(spec, mode: .readWriteCreate, flags: flags.union(.lock), settings: settings)
         let lines = LogicalLineReader(source.reader, warning: { [unowned self] in self.warning($0) })
         do {
             try parse(lines) { (key, value, options) throws(MapError) in
                 _ = try table.update(key, value, options: options)
             }
         } catch {
-            fatal(error.message)
+            throw Fatal(error.message)
         }
         table.close()
     }

@@ -1,3 +1,4 @@
+import PostfixText
 import CBerkeleyDB
 import Maps
 #if canImport(Glibc)
@@ -39,9 +40,9 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
             // Report the failure against the file the user named, as Postfix would: it opens an existing
             // file itself before Berkeley DB does.
             if error.message.hasPrefix("open database"), access(target, F_OK) == 0 {
-                throw MapError(error.kind, "open \(target): \(systemErrorText(error.errno))", errno: error.errno)
+                throw MapError(error.code, "open \(target): \(systemErrorText(error.errno))", errno: error.errno, libraryResult: error.libraryResult)
             }
-            throw MapError(error.kind, error.message.replacingTemporary(temporary, with: target), errno: error.errno)
+            throw MapError(error.code, error.message.replacingTemporary(temporary, with: target), errno: error.errno, libraryResult: error.libraryResult)
         }
     }
 
@@ -75,7 +76,7 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
         finished = true
         let target = self.target
         try AtomicReplace.publish(temporary: temporary, target: target, lockStyle: .flock, closeStatus: rc) { rc in
-            .temporary("close database \(target): \(systemErrorText(rc))", errno: rc)
+            .temporary("close database \(target): \(systemErrorText(rc))", result: rc)
         }
     }
 

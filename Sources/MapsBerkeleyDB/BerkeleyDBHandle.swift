@@ -1,3 +1,4 @@
+import PostfixText
 import CBerkeleyDB
 import Maps
 #if canImport(Glibc)
@@ -15,7 +16,7 @@ final class BerkeleyDBHandle {
     init(path: String, type: DBTYPE, flags: UInt32, cacheSize: Int) throws(MapError) {
         var envp: UnsafeMutablePointer<DB_ENV>?
         var rc = CBDB_env_create(&envp)
-        guard rc == 0, let envp else { throw .temporary("create DB environment: \(systemErrorText(rc))", errno: rc) }
+        guard rc == 0, let envp else { throw .temporary("create DB environment: \(systemErrorText(rc))", result: rc) }
         env = envp
         var gbytes: UInt32 = 0, bytes: UInt32 = 0
         var ncache: Int32 = 0
@@ -25,18 +26,18 @@ final class BerkeleyDBHandle {
         }
         let (dir, base) = AtomicReplace.splitPath(path)
         rc = CBDB_env_open(envp, dir.isEmpty ? "." : dir, UInt32(DB_INIT_MPOOL | DB_CREATE | DB_PRIVATE))
-        guard rc == 0 else { throw .temporary("open DB environment: \(systemErrorText(rc))", errno: rc) }
+        guard rc == 0 else { throw .temporary("open DB environment: \(systemErrorText(rc))", result: rc) }
         var dbp: UnsafeMutablePointer<DB>?
         rc = CBDB_create(&dbp, envp)
-        guard rc == 0, let dbp else { throw .temporary("create DB database: \(systemErrorText(rc))", errno: rc) }
+        guard rc == 0, let dbp else { throw .temporary("create DB database: \(systemErrorText(rc))", result: rc) }
         db = dbp
         if type == DB_HASH {
             rc = CBDB_set_h_nelem(dbp, 4096)
-            guard rc == 0 else { throw .temporary("set DB hash element count 4096: \(systemErrorText(rc))", errno: rc) }
+            guard rc == 0 else { throw .temporary("set DB hash element count 4096: \(systemErrorText(rc))", result: rc) }
         }
         rc = CBDB_open(dbp, base, type, flags, 0o644)
         guard rc == 0 else {
-            throw .temporary("open database \(path): \(systemErrorText(rc))", errno: rc)
+            throw .temporary("open database \(path): \(systemErrorText(rc))", result: rc)
         }
     }
 

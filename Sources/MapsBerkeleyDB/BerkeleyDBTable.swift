@@ -1,3 +1,4 @@
+import PostfixText
 import CBerkeleyDB
 import Maps
 #if canImport(Glibc)
@@ -114,6 +115,12 @@ public final class BerkeleyDBTable: LookupTable {
         return try body(db)
     }
 
+    public func lookupTraced(_ key: [UInt8]) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail) {
+        let before = codec.forms(key)
+        let value = try lookup(key)
+        return (value, LookupDetail(keys: codec.triedForms(before, found: value != nil)))
+    }
+
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         let path = self.path
         return try withRecordLock(.shared) { db throws(MapError) in
@@ -123,7 +130,7 @@ public final class BerkeleyDBTable: LookupTable {
                 let rc = CBDB_get(db, k.baseAddress, UInt32(k.count), &data, &size)
                 if rc == 0 { return .success(KeyCodec.cString(UnsafeRawBufferPointer(start: data, count: Int(size)))) }
                 if rc == DB_NOTFOUND { return .success(nil) }
-                return .failure(.temporary("error reading \(path): \(systemErrorText(rc))", errno: rc))
+                return .failure(MapError(.temporary, "error reading \(path): \(systemErrorText(rc))", errno: rc > 0 ? rc : 0, libraryResult: rc, fatalInPostfix: true))
             }
         }
     }
@@ -148,7 +155,7 @@ public final class BerkeleyDBTable: LookupTable {
         }
         if rc == 0 { return .stored }
         if rc == DB_KEYEXIST { return .duplicate }
-        throw .temporary("error writing \(path): \(systemErrorText(rc))", errno: rc)
+        throw .temporary("error writing \(path): \(systemErrorText(rc))", result: rc)
     }
 
     public func delete(_ key: [UInt8]) throws(MapError) -> Bool {
@@ -158,7 +165,7 @@ public final class BerkeleyDBTable: LookupTable {
                 let rc = CBDB_del(db, k.baseAddress, UInt32(k.count))
                 if rc == 0 { return .success(true) }
                 if rc == DB_NOTFOUND { return .success(nil) }
-                return .failure(.temporary("error deleting from \(path): \(systemErrorText(rc))", errno: rc))
+                return .failure(.temporary("error deleting from \(path): \(systemErrorText(rc))", result: rc))
             } ?? false
         }
     }
@@ -167,7 +174,7 @@ public final class BerkeleyDBTable: LookupTable {
         guard let db = handle?.db else { throw .temporary("\(path): table is closed") }
         var cursor: UnsafeMutablePointer<DBC>?
         var rc = CBDB_cursor(db, &cursor)
-        guard rc == 0, let cursor else { throw .temporary("\(path): cursor: \(systemErrorText(rc))", errno: rc) }
+        guard rc == 0, let cursor else { throw .temporary("\(path): cursor: \(systemErrorText(rc))", result: rc) }
         defer { _ = CBDB_cursor_close(cursor) }
         while true {
             var k: UnsafeMutableRawPointer?, v: UnsafeMutableRawPointer?
@@ -177,7 +184,7 @@ public final class BerkeleyDBTable: LookupTable {
             rc = CBDB_cursor_next(cursor, &k, &kl, &v, &vl)
             if perRecord { _ = lockFile(dbFD, style: .flock, .unlock) }
             if rc == DB_NOTFOUND { return }
-            guard rc == 0 else { throw .temporary("error [\(rc)] seeking \(path): \(systemErrorText(rc))", errno: rc) }
+            guard rc == 0 else { throw .temporary("error [\(rc)] seeking \(path): \(systemErrorText(rc))", result: rc) }
             let key = KeyCodec.cString(UnsafeRawBufferPointer(start: k, count: Int(kl)))
             let value = KeyCodec.cString(UnsafeRawBufferPointer(start: v, count: Int(vl)))
             try body(key, value)
@@ -188,7 +195,7 @@ public final class BerkeleyDBTable: LookupTable {
         guard !inBatch, flags.contains(.lock), writerLockFD < 0, handle != nil else { return }
         if lockFile(dbFD, style: .flock, .shared) != 0 {
             let e = errno
-            throw .temporary("\(path): lock dictionary: \(systemErrorText(e))", errno: e)
+            throw MapError(.temporary, "\(path): lock dictionary: \(systemErrorText(e))", errno: e, fatalInPostfix: true)
         }
         inBatch = true
     }

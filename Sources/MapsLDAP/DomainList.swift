@@ -1,3 +1,4 @@
+import PostfixText
 import Maps
 import PostfixConfig
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import PostfixText
 import Maps
 
 /// The `ldap` table type (`ldap:/etc/postfix/ldap-aliases.cf`, or `ldap:NAME` with `NAME_*` settings

@@ -1,3 +1,4 @@
+import PostfixText
 import CLDAP
 import Maps
 import PostfixConfig

@@ -1,3 +1,4 @@
+import PostfixText
 import CLDAP
 import Maps
 import PostfixConfig
@@ -35,7 +36,7 @@ final class LDAPTable: LookupTable {
 
     init(name: String, request: OpenRequest) throws(MapError) {
         if request.mode != .readOnly {
-            throw .configuration("ldap:\(name) map requires O_RDONLY access mode")
+            throw .usage("ldap:\(name) map requires O_RDONLY access mode")
         }
         self.name = name
         diagnostics = request.diagnostics

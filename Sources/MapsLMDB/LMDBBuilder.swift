@@ -1,3 +1,4 @@
+import PostfixText
 import CLMDB
 import Maps
 #if canImport(Glibc)
@@ -49,7 +50,7 @@ final class LMDBBuilder: TableBuilder, RecordSink {
                                               extraFlags: UInt32(MDB_NOSYNC))
         } catch {
             _ = unlink(temporary)
-            throw MapError(error.kind, "open database \(target): \(error.message.split(separator: ":").last.map { $0.trimmingLeadingSpace } ?? "")", errno: error.errno)
+            throw MapError(error.code, "open database \(target): \(error.message.split(separator: ":").last.map { $0.trimmingLeadingSpace } ?? "")", errno: error.errno)
         }
     }
 

@@ -1,3 +1,4 @@
+import PostfixText
 import CLMDB
 import Maps
 #if canImport(Glibc)
@@ -42,7 +43,7 @@ final class LMDBEnvironment {
     }
 
     static func error(_ what: String, _ rc: Int32) -> MapError {
-        .temporary("\(what): \(String(cString: mdb_strerror(rc)))", errno: rc)
+        .temporary("\(what): \(String(cString: mdb_strerror(rc)))", result: rc)
     }
 
     /// The database file descriptor, for fcntl locks and stat.

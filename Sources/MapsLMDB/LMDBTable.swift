@@ -1,3 +1,4 @@
+import PostfixText
 import CLMDB
 import Maps
 #if canImport(Glibc)
@@ -44,10 +45,16 @@ public final class LMDBTable: LookupTable {
         let lock = flags.contains(.lock)
         if lock, lockFile(env.fd, style: .fcntl, op) != 0 {
             let e = errno
-            throw .temporary("\(path): lock dictionary: \(systemErrorText(e))", errno: e)
+            throw MapError(.temporary, "\(path): lock dictionary: \(systemErrorText(e))", errno: e, fatalInPostfix: true)
         }
         defer { if lock { _ = lockFile(env.fd, style: .fcntl, .unlock) } }
         return try body(env)
+    }
+
+    public func lookupTraced(_ key: [UInt8]) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail) {
+        let before = codec.forms(key)
+        let value = try lookup(key)
+        return (value, LookupDetail(keys: codec.triedForms(before, found: value != nil)))
     }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
@@ -76,7 +83,7 @@ public final class LMDBTable: LookupTable {
         let lock = flags.contains(.lock)
         if lock, lockFile(env.fd, style: .fcntl, .shared) != 0 {
             let e = errno
-            throw .temporary("\(path): lock dictionary: \(systemErrorText(e))", errno: e)
+            throw MapError(.temporary, "\(path): lock dictionary: \(systemErrorText(e))", errno: e, fatalInPostfix: true)
         }
         do {
             batchTransaction = try env.begin(readOnly: true)

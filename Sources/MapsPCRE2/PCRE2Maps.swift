@@ -1,3 +1,4 @@
+import PostfixText
 import CPCRE2
 import Maps
 

@@ -1,3 +1,4 @@
+import PostfixText
 /// One parameter of the built-in table.
 public struct BuiltinParameter: Sendable {
     /// The parameter name.

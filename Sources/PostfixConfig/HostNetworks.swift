@@ -1,32 +1,32 @@
-import Maps
+import PostfixText
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The host facts behind Postfix's computed defaults: the host name (`get_hostname()`) and the networks of
 /// the host's interfaces (`mynetworks()`, `own_inet_addr_list()`, `inet_addr_local()`, `inet_proto_init()`).
-enum HostNetworks {
+public enum HostNetworks {
     /// `gethostname()`, as Postfix takes it.
-    static func hostname() throws(PostconfFatal) -> [UInt8] {
+    public static func hostname() throws(Fatal) -> [UInt8] {
         var buffer = [CChar](repeating: 0, count: 257)
         guard gethostname(&buffer, 256) == 0 else {
-            throw PostconfFatal("gethostname: \(systemErrorText(errno))")
+            throw Fatal("gethostname: \(systemErrorText(errno))")
         }
         let name = buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
-        if name.isEmpty { throw PostconfFatal("unable to use my own hostname") }
+        if name.isEmpty { throw Fatal("unable to use my own hostname") }
         return name
     }
 
     /// One interface address with its netmask.
-    struct Interface {
-        var family: Int32
+    public struct Interface {
+        public var family: Int32
         /// Address bytes (4 or 16).
-        var address: [UInt8]
-        var mask: [UInt8]
+        public var address: [UInt8]
+        public var mask: [UInt8]
     }
 
     /// `inet_proto_init`: the address families that `inet_protocols` enables, in Postfix's order.
-    static func families(_ protocols: [UInt8], warn: (String) -> Void) throws(PostconfFatal) -> [Int32] {
+    public static func families(_ protocols: [UInt8], warn: (String) -> Void) throws(Fatal) -> [Int32] {
         var ipv4 = false, ipv6 = false
         for name in ConfigText.tokens(protocols, ConfigText.isCommaOrBlank) {
             switch String(decoding: name, as: UTF8.self) {
@@ -34,7 +34,7 @@ enum HostNetworks {
             case "ipv4": ipv4 = true
             case "ipv6": ipv6 = true
             default:
-                throw PostconfFatal("unknown inet_protocols value \"\(ConfigText.text(name))\" in \"\(ConfigText.text(protocols))\"")
+                throw Fatal("unknown inet_protocols value \"\(ConfigText.text(name))\" in \"\(ConfigText.text(protocols))\"")
             }
         }
         if ipv6 {
@@ -45,7 +45,7 @@ enum HostNetworks {
                 warn("inet_protocols: disabling IPv6 name/address support: \(systemErrorText(errno))")
                 ipv6 = false
             } else {
-                throw PostconfFatal("socket: \(systemErrorText(errno))")
+                throw Fatal("socket: \(systemErrorText(errno))")
             }
         }
         if ipv4 {
@@ -56,7 +56,7 @@ enum HostNetworks {
                 warn("inet_protocols: disabling IPv4 name/address support: \(systemErrorText(errno))")
                 ipv4 = false
             } else {
-                throw PostconfFatal("socket: \(systemErrorText(errno))")
+                throw Fatal("socket: \(systemErrorText(errno))")
             }
         }
         var out: [Int32] = []
@@ -66,10 +66,10 @@ enum HostNetworks {
     }
 
     /// `inet_addr_local`: the addresses of interfaces that are up, family by family in `families` order.
-    static func localInterfaces(_ families: [Int32], warn: (String) -> Void) throws(PostconfFatal) -> [Interface] {
+    public static func localInterfaces(_ families: [Int32], warn: (String) -> Void) throws(Fatal) -> [Interface] {
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0 else {
-            throw PostconfFatal("inet_addr_local[getifaddrs]: getifaddrs: \(systemErrorText(errno))")
+            throw Fatal("inet_addr_local[getifaddrs]: getifaddrs: \(systemErrorText(errno))")
         }
         defer { freeifaddrs(list) }
         var out: [Interface] = []
@@ -109,33 +109,33 @@ enum HostNetworks {
     }
 
     /// `own_inet_addr_list`: the interfaces that `inet_interfaces` selects.
-    static func ownInterfaces(_ inetInterfaces: [UInt8], families: [Int32], warn: (String) -> Void) throws(PostconfFatal) -> [Interface] {
+    public static func ownInterfaces(_ inetInterfaces: [UInt8], families: [Int32], warn: (String) -> Void) throws(Fatal) -> [Interface] {
         if families.isEmpty { return [] }
         let all = try localInterfaces(families, warn: warn)
         let text = String(decoding: inetInterfaces, as: UTF8.self)
         if text == "all" {
-            if all.isEmpty { throw PostconfFatal("could not find any active network interfaces") }
+            if all.isEmpty { throw Fatal("could not find any active network interfaces") }
             return all
         }
         if text == "loopback-only" {
-            if all.isEmpty { throw PostconfFatal("could not find any active network interfaces") }
+            if all.isEmpty { throw Fatal("could not find any active network interfaces") }
             return all.filter { isLoopback($0) }
         }
         var selected: [Interface] = []
         for host in ConfigText.tokens(inetInterfaces, { $0 == 0x20 || $0 == 0x09 || $0 == 0x2C }) {
             let addresses = resolve(host, families: families)
             if addresses.isEmpty {
-                throw PostconfFatal("config variable inet_interfaces: host not found: \(ConfigText.text(host))")
+                throw Fatal("config variable inet_interfaces: host not found: \(ConfigText.text(host))")
             }
             for a in addresses where !selected.contains(where: { $0.family == a.family && $0.address == a.address }) {
                 selected.append(a)
             }
         }
-        if all.isEmpty { throw PostconfFatal("could not find any active network interfaces") }
+        if all.isEmpty { throw Fatal("could not find any active network interfaces") }
         var out: [Interface] = []
         for var v in selected {
             guard let local = all.first(where: { $0.family == v.family && $0.address == v.address }) else {
-                throw PostconfFatal("parameter inet_interfaces: no local interface found for \(format(v.family, v.address))")
+                throw Fatal("parameter inet_interfaces: no local interface found for \(format(v.family, v.address))")
             }
             v.mask = local.mask
             out.append(v)
@@ -172,7 +172,7 @@ enum HostNetworks {
     }
 
     /// An address as Postfix prints it (`inet_ntoa`, or `getnameinfo` without the scope for IPv6).
-    static func format(_ family: Int32, _ address: [UInt8]) -> String {
+    public static func format(_ family: Int32, _ address: [UInt8]) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
         let ok = address.withUnsafeBytes { raw in
             inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) != nil
@@ -183,8 +183,8 @@ enum HostNetworks {
 
     /// `mynetworks_core(style)`: one `network/bits` per interface, IPv6 in brackets, duplicates dropped,
     /// each followed by a space (as in Postfix).
-    static func networks(style: [UInt8], inetInterfaces: [UInt8], protocols: [UInt8],
-                         warn: (String) -> Void) throws(PostconfFatal) -> [UInt8] {
+    public static func networks(style: [UInt8], inetInterfaces: [UInt8], protocols: [UInt8],
+                         warn: (String) -> Void) throws(Fatal) -> [UInt8] {
         let families = try self.families(protocols, warn: warn)
         if families.isEmpty { return [] }
         var styleMask = 0
@@ -194,11 +194,11 @@ enum HostNetworks {
             case "subnet": styleMask |= 2
             case "host": styleMask |= 4
             default:
-                throw PostconfFatal("unknown mynetworks mask style value \"\(ConfigText.text(name))\" in \"\(ConfigText.text(style))\"")
+                throw Fatal("unknown mynetworks mask style value \"\(ConfigText.text(name))\" in \"\(ConfigText.text(style))\"")
             }
         }
         if styleMask.nonzeroBitCount != 1 {
-            throw PostconfFatal("bad mynetworks_style value: \(ConfigText.text(style)); specify exactly one value")
+            throw Fatal("bad mynetworks_style value: \(ConfigText.text(style)); specify exactly one value")
         }
         let interfaces = try ownInterfaces(inetInterfaces, families: families, warn: warn)
         var entries: [[UInt8]] = []
@@ -215,7 +215,7 @@ enum HostNetworks {
                     else if addr & 0xE000_0000 == 0xC000_0000 { mask = 0xFFFF_FF00; bits = 24 }
                     else if addr & 0xF000_0000 == 0xE000_0000 { mask = 0xF000_0000; bits = 4 }
                     else {
-                        throw PostconfFatal("mynetworks_core: unknown address class: \(format(AF_INET, i.address))")
+                        throw Fatal("mynetworks_core: unknown address class: \(format(AF_INET, i.address))")
                     }
                 case 2:
                     var shift = 32

@@ -1,4 +1,4 @@
-import Maps
+import PostfixText
 
 /// Postfix's `mac_parse()` and `mac_expand()`: `$name`, `${name}`, `$(name)`, `${name?text}`,
 /// `${name:text}`, `${name?{a}:{b}}`, the relational form `${{a} OP {b} ? {t} : {f}}` with
@@ -386,9 +386,9 @@ public struct MacroExpander {
     private static func compare(_ left: [UInt8], _ relation: Relation, _ right: [UInt8]) -> Result<Bool, BadNumber> {
         let delta: Int
         if allDigits(left), allDigits(right) {
-            let a = CStrtol.parse(left[...])
+            let a = CInteger.strtol(left[...])
             if a.overflow { return .failure(BadNumber(bytes: left)) }
-            let b = CStrtol.parse(right[...])
+            let b = CInteger.strtol(right[...])
             if b.overflow { return .failure(BadNumber(bytes: right)) }
             delta = a.value.subtractingReportingOverflow(b.value).partialValue.signum()
         } else {
@@ -407,19 +407,19 @@ public struct MacroExpander {
 
     // MARK: helpers
 
-    static func isAlnum(_ c: UInt8) -> Bool {
+    public static func isAlnum(_ c: UInt8) -> Bool {
         (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
     }
 
-    static func isNameChar(_ c: UInt8) -> Bool { isAlnum(c) || c == 0x5F }
+    public static func isNameChar(_ c: UInt8) -> Bool { isAlnum(c) || c == 0x5F }
 
-    static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+    public static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
 
-    static func allDigits(_ s: [UInt8]) -> Bool {
+    public static func allDigits(_ s: [UInt8]) -> Bool {
         !s.isEmpty && s.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
-    static func byteCompare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    public static func byteCompare(_ a: [UInt8], _ b: [UInt8]) -> Int {
         for (x, y) in zip(a, b) where x != y { return x < y ? -1 : 1 }
         return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
     }
@@ -443,7 +443,7 @@ public struct MacroExpander {
         return i < s.endIndex && s[i] == 0x7B ? i : nil
     }
 
-    static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    public static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         ByteText.string(Array(bytes))
     }
 

@@ -1,15 +1,7 @@
-import Maps
+import PostfixText
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A failure to read main.cf; the message is Postfix's text without the program prefix.
-public struct ConfigError: Error, Sendable {
-    /// Postfix's text.
-    public var message: String
-    /// An error with Postfix's text.
-    public init(_ message: String) { self.message = message }
-}
 
 /// The parameters of one main.cf, with Postfix 3.7.11's built-in defaults behind them and `$name`
 /// expansion.
@@ -48,7 +40,7 @@ public struct MainConfig: Sendable {
     }
 
     /// Read `DIR/main.cf`. A missing file is an error, as in Postfix (`open DIR/main.cf: ...`).
-    public static func load(directory: String) throws(ConfigError) -> MainConfig {
+    public static func load(directory: String) throws(Fatal) -> MainConfig {
         var config = MainConfig(directory: directory)
         let path = "\(directory)/main.cf"
         let table = ParameterDictionary()
@@ -59,8 +51,8 @@ public struct MainConfig: Sendable {
             try ConfigFileReader.load(path, into: table, warn: { sink.lines.append($0) }, rereadHotFile: false)
         } catch {
             switch error {
-            case .open(let e): throw ConfigError("open \(path): \(systemErrorText(e))")
-            case .fatal(let f): throw ConfigError(f.message)
+            case .open(let e): throw Fatal("open \(path): \(systemErrorText(e))")
+            case .fatal(let f): throw Fatal(f.message)
             }
         }
         lineWarnings = sink.lines

@@ -1,4 +1,4 @@
-import Maps
+import PostfixText
 
 /// One master.cf service entry as postconf sees it: the eight fields and the command arguments in
 /// canonical form (`-oname=value` split into `-o` `name=value`, `{...}` groups unwrapped), its
@@ -9,30 +9,30 @@ public final class MasterEntry {
     /// `service/type`.
     public let nameSpace: [UInt8]
     /// `process_name` and `service_name` for `$name` in this entry's `-o` values.
-    let readOnly = ParameterDictionary()
+    public let readOnly = ParameterDictionary()
     /// The `-o name=value` settings (shared by entries with the same `service/type`, as in Postfix), or
     /// `nil` when the entry has none.
-    var parameters: ParameterDictionary?
+    public var parameters: ParameterDictionary?
     /// Names that are valid in this name space because something refers to them.
-    var validNames: Set<[UInt8]> = []
+    public var validNames: Set<[UInt8]> = []
 
     /// The names of the eight fixed fields, in order (`-F` output).
     public static let fieldNames: [[UInt8]] = ["service", "type", "private", "unprivileged", "chroot", "wakeup",
                                                "process_limit", "command"].map { Array($0.utf8) }
-    static let commandField = 7
-    static let minimumFields = 8
+    public static let commandField = 7
+    public static let minimumFields = 8
     private static let validTypes: [[UInt8]] = ["unix", "fifo", "inet", "pass", "unix-dgram"].map { Array($0.utf8) }
 
     /// A parse failure that is not fatal by itself (`bad field count`).
-    struct ParseFailure: Error { var message: String }
+    public struct ParseFailure: Error { var message: String }
 
     /// Parse one logical line (Postfix's `pcf_parse_master_entry`). Field syntax errors are fatal;
     /// `{}` problems are warnings.
-    init(line: [UInt8], messages: MessageWriter) throws(PostconfFailure) {
+    public init(line: [UInt8], warn: (String) -> Void) throws(PostconfFailure) {
         var fields = ConfigText.quotedTokens(line, ConfigText.isBlank)
         if fields.count < Self.minimumFields { throw .parse("bad field count") }
         try Self.check(fields, rawText: line)
-        Self.normalize(&fields, messages: messages)
+        Self.normalize(&fields, warn: warn)
         argv = fields
         nameSpace = fields[0] + [0x2F] + fields[1]
         let processName = ConfigText.basename(fields[Self.commandField])
@@ -41,17 +41,17 @@ public final class MasterEntry {
     }
 
     /// Either a fatal error or a parse failure the caller reports with its own context.
-    enum PostconfFailure: Error {
-        case fatal(PostconfFatal)
+    public enum PostconfFailure: Error {
+        case fatal(Fatal)
         case parse(String)
     }
 
     /// `pcf_check_master_entry`: the type, the y/n/- fields, wakeup and process_limit.
-    static func check(_ argv: [[UInt8]], rawText: [UInt8]) throws(PostconfFailure) {
+    public static func check(_ argv: [[UInt8]], rawText: [UInt8]) throws(PostconfFailure) {
         func fail(_ what: String, _ value: [UInt8]) -> PostconfFailure {
             // pcf_fix_fatal: newlines become spaces.
             let text = "invalid \(what) field \"\(ConfigText.text(value))\" in \"\(ConfigText.text(rawText))\""
-            return .fatal(PostconfFatal(String(text.map { $0 == "\n" ? " " : $0 })))
+            return .fatal(Fatal(String(text.map { $0 == "\n" ? " " : $0 })))
         }
         if !validTypes.contains(argv[1]) { throw fail("type", argv[1]) }
         for field in 2...4 {
@@ -70,14 +70,14 @@ public final class MasterEntry {
     }
 
     /// Whether a daemon option takes a value (only `-o`).
-    static func takesValue(_ option: UInt8) -> Bool { option == 0x6F }
+    public static func takesValue(_ option: UInt8) -> Bool { option == 0x6F }
 
     /// An option word (`-x`) rather than an argument; `--` ends the options.
-    static func isOption(_ arg: [UInt8]) -> Bool { arg.first == 0x2D && arg != [0x2D, 0x2D] }
+    public static func isOption(_ arg: [UInt8]) -> Bool { arg.first == 0x2D && arg != [0x2D, 0x2D] }
 
     /// `pcf_normalize_daemon_args`: split `-vozz` into `-v` `-ozz`, `-oname=value` into `-o`
     /// `name=value`, unwrap `{...}` groups (warning about bad ones) and normalize `-o { name = value }`.
-    static func normalize(_ argv: inout [[UInt8]], messages: MessageWriter) {
+    public static func normalize(_ argv: inout [[UInt8]], warn: (String) -> Void) {
         var field = minimumFields
         while field < argv.count {
             var arg = argv[field]
@@ -106,36 +106,36 @@ public final class MasterEntry {
                 extract = false
             }
             if extract {
-                extractField(&argv, field, messages: messages)
+                extractField(&argv, field, warn: warn)
                 if argv[field - 1].count > 1, argv[field - 1][1] == 0x6F {
-                    normalizeNameValue(&argv, field, messages: messages)
+                    normalizeNameValue(&argv, field, warn: warn)
                 }
             }
             field += 1
         }
         while field < argv.count {
-            if argv[field].first == 0x7B { extractField(&argv, field, messages: messages) }
+            if argv[field].first == 0x7B { extractField(&argv, field, warn: warn) }
             field += 1
         }
     }
 
-    private static func extractField(_ argv: inout [[UInt8]], _ field: Int, messages: MessageWriter) {
+    private static func extractField(_ argv: inout [[UInt8]], _ field: Int, warn: (String) -> Void) {
         let (text, error) = ConfigText.extractBraces(argv[field], strip: true)
-        if let error { messages.warning("master.cf: \(error)") }
+        if let error { warn("master.cf: \(error)") }
         argv[field] = text
     }
 
-    private static func normalizeNameValue(_ argv: inout [[UInt8]], _ field: Int, messages: MessageWriter) {
+    private static func normalizeNameValue(_ argv: inout [[UInt8]], _ field: Int, warn: (String) -> Void) {
         switch ConfigText.splitNameValue(argv[field]) {
         case .failure(let e):
-            messages.warning("master.cf: \(e.text): \"\(ConfigText.text(argv[field]))\"")
+            warn("master.cf: \(e.text): \"\(ConfigText.text(argv[field]))\"")
         case .success(let (name, value)):
             argv[field] = name + [0x3D] + value
         }
     }
 
     /// The `-o name=value` pairs in order, as Postfix collects them into the name space.
-    var optionSettings: [([UInt8], [UInt8])] {
+    public var optionSettings: [([UInt8], [UInt8])] {
         var out: [([UInt8], [UInt8])] = []
         var field = Self.minimumFields
         while field < argv.count {
@@ -157,14 +157,14 @@ public final class MasterEntry {
     // MARK: printing
 
     private static let columns = [0, 11, 17, 25, 33, 41, 49, 57]
-    static let lineLimit = 80
-    static let indent = 4
+    public static let lineLimit = 80
+    public static let indent = 4
 
     private static func needsBraces(_ s: [UInt8]) -> Bool { s.contains(where: ConfigText.isBlank) }
 
     /// `pcf_print_master_entry`: fields at their columns, then the command arguments, each `-o` on a line
     /// of its own; without `fold` everything stays on one line. `expand` resolves `$name` in `-o` values.
-    func format(fold: Bool, expand: (([UInt8]) throws(PostconfFatal) -> [UInt8])?) throws(PostconfFatal) -> [UInt8] {
+    public func format(fold: Bool, expand: (([UInt8]) throws(Fatal) -> [UInt8])?) throws(Fatal) -> [UInt8] {
         var out: [UInt8] = []
         var lineLength = 0
         func add(_ bytes: [UInt8]) { out.append(contentsOf: bytes); lineLength += bytes.count }
@@ -181,8 +181,8 @@ public final class MasterEntry {
     }
 
     /// `pcf_print_master_field`: `service/type/field = value` (or parts of it), folded like `-M`.
-    func formatField(_ index: Int, hideName: Bool, hideValue: Bool, fold: Bool,
-                     expand: (([UInt8]) throws(PostconfFatal) -> [UInt8])?) throws(PostconfFatal) -> [UInt8] {
+    public func formatField(_ index: Int, hideName: Bool, hideValue: Bool, fold: Bool,
+                     expand: (([UInt8]) throws(Fatal) -> [UInt8])?) throws(Fatal) -> [UInt8] {
         var out: [UInt8] = []
         var lineLength = 0
         func add(_ bytes: [UInt8]) { out.append(contentsOf: bytes); lineLength += bytes.count }
@@ -210,7 +210,7 @@ public final class MasterEntry {
     /// braced, and with `fold` lines wrap at 80 columns. `valueExtra` is the room Postfix counts
     /// around an option's value (3 for -M, 1 for -F).
     private func appendArguments(from start: Int, valueExtra: Int, fold: Bool, out: inout [UInt8], lineLength: inout Int,
-                                 expand: (([UInt8]) throws(PostconfFatal) -> [UInt8])?) throws(PostconfFatal) {
+                                 expand: (([UInt8]) throws(Fatal) -> [UInt8])?) throws(Fatal) {
         func add(_ bytes: [UInt8]) { out.append(contentsOf: bytes); lineLength += bytes.count }
         var inOptions = true
         var field = start
@@ -261,11 +261,11 @@ public final class MasterEntry {
     // MARK: edits
 
     /// `pcf_edit_master_field`: replace one field; the command field takes the command and its arguments.
-    func editField(_ index: Int, _ value: [UInt8], messages: MessageWriter) throws(PostconfFailure) {
+    public func editField(_ index: Int, _ value: [UInt8], warn: (String) -> Void) throws(PostconfFailure) {
         if index == Self.commandField {
             argv.removeSubrange(Self.commandField...)
             argv.append(contentsOf: ConfigText.quotedTokens(value, ConfigText.isBlank))
-            Self.normalize(&argv, messages: messages)
+            Self.normalize(&argv, warn: warn)
         } else {
             argv[index] = value
         }
@@ -274,7 +274,7 @@ public final class MasterEntry {
 
     /// `pcf_edit_master_param`: set (`value` non-nil) or delete `-o name=...`; a new setting goes after the
     /// last option.
-    func editParameter(_ name: [UInt8], _ value: [UInt8]?) {
+    public func editParameter(_ name: [UInt8], _ value: [UInt8]?) {
         var matched = false
         var field = Self.minimumFields
         while field < argv.count {

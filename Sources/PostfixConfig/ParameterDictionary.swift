@@ -1,3 +1,4 @@
+import PostfixText
 /// An in-memory `name = value` table like Postfix's `dict_ht` (main.cf's `CONFIG_DICT`, a master.cf
 /// service's `-o` settings). Iteration follows insertion order; Postfix iterates in hash order, which
 /// only affects the order of warnings.

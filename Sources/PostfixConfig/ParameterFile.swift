@@ -1,4 +1,4 @@
-import Maps
+import PostfixText
 
 /// A configuration file in main.cf syntax that belongs to one table, such as an `ldap:/etc/postfix/x.cf`
 /// client file: `name = value` logical lines, read as Postfix's `dict_load_file_xt()` reads them (a file
@@ -6,14 +6,14 @@ import Maps
 public enum ParameterFile {
     /// The parameters in file order, later lines overriding earlier ones with a warning. Errors carry
     /// Postfix's text: `open PATH: ERROR`, or a syntax error with its file and line.
-    public static func load(_ path: String, warn: @escaping (String) -> Void) throws(ConfigError) -> [String: String] {
+    public static func load(_ path: String, warn: @escaping (String) -> Void) throws(Fatal) -> [String: String] {
         let table = ParameterDictionary()
         do {
             try ConfigFileReader.load(path, into: table, warn: warn, rereadHotFile: true)
         } catch {
             switch error {
-            case .open(let e): throw ConfigError("open \(path): \(systemErrorText(e))")
-            case .fatal(let f): throw ConfigError(f.message)
+            case .open(let e): throw Fatal("open \(path): \(systemErrorText(e))")
+            case .fatal(let f): throw Fatal(f.message)
             }
         }
         var values: [String: String] = [:]

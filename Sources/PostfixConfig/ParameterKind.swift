@@ -1,3 +1,4 @@
+import PostfixText
 /// What defines a parameter in Postfix 3.7.11: the configuration table that holds it (which fixes its
 /// value syntax), or how postconf adds it.
 public enum ParameterKind: String, Sendable, CaseIterable {

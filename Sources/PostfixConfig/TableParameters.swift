@@ -1,3 +1,4 @@
+import PostfixText
 import Maps
 
 /// Where a database client table reads its settings, as Postfix's `cfg_parser` does: a name that starts

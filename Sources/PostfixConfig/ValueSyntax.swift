@@ -1,15 +1,16 @@
+import PostfixText
 /// Value checks for `postconf --check`, with the texts Postfix's daemons die with
 /// (`global/mail_conf_*.c`, `conv_time.c`, and the daemons' own checks of enumerated values).
-enum ValueSyntax {
+public enum ValueSyntax {
     /// The problem with `value` (already `$name`-expanded) for parameter `p`, or `nil`.
-    static func check(_ p: BuiltinParameter, _ value: [UInt8]) -> String? {
+    public static func check(_ p: BuiltinParameter, _ value: [UInt8]) -> String? {
         let name = ConfigText.text(p.name), text = ConfigText.text(value)
         switch p.kind {
         case .bool, .nbool:
             let lower = text.lowercased()
             if lower != "yes" && lower != "no" { return "bad boolean configuration: \(name) = \(text)" }
         case .int, .nint, .long:
-            let n = CStrtol.parse(value[...])
+            let n = CInteger.strtol(value[...])
             let inRange = p.kind == .long || (n.value >= Int(Int32.min) && n.value <= Int(Int32.max))
             if value.isEmpty || n.end != value.endIndex || n.overflow || !inRange {
                 return "bad numerical configuration: \(name) = \(text)"
@@ -36,8 +37,8 @@ enum ValueSyntax {
     }
 
     /// `conv_time`: a number with an optional unit (`s m h d w`, only the first letter counts), or `nil`.
-    static func seconds(_ value: [UInt8], defaultUnit: UInt8) -> Int? {
-        let n = CStrtol.parse(value[...])
+    public static func seconds(_ value: [UInt8], defaultUnit: UInt8) -> Int? {
+        let n = CInteger.strtol(value[...])
         // Like strtol, no digits reads as 0: Postfix accepts "s" as zero seconds.
         guard !value.isEmpty, !n.overflow, n.value >= 0, n.value <= Int(Int32.max) else { return nil }
         let unit = n.end < value.endIndex ? value[n.end] : defaultUnit
@@ -61,7 +62,7 @@ enum ValueSyntax {
                                                      "resource", "software"]
 
     /// Checks of enumerated values, by parameter name.
-    static func checkEnumeration(_ nameBytes: [UInt8], _ value: [UInt8]) -> String? {
+    public static func checkEnumeration(_ nameBytes: [UInt8], _ value: [UInt8]) -> String? {
         let name = ConfigText.text(nameBytes), text = ConfigText.text(value)
         let words = ConfigText.tokens(value, ConfigText.isCommaOrBlank).map { ConfigText.text($0) }
         switch name {

@@ -1,3 +1,4 @@
+import PostfixText
 import Maps
 import MapTools
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
-import PostfixConfig
+import PostfixText
+import PostconfTool
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -25,7 +25,7 @@ struct StaticTableTests {
             _ = try StaticTable(name: name)
         } catch {
             #expect(error.message == message)
-            #expect(error.kind == .configuration)
+            #expect(error.code == .configuration)
         }
     }
 

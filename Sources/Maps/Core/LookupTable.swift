@@ -1,0 +1,135 @@
+import PostfixText
+/// One lookup table of any type: an indexed file, a pattern table, an in-memory table or a remote
+/// service. Every operation takes and returns bytes; folding and NUL handling follow the table's flags.
+///
+/// Handles are not thread-safe; a server that shares one must serialize access to it.
+public protocol LookupTable: AnyObject {
+    /// The table type as named in `type:name` (`hash`, `lmdb`, ...).
+    var type: String { get }
+    /// The name part of `type:name`, as given.
+    var name: String { get }
+    /// The label Postfix puts before `duplicate entry` (`NAME.db` for hash, `lmdb:NAME` for lmdb).
+    var duplicateLabel: String { get }
+    /// The name Postfix's own table handle carries, used in `TYPE:NAME` messages (`NAME.db` for
+    /// Berkeley DB files, the plain name for most others).
+    var dictName: String { get }
+
+    /// Look up one key. `nil` means not found; a thrown error is a temporary or configuration failure.
+    func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]?
+    /// Store one record, applying the table's duplicate policy unless `options` override it.
+    func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome
+    /// Remove one key; `false` when it was not present.
+    func delete(_ key: [UInt8]) throws(MapError) -> Bool
+    /// Visit every record in the table's own order (Postfix's `first`/`next` sequence).
+    func forEach(_ body: ([UInt8], [UInt8]) throws(MapError) -> Void) throws(MapError)
+    /// Release the handle and its locks. Further use is an error.
+    func close()
+    /// Hold the table's shared lock (and, for LMDB, one read transaction) across several lookups, until
+    /// `endBatch()`. Lookups in a batch see one consistent table; a writer waits for the batch to end.
+    func beginBatch() throws(MapError)
+    /// End a batch started with `beginBatch()`.
+    func endBatch()
+    /// A hint that these keys are about to be looked up, in this order. A remote table may send their
+    /// requests now so that the round trips overlap; `lookup` still produces every result and message,
+    /// in order, exactly as without the hint.
+    func prefetch(_ keys: [[UInt8]])
+    /// `lookup`, saying how the answer was found: the exact keys tried and, for rule tables, the rule.
+    /// Types that fold keys, add NULs, match rules or hold other tables override it; the default reports
+    /// the key as given.
+    func lookupTraced(_ key: [UInt8]) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail)
+}
+
+extension LookupTable {
+    public var duplicateLabel: String { "\(type):\(name)" }
+    public var dictName: String { name }
+
+    /// Store one record with the table's own rules.
+    public func update(_ key: [UInt8], _ value: [UInt8]) throws(MapError) -> UpdateOutcome {
+        try update(key, value, options: .standard)
+    }
+
+    public func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
+        throw .usage("\(type):\(name) map requires O_RDONLY access mode")
+    }
+
+    public func delete(_ key: [UInt8]) throws(MapError) -> Bool {
+        throw .usage("\(type):\(name) map requires O_RDONLY access mode")
+    }
+
+    public func forEach(_ body: ([UInt8], [UInt8]) throws(MapError) -> Void) throws(MapError) {
+        throw .notSupported("table \(type):\(name): sequence operation is not supported")
+    }
+
+    public func close() {}
+    public func beginBatch() throws(MapError) {}
+    public func endBatch() {}
+    public func prefetch(_ keys: [[UInt8]]) {}
+
+    public func lookupTraced(_ key: [UInt8]) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail) {
+        (try lookup(key), LookupDetail(keys: [key]))
+    }
+}
+
+/// How a table is opened.
+public enum AccessMode: Sendable, Equatable {
+    /// Lookups and sequence only.
+    case readOnly
+    /// Lookups, updates and deletes in place on an existing table (`postmap -d`).
+    case readWrite
+    /// The same, creating the table when it is missing (`postmap -i`).
+    case readWriteCreate
+}
+
+/// Everything a table type needs to open one table.
+public struct OpenRequest: Sendable {
+    /// Read-only or in-place update.
+    public var mode: AccessMode
+    /// Key handling and locking flags.
+    public var flags: DictFlags
+    /// Tunables from main.cf.
+    public var settings: MapSettings
+    /// Where warnings go.
+    public var diagnostics: Diagnostics
+    /// For builds: the size of the source in bytes (0 if unknown), so a backend can size its file.
+    public var sizeHint: Int = 0
+    /// Opens nested tables (`unionmap:{...}`, `pipemap:{...}`) through the same registry.
+    public var opener: (@Sendable (MapSpec, OpenRequest) throws(MapError) -> any LookupTable)?
+
+    public init(mode: AccessMode = .readOnly, flags: DictFlags = .commandLineDefault,
+                settings: MapSettings = MapSettings(), diagnostics: Diagnostics = .silent) {
+        self.mode = mode
+        self.flags = flags
+        self.settings = settings
+        self.diagnostics = diagnostics
+    }
+}
+
+/// How a `proxy:` table is reached.
+public enum ProxyAccess: Sendable, Equatable {
+    /// Open the inner table directly. Outside Postfix's daemons there is no proxymap service to ask: the
+    /// map list that lint, the server and explain use does this, and its trace says so.
+    case direct
+    /// As a Postfix program: through the proxymap (or, for updates, proxywrite) socket in `directory`
+    /// (`$queue_directory/private`), with Postfix's retries (`retryDelay` seconds apart, 10 in Postfix)
+    /// and fatal error when it is missing.
+    case service(directory: String, readService: String, writeService: String, retryDelay: UInt32)
+}
+
+/// Main.cf parameters that tune table access.
+public struct MapSettings: Sendable {
+    /// `lmdb_map_size`: the initial LMDB map size; it doubles when the map fills.
+    public var lmdbMapSize: Int = 16_777_216
+    /// `berkeley_db_create_buffer_size`: the Berkeley DB cache while a table is built.
+    public var berkeleyDBCreateBufferSize: Int = 16_777_216
+    /// `berkeley_db_read_buffer_size`: the Berkeley DB cache for lookups.
+    public var berkeleyDBReadBufferSize: Int = 131_072
+    /// `smtputf8_enable`: validate UTF-8 and fold keys with full Unicode case folding.
+    public var utf8Enabled: Bool = false
+    /// Any main.cf parameter, `$name` references expanded; nil when unset. Database client tables read
+    /// their legacy settings (`ldapsource_server_host`) through it.
+    public var mainParameter: @Sendable (String) -> String? = { _ in nil }
+    /// How `proxy:type:name` is opened.
+    public var proxy: ProxyAccess = .direct
+
+    public init() {}
+}

@@ -1,0 +1,104 @@
+import PostfixText
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A prefilter over the required literals of a table's rules: for a key, which rules' literals occur in
+/// it. Each literal is indexed under its rarest 3-byte gram (rarest among all literals), so a key's grams
+/// reach few candidates, which `memmem` then confirms.
+///
+/// Rules without a literal (and every rule when there are few) are always evaluated; a rule whose
+/// literal is absent cannot match, so its outcome is known without running its expression.
+struct LiteralFilter {
+    /// Per rule: the literal and whether it is matched against the lowercased key.
+    private var literals: [(bytes: [UInt8], caseless: Bool)?] = []
+    /// gram → rules indexed under it, for case-sensitive and for caseless literals.
+    private var exact: [UInt32: [Int32]] = [:]
+    private var folded: [UInt32: [Int32]] = [:]
+    /// Rules with a 2-byte literal, checked directly.
+    private var short: [Int32] = []
+    /// Whether any rule has a literal.
+    private(set) var isUseful = false
+    /// Bit set of rules that have a literal (the others are always evaluated).
+    private(set) var hasLiteral: [UInt64] = []
+
+    init() {}
+
+    init(_ perRule: [(literal: [UInt8], caseless: Bool)?]) {
+        literals = perRule.map { $0.map { (bytes: $0.literal, caseless: $0.caseless) } }
+        hasLiteral = [UInt64](repeating: 0, count: (perRule.count + 63) / 64)
+        var frequency: [UInt32: Int] = [:]
+        for entry in literals {
+            guard let entry, entry.bytes.count >= 3 else { continue }
+            var seen = Set<UInt32>()
+            for i in 0...(entry.bytes.count - 3) { seen.insert(Self.gram(entry.bytes, i)) }
+            for g in seen { frequency[g, default: 0] += 1 }
+        }
+        for (index, entry) in literals.enumerated() {
+            guard let entry else { continue }
+            hasLiteral[index >> 6] |= 1 << UInt64(index & 63)
+            isUseful = true
+            if entry.bytes.count < 3 {
+                short.append(Int32(index))
+                continue
+            }
+            var best = Self.gram(entry.bytes, 0)
+            var bestCount = Int.max
+            for i in 0...(entry.bytes.count - 3) {
+                let g = Self.gram(entry.bytes, i)
+                let count = frequency[g] ?? 0
+                if count < bestCount { best = g; bestCount = count }
+            }
+            if entry.caseless { folded[best, default: []].append(Int32(index)) } else { exact[best, default: []].append(Int32(index)) }
+        }
+    }
+
+    /// Whether `needle` occurs in `haystack` (first byte by memchr, the rest by memcmp).
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= haystack.count else { return needle.isEmpty }
+        return haystack.withUnsafeBytes { h in
+            needle.withUnsafeBytes { n in
+                guard let hb = h.baseAddress, let nb = n.baseAddress else { return false }
+                var offset = 0
+                let last = h.count - n.count
+                while offset <= last {
+                    guard let hit = memchr(hb + offset, Int32(first), last - offset + 1) else { return false }
+                    let at = hb.distance(to: UnsafeRawPointer(hit))
+                    if memcmp(hb + at, nb, n.count) == 0 { return true }
+                    offset = at + 1
+                }
+                return false
+            }
+        }
+    }
+
+    @inline(__always)
+    static func gram(_ b: [UInt8], _ i: Int) -> UInt32 {
+        UInt32(b[i]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2])
+    }
+
+    /// Mark in `present` (one bit per rule, cleared by the caller) every rule whose literal occurs in `key`.
+    func mark(_ key: [UInt8], lowered: [UInt8], into present: inout [UInt64]) {
+        func confirm(_ index: Int32, _ subject: [UInt8]) {
+            let i = Int(index)
+            guard let literal = literals[i]?.bytes else { return }
+            let found = Self.contains(subject, literal)
+            if found { present[i >> 6] |= 1 << UInt64(i & 63) }
+        }
+        func scan(_ subject: [UInt8], _ index: [UInt32: [Int32]]) {
+            guard subject.count >= 3, !index.isEmpty else { return }
+            for i in 0...(subject.count - 3) {
+                if let rules = index[Self.gram(subject, i)] {
+                    for r in rules { confirm(r, subject) }
+                }
+            }
+        }
+        scan(key, exact)
+        scan(lowered, folded)
+        for r in short {
+            if let entry = literals[Int(r)] { confirm(r, entry.caseless ? lowered : key) }
+        }
+    }
+}
