@@ -56,6 +56,8 @@ let package = Package(
         .executableTarget(name: "postalias", dependencies: ["MapTools"]),
         .executableTarget(name: "newaliases", dependencies: ["MapTools"]),
         .executableTarget(name: "postconf", dependencies: ["PostconfTool"]),
+        // Prints the option tables and table types for scripts/gen-completions; not installed.
+        .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "ToolSupport"]),
 
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),

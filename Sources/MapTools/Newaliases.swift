@@ -21,7 +21,7 @@ public enum Newaliases {
     static func run(_ arguments: [String], tool: Tool) throws(Fatal) -> Int32 {
         umask(0o022)
         var configDir: String?
-        switch Getopt.parse(Array(arguments.dropFirst()), spec: "c:C:v") {
+        switch Getopt.parse(Array(arguments.dropFirst()), spec: MapCommands.newaliases.getopt) {
         case .failure(let failure):
             tool.messages.info(failure.message)
             throw Fatal(usage)

@@ -74,7 +74,9 @@ public final class LMDBTable: LookupTable {
             let rc = mdb_get(txn, env.dbi, &keyVal, &data)
             if rc == 0 { return .success(KeyCodec.cString(UnsafeRawBufferPointer(start: data.mv_data, count: data.mv_size))) }
             if rc == MDB_NOTFOUND { return .success(nil) }
-            return .failure(LMDBEnvironment.error("error reading lmdb:\(name)", rc))
+            var failure = LMDBEnvironment.error("error reading lmdb:\(name)", rc)
+            failure.fatalInPostfix = true  // dict_lmdb_get: msg_fatal
+            return .failure(failure)
         }
     }
 

@@ -44,7 +44,7 @@ public enum Postconf {
         case exit(Int32)
     }
 
-    static let getoptSpec = "aAbc:C:deEfFhHlmMno:pPtT:vxX#"
+    static var getoptSpec: String { PostconfCommand.spec.getopt }
 
     /// The usage text (Postfix lists `-c` twice; the second is `-C`).
     static func usage(_ program: String) -> Fatal {

@@ -543,8 +543,8 @@ struct PostconfTests {
         let object = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any]
         let findings = object?["findings"] as? [[String: Any]] ?? []
         #expect(object?["errors"] as? Int == 35)
-        #expect(object?["warnings"] as? Int == 14)
-        #expect(findings.count == 49)
+        #expect(object?["warnings"] as? Int == 13)
+        #expect(findings.count == 48)
         let typo = findings.first { ($0["parameter"] as? String) == "mydomian" }
         #expect(typo?["suggestions"] as? [String] == ["mydomain"])
         #expect(typo?["line"] as? Int == 24)

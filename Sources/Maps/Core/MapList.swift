@@ -64,7 +64,7 @@ public final class MapList {
     public func find(_ key: [UInt8], keys: MapCatalog.Keys? = nil) -> (outcome: Outcome, trace: [TraceStep]) {
         var trace: [TraceStep] = []
         // Postfix: "Temp. workaround, for buggy callers that pass zero-length keys".
-        if key.isEmpty { return (.notFound, trace) }
+        if key.isEmpty, mapsFindRules { return (.notFound, trace) }
         for (index, spec) in specs.enumerated() {
             if let keys, let kind = MapCatalog.entry(named: spec.type)?.keys, kind != keys {
                 let why = keys == .fixed ? "a pattern table is not asked for a partial key" : "a fixed-key table"
