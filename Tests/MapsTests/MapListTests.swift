@@ -52,6 +52,11 @@ let builtins = MapRegistry(catalog: MapCatalog.entries, backends: [])
     @Test func partialKeysSkipPatternTables() throws {
         let list = try MapList(title: "t", value: "regexp:{ {/./ pattern} }, static:fixed", registry: builtins, request: OpenRequest())
         let (outcome, trace) = list.find(Array("user@".utf8), keys: .fixed)
+        let proxied = try MapList(title: "t", value: "proxy:regexp:{ {/./ pattern} }, static:fixed", registry: builtins,
+                                  request: OpenRequest())
+        if case .skipped = proxied.find(Array("user@".utf8), keys: .fixed).trace[0].outcome {} else {
+            Issue.record("a proxied regexp table was asked for a fixed key")
+        }
         guard case .found(let value) = outcome else { Issue.record("\(outcome)"); return }
         #expect(value == Array("fixed".utf8))
         if case .skipped = trace[0].outcome {} else { Issue.record("regexp was asked for a fixed key") }

@@ -66,7 +66,7 @@ public final class MapList {
         // Postfix: "Temp. workaround, for buggy callers that pass zero-length keys".
         if key.isEmpty, mapsFindRules { return (.notFound, trace) }
         for (index, spec) in specs.enumerated() {
-            if let keys, let kind = MapCatalog.entry(named: spec.type)?.keys, kind != keys {
+            if let keys, let kind = Self.keyKind(spec), kind != keys {
                 let why = keys == .fixed ? "a pattern table is not asked for a partial key" : "a fixed-key table"
                 trace.append(TraceStep(table: spec.description, key: key, outcome: .skipped(why), detail: LookupDetail(keys: [])))
                 continue
@@ -100,6 +100,16 @@ public final class MapList {
             }
         }
         return (.notFound, trace)
+    }
+
+    /// The key class of a table, as its catalog row says; `proxy:` has its inner table's class, which
+    /// Postfix's proxy client takes from the proxymap server.
+    static func keyKind(_ spec: MapSpec) -> MapCatalog.Keys? {
+        var spec = spec
+        while spec.type == "proxy", let colon = spec.name.firstIndex(of: ":") {
+            spec = MapSpec(type: String(spec.name[..<colon]), name: String(spec.name[spec.name.index(after: colon)...]))
+        }
+        return MapCatalog.entry(named: spec.type)?.keys
     }
 
     /// Close every open table.
