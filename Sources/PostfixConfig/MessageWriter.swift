@@ -11,6 +11,8 @@ public final class MessageWriter {
     /// Warnings, when collecting instead of writing (tests, `--check`).
     public private(set) var collected: [String] = []
     private let collect: Bool
+    /// `program: `, as bytes.
+    private lazy var prefix: [UInt8] = ByteText.bytes(of: program) + [0x3A, 0x20]
 
     /// A writer for `program` (argv[0]); with `collect`, messages are kept instead of written.
     public init(program: String, collect: Bool = false) {
@@ -35,11 +37,10 @@ public final class MessageWriter {
             collected.append(text)
             return
         }
-        var bytes = ByteText.bytes(of: program)
-        bytes.append(contentsOf: [0x3A, 0x20])
+        var bytes = prefix
         // Postfix's printable(): postconf never enables UTF-8 output, so every byte that is not printable
         // ASCII becomes '?'.
-        bytes.append(contentsOf: ByteText.bytes(of: text).map { $0 >= 0x20 && $0 < 0x7F ? $0 : 0x3F })
+        for b in ByteText.bytes(of: text) { bytes.append(b >= 0x20 && b < 0x7F ? b : 0x3F) }
         bytes.append(0x0A)
         OutputBuffer.writeAll(2, bytes)
     }
