@@ -26,6 +26,15 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
         flags = request.flags
         codec = KeyCodec(flags: request.flags)
         diagnostics = request.diagnostics
+        // Postfix opens an existing table for writing before Berkeley DB does (mkmap_db), so a table the
+        // user may not write, or a directory the user may not search, is reported against NAME.db.
+        let probe = open(target, O_RDWR | O_CLOEXEC)
+        if probe >= 0 {
+            close(probe)
+        } else if errno != ENOENT {
+            let e = errno
+            throw .temporary("open \(target): \(systemErrorText(e))", errno: e)
+        }
         // Postfix removes a zero-length file it finds in the way and says so; keep that message.
         var st = stat()
         if stat(target, &st) == 0, st.st_size == 0, (st.st_mode & S_IFMT) == S_IFREG {
@@ -34,9 +43,10 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
         do {
             handle = try BerkeleyDBHandle(path: temporary, type: dbType,
                                           flags: UInt32(DB_FCNTL_LOCKING | DB_CREATE | DB_EXCL),
-                                          cacheSize: BerkeleyDBBuilder.cacheSize(request))
+                                          cacheSize: BerkeleyDBBuilder.cacheSize(request), quiet: true)
         } catch {
             _ = unlink(temporary)
+            Self.removeCreationLeftover(of: temporary)
             // Report the failure against the file the user named, as Postfix would: it opens an existing
             // file itself before Berkeley DB does.
             if error.message.hasPrefix("open database"), access(target, F_OK) == 0 {
@@ -71,13 +81,23 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
 
     func commit() throws(MapError) {
         guard let h = handle else { throw .temporary("\(target): build already finished") }
-        let rc = h.close()
+        // Flush first, as Postfix's dict_db_close does, so a full disk is reported in its words.
+        let flushed = h.sync()
+        let closed = h.close()
         handle = nil
         finished = true
         let target = self.target
-        try AtomicReplace.publish(temporary: temporary, target: target, lockStyle: .flock, closeStatus: rc) { rc in
-            .temporary("close database \(target): \(systemErrorText(rc))", result: rc)
+        try AtomicReplace.publish(temporary: temporary, target: target, lockStyle: .flock,
+                                  closeStatus: flushed != 0 ? flushed : closed) { rc in
+            .temporary("\(flushed != 0 ? "flush" : "close") database \(target): \(systemErrorText(rc))", result: rc)
         }
+    }
+
+    /// Berkeley DB creates a new file under a temporary name (`__db.NAME`) and renames it; a create that
+    /// fails (a full disk) can leave that name behind.
+    static func removeCreationLeftover(of path: String) {
+        let (dir, base) = AtomicReplace.splitPath(path)
+        _ = unlink(dir.isEmpty ? "__db.\(base)" : "\(dir)/__db.\(base)")
     }
 
     var temporaryPath: String { temporary }
@@ -85,7 +105,10 @@ final class BerkeleyDBBuilder: TableBuilder, RecordSink {
     func abort() {
         handle?.close()
         handle = nil
-        if !finished { _ = unlink(temporary) }
+        if !finished {
+            _ = unlink(temporary)
+            Self.removeCreationLeftover(of: temporary)
+        }
         finished = true
     }
 

@@ -13,11 +13,15 @@ final class BerkeleyDBHandle {
 
     /// Open `path` (a full `NAME.db` path) as `type` with Postfix's environment: a private memory pool
     /// of `cacheSize` bytes, homed in the file's directory, and 4096 expected elements for hash files.
-    init(path: String, type: DBTYPE, flags: UInt32, cacheSize: Int) throws(MapError) {
+    ///
+    /// With `quiet`, Berkeley DB's own messages (one or more per page it fails to write, on a full disk)
+    /// are dropped: the caller reports the error code once.
+    init(path: String, type: DBTYPE, flags: UInt32, cacheSize: Int, quiet: Bool = false) throws(MapError) {
         var envp: UnsafeMutablePointer<DB_ENV>?
         var rc = CBDB_env_create(&envp)
         guard rc == 0, let envp else { throw .temporary("create DB environment: \(systemErrorText(rc))", result: rc) }
         env = envp
+        if quiet { CBDB_env_set_errcall(envp) { _, _, _ in } }
         var gbytes: UInt32 = 0, bytes: UInt32 = 0
         var ncache: Int32 = 0
         if CBDB_env_get_cachesize(envp, &gbytes, &bytes, &ncache) == 0, gbytes == 0, bytes < UInt32(cacheSize) {
@@ -46,6 +50,12 @@ final class BerkeleyDBHandle {
         var fd: Int32 = -1
         if let db { _ = CBDB_fd(db, &fd) }
         return fd
+    }
+
+    /// Write every cached page to the file (`DB->sync`); the error code, or 0.
+    func sync() -> Int32 {
+        guard let db else { return EINVAL }
+        return CBDB_sync(db)
     }
 
     /// Close the database and its environment; returns the first error code.

@@ -67,6 +67,8 @@ public final class BerkeleyDBTable: LookupTable {
     }
 
     private func openWriter(dbType: DBTYPE, request: OpenRequest) throws(MapError) {
+        // A table changed in place must be the file its name says (no symbolic or hard links).
+        try SafeOpen.checkBeforeWrite(path)
         // Lock an existing file before opening it; Berkeley DB will not open a zero-length file, so
         // such a file is removed (under the lock) and created anew.
         var fd = open(path, O_RDWR | O_CLOEXEC)
@@ -96,6 +98,13 @@ public final class BerkeleyDBTable: LookupTable {
             h = try BerkeleyDBHandle(path: path, type: dbType, flags: UInt32(DB_FCNTL_LOCKING) | create,
                                      cacheSize: request.settings.berkeleyDBReadBufferSize)
         } catch {
+            if writerLockFD >= 0 { Glibc.close(writerLockFD); writerLockFD = -1 }
+            throw error
+        }
+        do {
+            try SafeOpen.checkOpened(h.fd, path: path)
+        } catch {
+            h.close()
             if writerLockFD >= 0 { Glibc.close(writerLockFD); writerLockFD = -1 }
             throw error
         }

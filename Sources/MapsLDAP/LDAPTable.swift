@@ -33,6 +33,13 @@ final class LDAPTable: LookupTable {
     private var pipeline: [[UInt8]: [Int32]] = [:]
     private var pipelineGeneration = -1
     private var pipelineDepth = 0
+    /// The errno the first lookup starts from: what Postfix's `dict_ldap_open` leaves behind (see init).
+    private var errnoAfterOpen: Int32 = 0
+
+    /// The integer settings Postfix reads with `cfg_get_int`, whose `strtol` starts from `errno = 0`.
+    private static let integerSettings = ["server_port", "version", "timeout", "cache_expiry", "cache_size",
+                                          "recursion_limit", "expansion_limit", "size_limit", "dereference",
+                                          "debuglevel"]
 
     init(name: String, request: OpenRequest) throws(MapError) {
         if request.mode != .readOnly {
@@ -41,8 +48,19 @@ final class LDAPTable: LookupTable {
         self.name = name
         diagnostics = request.diagnostics
         let warn = request.diagnostics.warning
+        // Postfix's dict_ldap_open first asks the library for its version, which makes the library read
+        // its own configuration (ldap.conf, ldaprc) and leaves the errno of the last file it did not find;
+        // then each integer setting that is present is read with errno reset to 0. A lookup that fails
+        // without a system error of its own (a server name that does not resolve) prints that errno as
+        // its `%m`: "Application error" when it is 0.
+        var protocolVersion: Int32 = 0
+        _ = ldap_get_option(nil, LDAP_OPT_PROTOCOL_VERSION, &protocolVersion)
+        let afterLibraryStart = cldap_errno()
         let parameters = try TableParameters(name: name, mainParameter: request.settings.mainParameter, warn: { warn($0) })
         settings = try LDAPSettings(parameters, request: request)
+        var integers = Self.integerSettings
+        if settings.bind == .sasl { integers.append("sasl_minssf") }
+        errnoAfterOpen = integers.contains(where: parameters.isSet) ? 0 : afterLibraryStart
         attributeList = CStringList(settings.attributes)
         fold = request.flags.contains(.foldFixed)
         utf8Active = request.utf8Active
@@ -58,7 +76,8 @@ final class LDAPTable: LookupTable {
 
     func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         failed = false
-        cldap_set_errno(0)
+        cldap_set_errno(errnoAfterOpen)
+        errnoAfterOpen = 0
         guard let name = searchKey(key) else { return nil }
         if let domains = settings.domains {
             do {

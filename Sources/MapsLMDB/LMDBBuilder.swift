@@ -105,7 +105,7 @@ final class LMDBBuilder: TableBuilder, RecordSink {
                 replay = true
                 continue
             }
-            throw LMDBEnvironment.error("table lmdb:\(name): write error", rc)
+            throw flushError(rc, env)
         }
         throw MapError.temporary("table lmdb:\(name): write error: map size retry limit exceeded")
     }
@@ -118,13 +118,30 @@ final class LMDBBuilder: TableBuilder, RecordSink {
     func commit() throws(MapError) {
         guard let env = environment else { throw .temporary("\(target): build already finished") }
         let rc = env.sync()
+        let failure = rc == 0 ? nil : flushError(rc, env)
         env.close()
         environment = nil
         finished = true
-        let name = self.name
-        try AtomicReplace.publish(temporary: temporary, target: target, lockStyle: .fcntl, closeStatus: rc) { rc in
-            LMDBEnvironment.error("table lmdb:\(name): write error", rc)
+        try AtomicReplace.publish(temporary: temporary, target: target, lockStyle: .fcntl, closeStatus: rc) { _ in
+            failure ?? .temporary("flush database \(target)")
         }
+    }
+
+    /// A failed commit or sync, named after the file as for a Berkeley DB table (`flush database
+    /// NAME.lmdb: ...`). LMDB turns a short write into `EIO`, which is what a full disk gives; one page
+    /// written past the end of the file tells whether that was the cause.
+    private func flushError(_ rc: Int32, _ env: LMDBEnvironment) -> MapError {
+        var code = rc
+        let fd = env.fd
+        var st = stat()
+        if rc == EIO, fd >= 0, fstat(fd, &st) == 0 {
+            let page = [UInt8](repeating: 0, count: 4096)
+            let offset = (st.st_size + 4095) / 4096 * 4096
+            let n = page.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+            if n < 0, errno == ENOSPC || errno == EDQUOT { code = errno }
+            _ = ftruncate(fd, st.st_size)
+        }
+        return LMDBEnvironment.error("flush database \(target)", code)
     }
 
     var temporaryPath: String { temporary }

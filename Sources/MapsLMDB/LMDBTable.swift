@@ -31,7 +31,17 @@ public final class LMDBTable: LookupTable {
         self.codec = KeyCodec(flags: request.flags)
         self.diagnostics = request.diagnostics
         self.readOnly = request.mode == .readOnly
+        // A table changed in place must be the file its name says (no symbolic or hard links).
+        if !readOnly { try SafeOpen.checkBeforeWrite(path) }
         let env = try LMDBEnvironment(path: path, readOnly: readOnly, mapSize: request.settings.lmdbMapSize)
+        if !readOnly {
+            do {
+                try SafeOpen.checkOpened(env.fd, path: path)
+            } catch {
+                env.close()
+                throw error
+            }
+        }
         environment = env
         var dbStat = stat(), srcStat = stat()
         if readOnly, flags.contains(.lock), fstat(env.fd, &dbStat) == 0, stat(name, &srcStat) == 0,

@@ -24,6 +24,7 @@ final class LintRun {
                                   configOverride: directory, processName: Array(text: "postconf"),
                                   processID: getpid())
         session.lenientHostDefaults = true
+        session.expansionStopsAtError = true
     }
 
     /// Table specs already checked (a table used by several parameters is reported once).

@@ -41,6 +41,10 @@ final class PostconfSession {
     /// For `--check`: a host default that cannot be computed (a bad `inet_protocols`, say) becomes
     /// empty after a warning, instead of ending the run.
     var lenientHostDefaults = false
+    /// For `--check`: `$name` expansion stops at its first syntax error (one finding) instead of
+    /// repeating Postfix's warning for every later reference.
+    var expansionStopsAtError = false
+    private var expansionOptions: MacroExpander.Options { expansionStopsAtError ? [.recurse, .stopAtError] : .recurse }
 
     init(mode: PostconfMode, messages: MessageWriter, out: OutputBuffer, configOverride: String?,
          processName: [UInt8], processID: Int32) {
@@ -217,7 +221,7 @@ final class PostconfSession {
 
     /// `dict_eval(name, value, RECURSIVE)`: expand with the names of one table only.
     func evalInTable(_ table: ParameterDictionary, _ value: [UInt8], tableName: String) throws(Fatal) -> [UInt8] {
-        let outcome = MacroExpander.expand(value, options: .recurse, lookup: { name, _ in table[name] },
+        let outcome = MacroExpander.expand(value, options: expansionOptions, lookup: { name, _ in table[name] },
                                            warn: messages.warning)
         if let f = outcome.fatal { throw Fatal(f) }
         if outcome.status.contains(.error) { throw Fatal("dictionary \(tableName): macro processing error") }
@@ -293,7 +297,7 @@ final class PostconfSession {
     func expand(_ value: [UInt8], mode: PostconfMode, scope: MasterEntry?) throws(Fatal) -> [UInt8] {
         let lookupMode = mode.subtracting(.showNondefault)
         var failure: Fatal?
-        let outcome = MacroExpander.expand(value, options: .recurse, lookup: { name, _ in
+        let outcome = MacroExpander.expand(value, options: expansionOptions, lookup: { name, _ in
             if failure != nil { return nil }
             do throws(Fatal) {
                 return try self.lookup(name, mode: lookupMode, scope: scope)

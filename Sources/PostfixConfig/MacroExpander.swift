@@ -31,6 +31,10 @@ public struct MacroExpander {
         public static let recurse = Options(rawValue: 1)
         /// Only visit names, produce nothing (`MAC_EXP_FLAG_SCAN`).
         public static let scan = Options(rawValue: 2)
+        /// Stop at the first syntax error. Postfix goes on after one and warns again for every reference
+        /// still to come (for `e = $e$e...` that is about 101 warnings per reference), which postconf's
+        /// display must reproduce; a lint needs only the first, and so stays linear in its input.
+        public static let stopAtError = Options(rawValue: 4)
     }
 
     /// The value of a name, or `nil` when it has none.
@@ -42,6 +46,15 @@ public struct MacroExpander {
     private var result: [UInt8] = []
     private var status: Status = []
     private var level = 0
+    /// The nesting of the expansions this one is an operand of (`${{$a} == {b}...}` expands its operands
+    /// with a fresh counter, as Postfix does). Postfix has no bound on it, and `a = ${{$a} == {x}?y}`
+    /// overflows its stack; past `totalNestingLimit` that counts as unreasonable nesting here.
+    private var outerLevel = 0
+    private static let totalNestingLimit = 1000
+    /// The last `unreasonable macro call nesting` message and the name it was made for: past the limit
+    /// Postfix repeats it for every remaining reference, and formatting it once keeps that flood cheap.
+    private var nestingName: [UInt8] = []
+    private var nestingMessage = ""
 
     private init(options: Options, lookup: @escaping Lookup, warn: @escaping (String) -> Void) {
         self.options = options
@@ -62,7 +75,13 @@ public struct MacroExpander {
     /// Expand `pattern`; warnings go to `warn`.
     public static func expand(_ pattern: [UInt8], options: Options, lookup: @escaping Lookup,
                               warn: @escaping (String) -> Void) -> Outcome {
+        expand(pattern, options: options, outerLevel: 0, lookup: lookup, warn: warn)
+    }
+
+    private static func expand(_ pattern: [UInt8], options: Options, outerLevel: Int, lookup: @escaping Lookup,
+                               warn: @escaping (String) -> Void) -> Outcome {
         var expander = MacroExpander(options: options, lookup: lookup, warn: warn)
+        expander.outerLevel = outerLevel
         var status = expander.parse(pattern)
         if expander.fatal != nil { status.insert(.error) }
         return Outcome(text: expander.result, status: status, fatal: expander.fatal)
@@ -84,6 +103,7 @@ public struct MacroExpander {
         let n = value.count
         func at(_ i: Int) -> UInt8 { i < n ? value[i] : 0 }
         while vp < n {
+            if options.contains(.stopAtError), status.contains(.error) || fatal != nil { return status }
             let c = value[vp]
             if c != Self.dollar {
                 buf.append(c)
@@ -151,9 +171,13 @@ public struct MacroExpander {
     }
 
     private mutating func callback(_ type: Token, _ buf: [UInt8]) -> Status {
-        if level > 100 {
+        if level > 100 || outerLevel + level > Self.totalNestingLimit {
             level += 1
-            parseError("unreasonable macro call nesting: \"\(Self.text(buf))\"")
+            if nestingMessage.isEmpty || buf != nestingName {
+                nestingName = buf
+                nestingMessage = "unreasonable macro call nesting: \"\(Self.text(buf))\""
+            }
+            parseError(nestingMessage)
         } else {
             level += 1
         }
@@ -324,10 +348,10 @@ public struct MacroExpander {
         rest = rest[rightStart...]
         guard let right = curlyPayload(&rest) else { return .failure(RelationalFailure()) }
 
-        let l = Self.expand(Array(left), options: options, lookup: lookup, warn: warn)
+        let l = Self.expand(Array(left), options: options, outerLevel: outerLevel + level, lookup: lookup, warn: warn)
         status.formUnion(l.status)
         if let f = l.fatal { fatal = f; return .failure(RelationalFailure()) }
-        let r = Self.expand(Array(right), options: options, lookup: lookup, warn: warn)
+        let r = Self.expand(Array(right), options: options, outerLevel: outerLevel + level, lookup: lookup, warn: warn)
         status.formUnion(r.status)
         if let f = r.fatal { fatal = f; return .failure(RelationalFailure()) }
         var outcome: Bool?

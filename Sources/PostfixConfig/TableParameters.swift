@@ -52,6 +52,9 @@ public struct TableParameters: Sendable {
         return mainParameter("\(name)_\(parameter)")
     }
 
+    /// Whether the parameter is given at all (in the file, or as `NAME_parameter` in main.cf).
+    public func isSet(_ parameter: String) -> Bool { raw(parameter) != nil }
+
     /// How a parameter is named in messages: as written in a file, with its prefix in main.cf.
     private func shown(_ parameter: String) -> String {
         file != nil ? parameter : "\(name)_\(parameter)"

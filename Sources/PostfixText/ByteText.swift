@@ -42,6 +42,9 @@ public enum ByteText {
 
     /// The original bytes of a string made by `string(_:)` (or any string: its UTF-8).
     public static func bytes(of text: String) -> [UInt8] {
+        // Every scalar from U+10FF00 up starts with 0xF4 in UTF-8; without one the string is its UTF-8.
+        var text = text
+        if let plain = text.withUTF8({ $0.contains(0xF4) ? nil : Array($0) }) { return plain }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

@@ -18,12 +18,15 @@ public final class MessageWriter: Sendable {
     /// With `smtputf8_enable`, a UTF-8 sequence counts as printable.
     public let utf8Printable = Atomic<Bool>(false)
     private let collecting: Bool
+    /// `program: `, as bytes.
+    private let prefix: [UInt8]
     private let collector = Mutex<[String]>([])
 
     /// A writer for `program`; with `collect`, messages are kept instead of written.
     public init(program: String, collect: Bool = false) {
         self.program = program
         self.collecting = collect
+        self.prefix = ByteText.bytes(of: program) + [0x3A, 0x20]
     }
 
     /// The basename of argv[0], as postmap and postalias print it.
@@ -58,8 +61,7 @@ public final class MessageWriter: Sendable {
             collector.withLock { $0.append(text) }
             return
         }
-        var bytes = ByteText.bytes(of: program)
-        bytes.append(contentsOf: [0x3A, 0x20])
+        var bytes = prefix
         bytes.append(contentsOf: ByteText.bytes(of: text))
         var line = Self.printable(bytes, utf8: utf8Printable.load(ordering: .relaxed))
         line.append(0x0A)
