@@ -38,6 +38,7 @@ final class LDAPTable: LookupTable {
             throw .configuration("ldap:\(name) map requires O_RDONLY access mode")
         }
         self.name = name
+        try LDAPLibrary.load(table: name)
         diagnostics = request.diagnostics
         let warn = request.diagnostics.warning
         let parameters = try TableParameters(name: name, mainParameter: request.settings.mainParameter, warn: { warn($0) })
