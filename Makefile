@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release demo test unit-tests completions check-completions bench bench-postconf bench-ldap clean
+.PHONY: all build release demo test unit-tests completions check-completions bench bench-postconf bench-startup bench-ldap clean
 
 all: build
 
@@ -47,6 +47,12 @@ bench:
 bench-postconf: release
 	@scripts/ensure-deps bench
 	scripts/bench-postconf
+
+# One postmap -q KEY lookup per process: wall time of 50, callgrind instructions and dynamic-loader
+# relocations, ours against Debian's postmap.
+bench-startup: release
+	@scripts/ensure-deps bench
+	scripts/bench-startup --no-build
 
 # postmap -q - with 10,000 keys against a private slapd, ours against Debian's postmap + postfix-ldap.
 bench-ldap: release

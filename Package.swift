@@ -9,7 +9,8 @@ import PackageDescription
 //   MapsBerkeleyDB, MapsLMDB, MapsPCRE2                                                  -> Maps, C library
 //   PostfixConfig          main.cf and master.cf, $name expansion, the parameter table,
 //                          database client settings (TableParameters)            -> PostfixText, Maps
-//   MapsLDAP               the ldap table                          -> Maps, PostfixConfig, libldap
+//   MapsLDAP               the ldap table; libldap is loaded on first use (CLDAPLoader)
+//                                                                   -> Maps, PostfixConfig, CLDAPLoader
 //   MapBackends            the registry of every implemented table type                  -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
@@ -17,6 +18,19 @@ import PackageDescription
 //   PostconfTool           postconf, its display, edits and --check
 //                                              -> ToolSupport, PostfixConfig, Maps, MapsPCRE2
 //   postmap, postalias, newaliases, postconf   thin executables
+
+/// This manifest's directory.
+let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
+
+/// Release executables link libstdc++, which the Swift runtime uses, statically: loading and relocating
+/// the shared library cost each process about 2.2M instructions, more than the rest of a postmap lookup.
+/// The toolchain's static-stdlib-args.lnk adds `-lstdc++` after any flag a package can give, so the name
+/// is redirected instead: build-support/static-libstdc++ holds a linker script `libstdc++.so` that
+/// names `libstdc++.a`, and is searched before the system's directories.
+let startupLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-L\(packageDirectory)/build-support/static-libstdc++"], .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "postfix-maps",
     products: [
@@ -45,17 +59,20 @@ let package = Package(
         .target(name: "MapsLMDB", dependencies: ["Maps", "CLMDB"]),
         .target(name: "MapsPCRE2", dependencies: ["Maps", "CPCRE2"]),
         .target(name: "PostfixConfig", dependencies: ["PostfixText", "Maps"]),
-        .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "CLDAP"]),
+        // libldap's functions for MapsLDAP, the library loaded when the first ldap table opens.
+        .target(name: "CLDAPLoader"),
+        .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "CLDAP", "CLDAPLoader"]),
         .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP"]),
 
         .target(name: "ToolSupport", dependencies: ["PostfixText"]),
         .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
         .target(name: "PostconfTool", dependencies: ["ToolSupport", "PostfixConfig", "Maps", "MapsPCRE2"]),
 
-        .executableTarget(name: "postmap", dependencies: ["MapTools"]),
-        .executableTarget(name: "postalias", dependencies: ["MapTools"]),
-        .executableTarget(name: "newaliases", dependencies: ["MapTools"]),
-        .executableTarget(name: "postconf", dependencies: ["PostconfTool"]),
+        .executableTarget(name: "postmap", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "postalias", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "newaliases", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
+        // postconf links no table backend but pcre (for the lint): its start-up stays light.
+        .executableTarget(name: "postconf", dependencies: ["PostconfTool"], linkerSettings: startupLinkerSettings),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
         .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "ToolSupport"]),
 

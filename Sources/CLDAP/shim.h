@@ -1,7 +1,8 @@
 #ifndef PFX_CLDAP_SHIM_H
 #define PFX_CLDAP_SHIM_H
 /*
- * OpenLDAP's client library (libldap, liblber) for the ldap table. Option setters that take
+ * OpenLDAP's client library (libldap, liblber) for the ldap table: its headers only; the library is
+ * loaded when the first ldap table opens (CLDAPLoader). Option setters that take
  * pointers or pointer-valued constants (LDAP_OPT_ON) are wrapped here, because Swift cannot
  * import those macros; so is the SASL interaction callback, which needs only the fixed layout
  * of Cyrus SASL's sasl_interact_t (sasl.h itself is not needed to build).
@@ -23,8 +24,12 @@ static inline int cldap_set_timeout(LDAP *ld, int option, long seconds) {
     return ldap_set_option(ld, option, &tv);
 }
 
+/* LDAP_OPT_ON is the address of liblber's ber_pvt_opt_on; libldap is loaded on demand (CLDAPLoader),
+ * so the address comes from the loaded library. */
+void *cldap_opt_on(void);
+
 static inline int cldap_set_flag(LDAP *ld, int option, int on) {
-    return ldap_set_option(ld, option, on ? LDAP_OPT_ON : LDAP_OPT_OFF);
+    return ldap_set_option(ld, option, on ? cldap_opt_on() : LDAP_OPT_OFF);
 }
 
 static inline int cldap_set_string(LDAP *ld, int option, const char *value) {

@@ -46,6 +46,7 @@ final class LDAPTable: LookupTable {
             throw .usage("ldap:\(name) map requires O_RDONLY access mode")
         }
         self.name = name
+        try LDAPLibrary.load(table: name)
         diagnostics = request.diagnostics
         let warn = request.diagnostics.warning
         // Postfix's dict_ldap_open first asks the library for its version, which makes the library read
