@@ -5,7 +5,7 @@ import MapsLMDB
 import Testing
 
 /// The library example in the README, kept compiling and working.
-@Test func readmeLibraryExample() throws {
+@Test(.temporaryDirectory) func readmeLibraryExample() throws {
     let name = tempName()
     try build("lmdb", name, [("user@example.com", "mailbox@store.example.net")])
     let registry = MapRegistry([BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb])

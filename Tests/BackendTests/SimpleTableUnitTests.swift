@@ -5,7 +5,7 @@ import MapsBerkeleyDB
 import Testing
 
 /// The simple table types through the library, for what the command line cannot reach.
-@Suite struct SimpleTableUnitTests {
+@Suite(.temporaryDirectory) struct SimpleTableUnitTests {
     static let simple = MapRegistry(SimpleTables.all + [BerkeleyDBMaps.hash])
 
     static func open(_ spec: String, mode: AccessMode = .readOnly, flags: DictFlags = .commandLineDefault,
@@ -43,8 +43,8 @@ import Testing
     @Test("texthash without a duplicate policy: a duplicate is a configuration error")
     func texthashFatalDuplicate() throws {
         let path = tempName()
-        FileManager.default.createFile(atPath: path, contents: Data("a 1\nA 2\n".utf8),
-                                       attributes: [.modificationDate: Date(timeIntervalSince1970: 1_577_836_800)])
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("a 1\nA 2\n".utf8),
+                                               attributes: [.modificationDate: Date(timeIntervalSince1970: 1_577_836_800)]))
         var flags = DictFlags.commandLineDefault
         flags.setDuplicatePolicy(.fatal)
         let failure = Self.error { _ = try Self.open("texthash:\(path)", flags: flags) }

@@ -12,12 +12,6 @@ final class Collected: @unchecked Sendable {
     var diagnostics: Diagnostics { Diagnostics(warning: { [self] in warnings.append($0) }) }
 }
 
-func tempName() -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tbl-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.appendingPathComponent("map").path
-}
-
 func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 /// Build `name` from records with the library's builder.
@@ -36,7 +30,7 @@ func open(_ type: String, _ name: String, mode: AccessMode = .readOnly, flags: D
     try registry.open(MapSpec(type: type, name: name), OpenRequest(mode: mode, flags: flags, settings: settings, diagnostics: diagnostics))
 }
 
-@Suite struct TableTests {
+@Suite(.temporaryDirectory) struct TableTests {
     static let types = ["hash", "btree", "lmdb"]
 
     @Test(arguments: types)

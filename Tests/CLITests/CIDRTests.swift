@@ -156,7 +156,7 @@ struct CIDRGenerator {
 /// The `cidr` table type against Debian's postmap: every rule form and warning, `if`/`endif`, negation,
 /// both families, keys that are not addresses, large generated tables, NUL bytes, long keys, and the
 /// operations Postfix refuses.
-@Suite(.enabled(if: Paths.oracleAvailable, "needs Debian's postfix package"))
+@Suite(.enabled(if: Oracle.enabled(Paths.oracleAvailable), "needs Debian's postfix package"))
 struct CIDRTests {
     static let configs = ["compatibility_level = 0\n", "compatibility_level = 3.6\n"]
 

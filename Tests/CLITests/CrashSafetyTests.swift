@@ -36,13 +36,22 @@ struct CrashSafetyTests {
         // Readers run on their own threads: they block, and the cooperative pool has only one per core.
         let group = DispatchGroup()
         let processReads = Counter(), libraryReads = Counter()
-        for exe in [Paths.ours("postmap")] + (Paths.oracleAvailable && (type != "lmdb" || Paths.lmdbOracleAvailable) ? [Paths.postfix("postmap")] : []) {
+        let readsPerProgram = FailureLog()
+        let readers = [Paths.ours("postmap")] + (Oracle.postmap(for: type) ? [Paths.postfix("postmap")] : [])
+        for exe in readers {
             DispatchQueue.global().async(group: group) {
                 var reads = 0
                 while !done.isSet, reads < 2_000 {
                     let key = probeKeys[reads % probeKeys.count]
                     let n = key.dropFirst(4).prefix(while: { $0 != "@" })
-                    guard let o = try? run(exe, ["-c", ".", "-q", key, "\(type):map"], in: dir.url) else { continue }
+                    let o: Outcome
+                    do {
+                        o = try run(exe, ["-c", ".", "-q", key, "\(type):map"], in: dir.url)
+                    } catch {
+                        // A reader that cannot start is a failure, not a reader to leave out.
+                        failures.add("\(exe) did not start: \(error)")
+                        break
+                    }
                     let value = o.out
                     if o.status != 0 || (value != "old-\(n)\n" && value != "new-\(n)\n") || !o.stderr.isEmpty {
                         failures.add("\(exe) read \(key): status \(o.status) value \(value.debugDescription) stderr \(o.stderr)")
@@ -50,6 +59,7 @@ struct CrashSafetyTests {
                     reads += 1
                 }
                 processReads.add(reads)
+                readsPerProgram.add("\(exe): \(reads)")
             }
         }
         DispatchQueue.global().async(group: group) {
@@ -85,6 +95,11 @@ struct CrashSafetyTests {
         #expect(failures.entries.isEmpty, "\(failures.entries.prefix(5))")
         #expect(processReads.value > 10 && libraryReads.value > 100,
                 "readers ran: \(processReads.value) process reads, \(libraryReads.value) library reads")
+        // Every reader process took part, Debian's postmap included when it is there.
+        #expect(readsPerProgram.entries.count == readers.count, "\(readsPerProgram.entries)")
+        for entry in readsPerProgram.entries {
+            #expect(!entry.hasSuffix(": 0"), "a reader never read: \(entry)")
+        }
         // No temporary files left behind.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp.") }
         #expect(leftovers.isEmpty)
@@ -121,7 +136,7 @@ struct CrashSafetyTests {
 
         let o = try run(Paths.ours("postmap"), ["-c", ".", "-q", "user7@example.com", "\(type):map"], in: dir.url)
         #expect(o.out == "old-7\n")
-        if Paths.oracleAvailable && (type != "lmdb" || Paths.lmdbOracleAvailable) {
+        if Oracle.postmap(for: type) {
             let p = try run(Paths.postfix("postmap"), ["-c", ".", "-q", "user7@example.com", "\(type):map"], in: dir.url)
             #expect(p.out == "old-7\n")
         }
@@ -136,30 +151,77 @@ struct CrashSafetyTests {
 
     @Test("SIGTERM during a build removes the temporary file", arguments: ["hash", "lmdb"])
     func terminatedBuild(type: String) async throws {
+        // Mid-build: the builder's own temporary file exists (Berkeley DB has renamed its "__db." file
+        // into place) and the build has run for another 100 ms of its several seconds.
+        try await Self.terminate(type: type, settle: 100_000_000) { names in
+            names.contains { $0.hasPrefix("map.db.tmp.") || $0.hasPrefix("map.lmdb.tmp.") }
+        }
+    }
+
+    @Test("SIGTERM as the temporary file is being created", arguments: ["hash", "lmdb"])
+    func terminatedAtCreation(type: String) async throws {
+        // The handlers that remove the temporary file are installed only once the backend has created
+        // it (Tool.bulkBuild): a SIGTERM in between leaves Berkeley DB's "__db.map.db.tmp.PID", or the
+        // temporary file itself. Known and not fixed yet; once it is, drop `withKnownIssue`.
+        await withKnownIssue("SIGTERM before postmap installs its handlers leaves a temporary file", isIntermittent: true) {
+            try await Self.terminate(type: type, settle: 0) { names in names.contains { $0.contains(".tmp.") } }
+        }
+    }
+
+    /// Rebuild a 1,000-record table from 400,000 records, send SIGTERM once the directory listing
+    /// satisfies `ready` (and `settle` nanoseconds more), and require that the build was cut off: the signal
+    /// ended it (postmap's handler exits with 128 + the signal number), nothing is left behind, and the
+    /// old table answers with none of the new records.
+    static func terminate(type: String, settle: UInt64, ready: ([String]) -> Bool,
+                          sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let dir = TempDir("term")
         dir.write("main.cf", "compatibility_level = 0\n")
+        dir.write("map", Self.source(records: 1_000, tag: "old"))
+        let old = try run(Paths.ours("postmap"), ["-c", ".", "\(type):map"], in: dir.url)
+        #expect(old.status == 0 && old.stderr.isEmpty, "\(old)", sourceLocation: sourceLocation)
         dir.write("map", Self.source(records: 400_000, tag: "new"))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Paths.ours("postmap"))
         process.arguments = ["-c", ".", "\(type):map"]
         process.currentDirectoryURL = dir.url
-        try process.run()
-        for _ in 0..<500 {
-            if (try FileManager.default.contentsOfDirectory(atPath: dir.path)).contains(where: { $0.contains(".tmp.") }) { break }
-            try await Task.sleep(nanoseconds: 2_000_000)
+        process.standardError = FileHandle.nullDevice
+        try runWithSignalsUnblocked(process)
+        var seen: [String] = []
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && process.isRunning {
+            let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+            if ready(names) {
+                seen = names
+                break
+            }
+            // Catching a short-lived state takes a tight loop; otherwise leave the build the CPU.
+            usleep(settle == 0 ? 200 : 2_000)
         }
+        if settle > 0 { try await Task.sleep(nanoseconds: settle) }
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
+        #expect(!seen.isEmpty, "the build did not reach the point to interrupt", sourceLocation: sourceLocation)
+        let bySignal = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM
+        let byHandler = process.terminationReason == .exit && process.terminationStatus == 128 + SIGTERM
+        let ending = "\(process.terminationReason == .exit ? "exit status" : "signal") \(process.terminationStatus)"
+        #expect(bySignal || byHandler, "postmap ended with \(ending), not by SIGTERM", sourceLocation: sourceLocation)
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        #expect(!names.contains(where: { $0.contains(".tmp.") }), "\(names)")
+        #expect(!names.contains(where: { $0.contains(".tmp.") }), "left behind: \(names) (seen before the signal: \(seen))",
+                sourceLocation: sourceLocation)
+        let q = try run(Paths.ours("postmap"), ["-c", ".", "-q", "-", "\(type):map"], in: dir.url,
+                        stdin: Array("user7@example.com\nuser300000@example.com\n".utf8))
+        #expect(q.out == "user7@example.com\told-7\n" && q.stderr.isEmpty, "\(q)", sourceLocation: sourceLocation)
+        let dump = try run(Paths.ours("postmap"), ["-c", ".", "-s", "\(type):map"], in: dir.url)
+        #expect(dump.status == 0 && dump.out.split(separator: "\n").count == 1_000, "records in the table after the signal",
+                sourceLocation: sourceLocation)
     }
 }
 
 extension CrashSafetyTests {
     @Test("a -q - reader waiting for input holds no lock, so a writer gets through",
-          .enabled(if: Paths.oracleAvailable), arguments: types)
+          .enabled(if: Oracle.enabled(Paths.oracleAvailable)), arguments: types)
     func batchReleasesLockWhileWaiting(type: String) async throws {
-        if type == "lmdb", !Paths.lmdbOracleAvailable { return }
+        guard Oracle.postmap(for: type) else { return }
         let dir = TempDir("batch")
         dir.write("main.cf", "compatibility_level = 0\n")
         dir.write("map", "a 1\n")
@@ -173,7 +235,18 @@ extension CrashSafetyTests {
         reader.standardOutput = output
         try reader.run()
         try input.fileHandleForWriting.write(contentsOf: Data("a\n".utf8))
-        try await Task.sleep(nanoseconds: 300_000_000)
+        // postmap buffers its answers until the end, as Postfix's does: the reader has answered when it
+        // has taken the key from the pipe and sits in read(2) on its standard input again.
+        // Bounded, and generous: on a loaded machine the first lookup of a debug build can take seconds.
+        let notAnswered = try await waitUntilWaitingForInput(reader, input: input, limit: 60)
+        #expect(notAnswered == nil, "the reader did not take its first key within 60 s: \(notAnswered ?? "")")
+        // Waiting for input, it holds no lock on anything.
+        let locks = (try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? ""
+        // "1: POSIX  ADVISORY  READ 1234 ...": the fifth field is the holder's process id.
+        let held = locks.split(separator: "\n").filter { line in
+            line.split(separator: " ").dropFirst(4).first == "\(reader.processIdentifier)"
+        }
+        #expect(held.isEmpty, "locks held by the waiting reader: \(held)")
         // Postfix's in-place writer takes the exclusive lock; it must not wait for our idle reader.
         let writer = try run(Paths.postfix("postmap"), ["-c", ".", "-i", "\(type):map"], in: dir.url,
                              stdin: Array("b 2\n".utf8), timeout: 10)
@@ -184,6 +257,54 @@ extension CrashSafetyTests {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(text == "a\t1\nb\t2\n")
     }
+}
+
+/// Start `process` with no signal blocked. A child inherits the signal mask of the thread that starts
+/// it, and the test's threads (Dispatch's and the concurrency pool's) block most signals: a SIGTERM sent
+/// to a child started with `Process.run()` alone stays pending, and the child runs to its end.
+func runWithSignalsUnblocked(_ process: Process) throws {
+    var none = sigset_t(), saved = sigset_t()
+    sigemptyset(&none)
+    pthread_sigmask(SIG_SETMASK, &none, &saved)
+    defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+    try process.run()
+}
+
+#if arch(x86_64)
+private let readSyscall: Int? = 0
+#elseif arch(arm64)
+private let readSyscall: Int? = 63
+#else
+private let readSyscall: Int? = nil
+#endif
+
+/// Wait, at most `limit` seconds, until `process` has read everything written to `input` and is blocked
+/// reading its standard input again (Linux: /proc/PID/syscall names read(2) on fd 0), twice in a row.
+/// Returns nil once it is, or what was seen last.
+func waitUntilWaitingForInput(_ process: Process, input: Pipe, limit: TimeInterval) async throws -> String? {
+    let deadline = Date().addingTimeInterval(limit)
+    var streak = 0
+    var last = ""
+    while Date() < deadline && process.isRunning {
+        var pending = pollfd(fd: input.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        let polled = poll(&pending, 1, 0)
+        let drained = polled == 0
+        let waiting: Bool
+        let state: String
+        if let readSyscall {
+            // "NR 0x0 ...": system call NR, read(2), with file descriptor 0.
+            state = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/syscall", encoding: .utf8)) ?? ""
+            waiting = state.hasPrefix("\(readSyscall) 0x0 ")
+        } else {
+            state = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/wchan", encoding: .utf8)) ?? ""
+            waiting = state.contains("pipe")
+        }
+        last = "poll \(polled), state \(state.prefix(60))"
+        if drained && waiting { streak += 1 } else { streak = 0 }
+        if streak >= 2 { return nil }
+        try await Task.sleep(nanoseconds: 20_000_000)
+    }
+    return process.isRunning ? last : "the process ended with status \(process.terminationStatus)"
 }
 
 /// A flag readers poll to stop.

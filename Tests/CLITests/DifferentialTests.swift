@@ -3,7 +3,7 @@ import Testing
 
 /// The same input and command line through Debian's postmap/postalias and ours: same stdout, stderr
 /// and exit status.
-@Suite(.enabled(if: Paths.oracleAvailable, "needs Debian's postfix package"))
+@Suite(.enabled(if: Oracle.enabled(Paths.oracleAvailable), "needs Debian's postfix package"))
 struct DifferentialTests {
     static let types = ["hash", "btree", "lmdb"]
     static let configs = ["compatibility_level = 0\n", "compatibility_level = 3.6\n"]

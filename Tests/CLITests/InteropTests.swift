@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Tables built by our tools are read by Debian's Postfix with the same results, and the other way round.
-@Suite(.enabled(if: Paths.oracleAvailable, "needs Debian's postfix package"))
+@Suite(.enabled(if: Oracle.enabled(Paths.oracleAvailable), "needs Debian's postfix package"))
 struct InteropTests {
     static let types = ["hash", "btree", "lmdb"]
 

@@ -56,7 +56,7 @@ final class StreamingQuery: @unchecked Sendable {
 /// A server that is down, dies, freezes or comes back: the lookup fails with a temporary error (never
 /// "not found"), within the configured timeout, and a later lookup reconnects. Each scenario runs with
 /// Debian's postmap and ours against the same server, and their output must agree.
-@Suite(.enabled(if: Paths.oracleAvailable && Slapd.available, "needs slapd, openssl and Debian's postfix-ldap"))
+@Suite(.enabled(if: Oracle.enabled(Paths.oracleAvailable && Slapd.available), "needs slapd, openssl and Debian's postfix-ldap"))
 struct LDAPFaultTests {
     static let cf = "search_base = dc=example,dc=com\ntimeout = 2\n"
 
@@ -161,6 +161,13 @@ struct LDAPFaultTests {
             #expect(outcome.status == 0, "\(tool): \(outcome)")
             #expect(outcome.out.hasSuffix("bob@example.com\tbob@mail.example.com,bob@backup.example.com\n"), "\(tool): \(outcome)")
         }
+        // Debian's postmap and ours print the same, messages included.
+        let (ours, theirs) = (runs[0].outcome, runs[1].outcome)
+        #expect(ours.status == theirs.status, "exit status: ours \(ours.status), Postfix's \(theirs.status)")
+        #expect(ours.stdout == theirs.stdout, "stdout: ours\n\(ours.out)Postfix's\n\(theirs.out)")
+        #expect(ours.stderr == theirs.stderr, "stderr: ours\n\(ours.stderr)Postfix's\n\(theirs.stderr)")
+        #expect(ours.out == "alice@example.com\talice@mail.example.com\n"
+                    + "bob@example.com\tbob@mail.example.com,bob@backup.example.com\n", "\(ours)")
     }
 
     @Test("StartTLS and ldaps with a certificate made for the test")

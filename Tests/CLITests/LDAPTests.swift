@@ -13,7 +13,7 @@ struct LDAPCase: CustomStringConvertible {
 
 /// The ldap table against a real slapd (testdata/ldap), compared with Debian's postmap and
 /// postfix-ldap: the same .cf files, the same keys, identical stdout, stderr and exit status.
-@Suite(.enabled(if: Paths.oracleAvailable && Slapd.available, "needs slapd, openssl and Debian's postfix-ldap"))
+@Suite(.enabled(if: Oracle.enabled(Paths.oracleAvailable && Slapd.available), "needs slapd, openssl and Debian's postfix-ldap"))
 struct LDAPTests {
     static let base = "search_base = dc=example,dc=com\n"
     static let people = ["alice@example.com", "Alice.Smith@EXAMPLE.com", "bob@example.com", "BOB@Example.COM",

@@ -74,7 +74,7 @@ enum MessageCorpus {
 
 /// postmap `-h`, `-b`, `-m` (and `-U`) with `-q -` against Debian's postmap: the same keys found, in the
 /// same order, with the same messages and exit status.
-@Suite(.enabled(if: Paths.oracleAvailable, "needs Debian's postfix package"))
+@Suite(.enabled(if: Oracle.enabled(Paths.oracleAvailable), "needs Debian's postfix package"))
 struct MessageKeyTests {
     static let modes = ["-h", "-hm", "-b", "-bm", "-hb", "-hbm"]
 
@@ -167,7 +167,7 @@ struct MessageKeyTests {
 
     @Test("indexed tables with header and body keys; several maps; -f", arguments: ["hash", "btree", "lmdb"])
     func indexedTables(type: String) throws {
-        guard type != "lmdb" || Paths.lmdbOracleAvailable else { return }
+        guard Oracle.postmap(for: type) else { return }
         let source = "x-flag:yes FLAG\nX-Case:Upper CASE\npreamble PRE\n--bb BOUND\nlast LAST\n"
         let twin = try Self.twin(files: ["map": Array(source.utf8)])
         try twin.same("postmap", ["\(type):map"])

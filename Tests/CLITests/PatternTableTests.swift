@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// regexp: and pcre: tables against Debian's postmap (with postfix-pcre): same answers, same warnings.
-@Suite(.enabled(if: Paths.oracleAvailable && FileManager.default.fileExists(atPath: "/usr/lib/postfix/postfix-pcre.so"),
+@Suite(.enabled(if: Oracle.enabled(Paths.pcreOracleAvailable),
                 "needs Debian's postfix and postfix-pcre"))
 struct PatternTableTests {
     static let types = ["regexp", "pcre"]

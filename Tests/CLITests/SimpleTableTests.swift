@@ -45,8 +45,9 @@ private func launch(_ executable: String, _ arguments: [String], in dir: TempDir
     env.removeValue(forKey: "MAIL_CONFIG")
     for (k, v) in testEnvironment { env[k] = v }
     process.environment = env
-    FileManager.default.createFile(atPath: dir.file("run.out"), contents: nil)
-    FileManager.default.createFile(atPath: dir.file("run.err"), contents: nil)
+    for name in ["run.out", "run.err"] where !FileManager.default.createFile(atPath: dir.file(name), contents: nil) {
+        Issue.record("cannot create \(dir.file(name))")
+    }
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = try FileHandle(forWritingTo: dir.url.appendingPathComponent("run.out"))
     process.standardError = try FileHandle(forWritingTo: dir.url.appendingPathComponent("run.err"))
@@ -63,7 +64,7 @@ private func finish(_ process: Process, in dir: TempDir) -> Outcome {
 
 /// `texthash`, `inline`, `unionmap`, `pipemap`, `fail` and `environ` through Debian's postmap/postalias
 /// and ours: same stdout, stderr and exit status.
-@Suite(.enabled(if: Paths.oracleAvailable, "needs Debian's postfix package"))
+@Suite(.enabled(if: Oracle.enabled(Paths.oracleAvailable), "needs Debian's postfix package"))
 struct SimpleTableTests {
     static let configs = ["compatibility_level = 0\n", "compatibility_level = 3.6\n"]
 

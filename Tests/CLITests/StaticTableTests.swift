@@ -3,7 +3,7 @@ import Testing
 
 /// The `static` table type against Debian's postmap (Postfix's dict_static_test through the CLI, and
 /// the operations static does not have).
-@Suite(.enabled(if: Paths.oracleAvailable, "needs Debian's postfix package"))
+@Suite(.enabled(if: Oracle.enabled(Paths.oracleAvailable), "needs Debian's postfix package"))
 struct StaticTableTests {
     static let names = ["static:fooxx", "static:{ foo xx ", "static:{ foo xx }x", "static:{ foo xx }", "static:{ a  b }",
                         "static:{}", "static:{  }", "static:", "static:{ {a} }", "static:{{a}", "static:{a}}",

@@ -28,6 +28,42 @@ enum Paths {
     static var lmdbOracleAvailable: Bool {
         oracleAvailable && FileManager.default.fileExists(atPath: "/usr/lib/postfix/postfix-lmdb.so")
     }
+    static var pcreOracleAvailable: Bool {
+        oracleAvailable && FileManager.default.fileExists(atPath: "/usr/lib/postfix/postfix-pcre.so")
+    }
+    static var postconfOracleAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/postconf") }
+}
+
+/// Debian's Postfix (and slapd) are the oracle. Outside `make test` a test whose oracle is missing is
+/// skipped; `make test` sets `REQUIRE_ORACLE=1`, and then a missing oracle fails the run instead.
+enum Oracle {
+    static var required: Bool { ProcessInfo.processInfo.environment["REQUIRE_ORACLE"] == "1" }
+
+    /// For `.enabled(if:)`: run when the oracle is there, and also when it is required (the test then
+    /// fails, on the missing program or on its "unsupported dictionary type" answers).
+    static func enabled(_ available: Bool) -> Bool { available || required }
+
+    /// In a test body, before a part that needs an oracle: whether it is there. A required oracle
+    /// that is missing is recorded as an issue; otherwise the caller skips that part.
+    static func check(_ available: Bool, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        if !available && required {
+            Issue.record("REQUIRE_ORACLE=1 but \(what) is not installed (scripts/ensure-deps test installs it)",
+                         sourceLocation: sourceLocation)
+        }
+        return available
+    }
+
+    /// Debian's postmap for tables of `type`: postfix, plus postfix-lmdb for lmdb.
+    static func postmap(for type: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        type == "lmdb" ? check(Paths.lmdbOracleAvailable, "Debian's postfix-lmdb", sourceLocation: sourceLocation)
+            : check(Paths.oracleAvailable, "Debian's postfix", sourceLocation: sourceLocation)
+    }
+}
+
+/// A program the tests need is not installed.
+struct MissingProgram: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "\(path) is not installed (scripts/ensure-deps test installs the oracle and test tools)" }
 }
 
 /// Run `executable` with `arguments` in `directory`, feeding `stdin`. Waits at most `timeout` seconds.
@@ -36,6 +72,7 @@ func run(_ executable: String, _ arguments: [String], in directory: URL, stdin: 
          environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> Outcome {
     // A child that exits without reading its input must not kill the test process.
     signal(SIGPIPE, SIG_IGN)
+    guard FileManager.default.isExecutableFile(atPath: executable) else { throw MissingProgram(path: executable) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -86,7 +123,7 @@ final class TempDir: Sendable {
     var path: String { url.path }
     func write(_ name: String, _ bytes: [UInt8]) {
         let path = url.appendingPathComponent(name).path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        if !FileManager.default.createFile(atPath: path, contents: Data(bytes)) { Issue.record("cannot write \(path)") }
         if name == "main.cf" {
             // See Twin.write: Postfix waits on a just-changed main.cf.
             try? FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: path)

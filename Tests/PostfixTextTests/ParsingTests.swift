@@ -6,7 +6,7 @@ import Testing
 /// Write `bytes` to a temporary file and return a reader over it.
 func reader(_ bytes: [UInt8], name: String = "src") -> (LogicalLineReader, () -> [String]) {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("llr-\(UUID().uuidString)").path
-    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    if !FileManager.default.createFile(atPath: path, contents: Data(bytes)) { Issue.record("cannot write \(path)") }
     let fd = open(path, O_RDONLY)
     unlink(path)
     let box = WarningBox()
