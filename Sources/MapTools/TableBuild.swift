@@ -5,13 +5,27 @@ import Maps
 import Glibc
 #endif
 
-/// The temporary file of the build in progress, removed by the signal handler. Written only by the
-/// main thread before handlers can see it; read only by the handler.
+/// The temporary file of the build in progress and Berkeley DB's region file beside it
+/// (`__db.NAME.tmp.PID`), removed by the signal handler. Written only by the main thread while the
+/// signals are blocked; read only by the handler.
 nonisolated(unsafe) private var interruptedBuildPath: UnsafeMutablePointer<CChar>?
+nonisolated(unsafe) private var interruptedRegionPath: UnsafeMutablePointer<CChar>?
 
 private func removeTemporaryAndExit(_ signal: Int32) {
     if let path = interruptedBuildPath { unlink(path) }
+    if let path = interruptedRegionPath { unlink(path) }
     _exit(128 + signal)
+}
+
+/// The signals that end a build and remove its temporary file.
+private let buildSignals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGXFSZ]
+
+/// Block or unblock `buildSignals` for this thread.
+private func blockBuildSignals(_ block: Bool) {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for sig in buildSignals { sigaddset(&set, sig) }
+    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, nil)
 }
 
 /// A source file opened for a build.
@@ -66,18 +80,26 @@ extension Tool {
         var request = OpenRequest(mode: .readWriteCreate, flags: flags.union(.bulkUpdate), settings: settings,
                                   diagnostics: diagnostics)
         request.sizeHint = Int(source.status.st_size)
+        // The builder creates its temporary file; a signal that arrives before the handler knows the
+        // file's name is held until it does, so an interrupted build never leaves the file behind.
+        blockBuildSignals(true)
+        for sig in buildSignals { signal(sig, removeTemporaryAndExit) }
         let builder: any TableBuilder
         do {
             builder = try Tool.registry.builder(spec, request)
         } catch {
+            blockBuildSignals(false)
             try refuseWithoutCreator(spec)
             throw Fatal(error.message)
         }
         let temporary = strdup(builder.temporaryPath)
+        let slash = builder.temporaryPath.lastIndex(of: "/")
+        let region = slash.map { builder.temporaryPath[...$0] + "__db." + builder.temporaryPath[builder.temporaryPath.index(after: $0)...] }
+            ?? "__db." + builder.temporaryPath
+        let regionPath = strdup(String(region))
         interruptedBuildPath = temporary
-        for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGXFSZ] {
-            signal(sig, removeTemporaryAndExit)
-        }
+        interruptedRegionPath = regionPath
+        blockBuildSignals(false)
         cleanups.append { builder.abort() }
         let lines = LogicalLineReader(source.reader, warning: { [unowned self] in self.warning($0) })
         do {
@@ -103,8 +125,12 @@ extension Tool {
             throw Fatal("table \(spec.type):\(spec.name): write error: \(error)")
         }
         cleanups.removeLast()
+        blockBuildSignals(true)
         interruptedBuildPath = nil
+        interruptedRegionPath = nil
+        blockBuildSignals(false)
         free(temporary)
+        free(regionPath)
     }
 
     /// Postfix builds and `-i` updates go through its bulk-mode creators (`mkmap_open`), so a type without
