@@ -16,7 +16,11 @@ import PackageDescription
 //   MapTools               postmap, postalias and newaliases   -> ToolSupport, MapBackends, PostfixConfig
 //   PostconfTool           postconf, its display, edits and --check
 //                                              -> ToolSupport, PostfixConfig, Maps, MapsPCRE2
+//   MapMigration           the migration off Berkeley DB: plans with PostconfTool, builds with the
+//                          backends, edits with postconf's atomic edit
+//                                              -> ToolSupport, Maps, MapBackends, PostconfTool
 //   postmap, postalias, newaliases, postconf   thin executables
+//   postmap-migrate        MapMigration behind swift-argument-parser (not a Postfix tool)
 let package = Package(
     name: "postfix-maps",
     products: [
@@ -31,6 +35,10 @@ let package = Package(
         .executable(name: "postalias", targets: ["postalias"]),
         .executable(name: "newaliases", targets: ["newaliases"]),
         .executable(name: "postconf", targets: ["postconf"]),
+        .executable(name: "postmap-migrate", targets: ["postmap-migrate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", .upToNextMinor(from: "1.8.2")),
     ],
     targets: [
         // C libraries from Debian: one system-library target each.
@@ -55,9 +63,13 @@ let package = Package(
         .executableTarget(name: "postmap", dependencies: ["MapTools"]),
         .executableTarget(name: "postalias", dependencies: ["MapTools"]),
         .executableTarget(name: "newaliases", dependencies: ["MapTools"]),
+        .target(name: "MapMigration", dependencies: ["ToolSupport", "PostfixText", "Maps", "MapBackends", "PostconfTool"]),
         .executableTarget(name: "postconf", dependencies: ["PostconfTool"]),
+        .executableTarget(name: "postmap-migrate", dependencies: [
+            "MapMigration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
-        .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "ToolSupport"]),
+        .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "MapMigration", "ToolSupport"]),
 
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
