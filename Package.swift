@@ -17,7 +17,11 @@ import PackageDescription
 //   MapTools               postmap, postalias and newaliases   -> ToolSupport, MapBackends, PostfixConfig
 //   PostconfTool           postconf, its display, edits and --check
 //                                              -> ToolSupport, PostfixConfig, Maps, MapsPCRE2
+//   MapMigration           the migration off Berkeley DB: plans with PostconfTool, builds with the
+//                          backends, edits with postconf's atomic edit
+//                                              -> ToolSupport, Maps, MapBackends, PostconfTool
 //   postmap, postalias, newaliases, postconf   thin executables
+//   postmap-migrate        MapMigration behind swift-argument-parser (not a Postfix tool)
 
 /// This manifest's directory.
 let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
@@ -45,6 +49,10 @@ let package = Package(
         .executable(name: "postalias", targets: ["postalias"]),
         .executable(name: "newaliases", targets: ["newaliases"]),
         .executable(name: "postconf", targets: ["postconf"]),
+        .executable(name: "postmap-migrate", targets: ["postmap-migrate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", .upToNextMinor(from: "1.8.2")),
     ],
     targets: [
         // C libraries from Debian: one system-library target each.
@@ -73,8 +81,12 @@ let package = Package(
         .executableTarget(name: "newaliases", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
         // postconf links no table backend but pcre (for the lint): its start-up stays light.
         .executableTarget(name: "postconf", dependencies: ["PostconfTool"], linkerSettings: startupLinkerSettings),
+        .target(name: "MapMigration", dependencies: ["ToolSupport", "PostfixText", "Maps", "MapBackends", "PostconfTool"]),
+        .executableTarget(name: "postmap-migrate", dependencies: [
+            "MapMigration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], linkerSettings: startupLinkerSettings),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
-        .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "ToolSupport"]),
+        .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "MapMigration", "ToolSupport"]),
 
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),

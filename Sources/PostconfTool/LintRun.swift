@@ -13,8 +13,8 @@ final class LintRun {
     let session: PostconfSession
     private(set) var findings: [LintFinding] = []
     /// main.cf names and the line of their last definition.
-    private var mainLines: [[UInt8]: Int] = [:]
-    private var masterLines: [ObjectIdentifier: Int] = [:]
+    private(set) var mainLines: [[UInt8]: Int] = [:]
+    private(set) var masterLines: [ObjectIdentifier: Int] = [:]
     private var mainRead = false
 
     init(directory: String?, program: String) {
@@ -29,15 +29,44 @@ final class LintRun {
 
     /// Table specs already checked (a table used by several parameters is reported once).
     var checkedTables: Set<String> = []
+    /// Access tables whose values were checked.
+    var checkedAccessTables: Set<String> = []
+    /// Listed entries of tables, by `type:name` (nil: the type cannot be listed here).
+    var entryCache: [String: [(key: String, value: String, file: String?, line: Int?)]?] = [:]
 
-    private var mainPath: String { session.mainPath }
-    private var masterPath: String { session.masterPath }
+    var mainPath: String { session.mainPath }
+    var masterPath: String { session.masterPath }
 
-    private func add(_ severity: LintFinding.Severity, _ file: String, _ line: Int?, _ parameter: [UInt8]?,
-                     _ message: String, suggestions: [String] = []) {
-        findings.append(LintFinding(severity: severity, file: file, line: line,
-                                    parameter: parameter.map(ConfigText.text), message: message,
-                                    suggestions: suggestions))
+    /// Record a finding. The place is `file` and `line` only: a text that starts with Postfix's own
+    /// `FILE, line N: ` or `FILE: ` prefix for the same place has it removed, so that each finding names
+    /// its place once. The same finding twice (a table or list checked for several services) is kept once.
+    func add(_ severity: LintFinding.Severity, _ file: String, _ line: Int?, _ parameter: [UInt8]?,
+             _ message: String, suggestions: [String] = []) {
+        var text = message
+        var line = line
+        // A table's own `TYPE map FILE, line N: ` (rule tables) or `TYPE:FILE: ` (client files) prefix.
+        if let space = text.firstIndex(of: " "), text[space...].hasPrefix(" map \(file), line "),
+           let comma = text.firstRange(of: ", line ") {
+            let rest = text[comma.upperBound...]
+            if let colon = rest.firstIndex(of: ":"), let n = Int(rest[..<colon]), line == nil || line == n {
+                line = n
+                text = String(rest[rest.index(after: colon)...].drop { $0 == " " })
+            }
+        } else if let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix(":\(file): "),
+                  text[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            text = String(text[colon...].dropFirst(file.count + 3))
+        }
+        if let line, text.hasPrefix("\(file), line \(line): ") {
+            text = String(text.dropFirst("\(file), line \(line): ".count))
+        } else if text.hasPrefix("\(file): ") {
+            text = String(text.dropFirst(file.count + 2))
+        }
+        let finding = LintFinding(severity: severity, file: file, line: line,
+                                  parameter: parameter.map(ConfigText.text), message: text,
+                                  suggestions: suggestions)
+        if findings.contains(where: { $0.file == file && $0.line == line && $0.message == text
+            && $0.severity == severity }) { return }
+        findings.append(finding)
     }
 
     /// Turn collected Postfix warnings into findings.
@@ -48,13 +77,27 @@ final class LintRun {
             // A missing database client file is reported as an error by the table check.
             if body.hasPrefix("open \""), body.contains("\" configuration \"") { continue }
             if let finding = clientFileFinding(body) {
-                findings.append(finding)
+                add(finding.severity, finding.file, finding.line, finding.parameter.map { Array($0.utf8) },
+                    finding.message, suggestions: finding.suggestions)
                 continue
             }
             var at = line
             let marker = Array(": undefined parameter: ".utf8), bytes = Array(body.utf8)
             if at == nil, let range = bytes.firstRange(of: marker) {
-                at = lineReferring(to: String(decoding: bytes[range.upperBound...], as: UTF8.self))
+                let name = Array(bytes[range.upperBound...])
+                at = lineReferring(to: String(decoding: name, as: UTF8.self))
+                // A restriction class without a definition: the line that lists it.
+                let classes = Array("smtpd_restriction_classes".utf8)
+                if at == nil, let value = session.mainTable[classes],
+                   ConfigText.tokens(value, ConfigText.isCommaOrBlank).contains(name) {
+                    at = mainLines[classes]
+                }
+            }
+            // The computed default of mynetworks failed: the place is the setting that made it fail.
+            if at == nil, body.hasPrefix("cannot compute the default mynetworks") {
+                at = ["inet_protocols", "inet_interfaces", "mynetworks_style"]
+                    .first { body.contains($0) && mainLines[Array($0.utf8)] != nil }
+                    .flatMap { mainLines[Array($0.utf8)] }
             }
             add(severity, file, at, parameter, body)
         }
@@ -129,6 +172,9 @@ final class LintRun {
         if namesReliable { checkNames() }
         checkValues()
         checkLimits()
+        checkRestrictions()
+        checkMatchLists()
+        checkCrossParameters()
         // Per file, in line order (files in the order they were first reported).
         var fileOrder: [String: Int] = [:]
         for f in findings where fileOrder[f.file] == nil { fileOrder[f.file] = fileOrder.count }
@@ -190,7 +236,7 @@ final class LintRun {
                 drainMessages(path, line: line.lineNumber)
                 switch error {
                 case .fatal(let f): add(.error, path, line.lineNumber, nil, f.message)
-                case .parse(let m): add(.error, path, line.lineNumber, nil, "file \(path): line \(line.lineNumber): \(m)")
+                case .parse(let m): add(.error, path, line.lineNumber, nil, m)
                 }
             }
         }

@@ -54,8 +54,15 @@ public enum Postconf {
             + "[-m (map types)] [-M (master.cf)] [-n (non-default parameters)] "
             + "[-o name=value (override parameter value)] [-p (main.cf, default)] [-P (master.cf parameters)] "
             + "[-t (bounce templates)] [-T compile-version|run-version|public-key-algorithms] [-v (verbose)] "
-            + "[-x (expand parameter values)] [-X (exclude)] [-# (comment-out)] [name...]")
+            + "[-x (expand parameter values)] [-X (exclude)] [-# (comment-out)] [name...]"
+            + usageCheckText)
     }
+
+    /// What our usage adds to Postfix's: the lint.
+    static let usageCheckText = " | \(checkUsage)"
+
+    /// `--check`'s own synopsis.
+    static let checkUsage = "--check [--json] [-c config_dir] (lint main.cf, master.cf and the tables they name)"
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func run(_ arguments: [String], messages: MessageWriter, out: OutputBuffer) throws(Stop) {

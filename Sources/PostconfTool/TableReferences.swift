@@ -29,6 +29,11 @@ struct TableReferences {
             || name.hasSuffix("_service") || name.hasSuffix("_server")
     }
 
+    /// Parameters that name a cache, which the daemon that uses it creates.
+    private var isCache: Bool {
+        name.hasSuffix("_cache_database") || name.hasSuffix("_cache_map") || name == "address_verify_map"
+    }
+
     /// Parameters where every `x:y` word must be a table.
     private var tablesOnly: Bool {
         name.hasSuffix("_maps") || name.hasSuffix("_checks") || name == "alias_database"
@@ -89,6 +94,8 @@ struct TableReferences {
             let database = path + suffix
             var db = stat(), source = stat()
             guard stat(database, &db) == 0 else {
+                // A cache (TLS sessions, address verification, postscreen) is created by its daemon.
+                if errno == ENOENT, isCache { return }
                 report(.error, "\(spec): open database \(database): \(systemErrorText(errno))")
                 return
             }

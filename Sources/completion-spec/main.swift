@@ -1,5 +1,6 @@
 import MapTools
 import PostconfTool
+import MapMigration
 import ToolSupport
 
 // Prints the tools' option tables and the catalog's table types as shell assignments, for
@@ -9,6 +10,7 @@ let commands: [(CommandSpec, String)] = [
     (MapCommands.postalias, "POSTALIAS_MAP_TYPES"),
     (MapCommands.newaliases, "-"),
     (PostconfCommand.spec, "-"),
+    (MigrateCommand.spec, "-"),
 ]
 print("MAP_TYPES=\"\(MapCommands.postmapTypes.joined(separator: " "))\"")
 print("POSTALIAS_MAP_TYPES=\"\(MapCommands.postaliasTypes.joined(separator: " "))\"")

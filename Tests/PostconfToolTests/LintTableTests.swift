@@ -32,18 +32,20 @@ private func lint(_ files: [String: String]) -> (dir: ConfigDir, findings: [Lint
     @Test func cidrMaskThatPostfixWrapsIsAccepted() {
         let (_, findings) = lint(["main.cf": "smtpd_client_restrictions = check_client_access cidr:DIR/clients.cidr\n",
                                   "clients.cidr": "10.0.0.0/264 REJECT\n10.0.0.0/33 REJECT\n"])
-        let cidr = findings.filter { $0.message.contains("cidr map") }
+        // A finding names its place once: the rule table's file and line, and Postfix's text after them.
+        let cidr = findings.filter { $0.file.hasSuffix("/clients.cidr") }
 
         #expect(!cidr.contains { $0.message.contains("264") })
-        #expect(cidr.contains { $0.message.hasSuffix("line 2: bad mask length in \"10.0.0.0/33\": skipping this rule") })
+        #expect(cidr.contains { $0.line == 2 && $0.message == "bad mask length in \"10.0.0.0/33\": skipping this rule" })
     }
 
     @Test func typesComeFromTheCatalog() {
         let (_, findings) = lint(["main.cf": """
-            virtual_alias_maps = randmap:{a,b}, unix:passwd.byname, internal:x, tcp:127.0.0.1:9, nosuch:x
+            virtual_alias_maps = randmap:{a,b}, unix:passwd.byname, internal:x, tcp:127.0.0.1:9, mysql:/nonexistent.cf, nosuch:x
             """ + "\n"])
         let messages = findings.map(\.message)
-        #expect(messages.contains("tcp:127.0.0.1:9: table type tcp is not supported by this toolkit"))
+        #expect(messages.contains("mysql:/nonexistent.cf: table type mysql is not supported by this toolkit"))
+        #expect(!messages.contains { $0.contains("tcp:") })
         #expect(messages.contains("unsupported dictionary type: nosuch"))
         #expect(!messages.contains { $0.contains("randmap") || $0.contains("unix:") || $0.contains("internal:") })
     }
@@ -51,9 +53,9 @@ private func lint(_ files: [String: String]) -> (dir: ConfigDir, findings: [Lint
     @Test func pcreRulesAreParsedByThePcreTable() {
         let (_, findings) = lint(["main.cf": "header_checks = pcre:DIR/h.pcre\n",
                                   "h.pcre": "/ok/ DUNNO\n/(unclosed/ REJECT\n/x/X DUNNO\n"])
-        let messages = findings.filter { $0.message.contains("pcre map") }.map(\.message)
-        #expect(messages.count == 2, "\(messages)")
-        #expect(messages.contains { $0.contains("line 2: error in regex at offset 9") })
-        #expect(messages.contains { $0.contains("line 3: ignoring obsolete regexp option \"X\"") })
+        let rules = findings.filter { $0.file.hasSuffix("/h.pcre") }
+        #expect(rules.count == 2, "\(rules)")
+        #expect(rules.contains { $0.line == 2 && $0.message.hasPrefix("error in regex at offset 9") })
+        #expect(rules.contains { $0.line == 3 && $0.message == "ignoring obsolete regexp option \"X\"" })
     }
 }
