@@ -17,7 +17,11 @@ import PackageDescription
 //   MapTools               postmap, postalias and newaliases   -> ToolSupport, MapBackends, PostfixConfig
 //   PostconfTool           postconf, its display, edits and --check
 //                                              -> ToolSupport, PostfixConfig, Maps, MapsPCRE2
+//   Explain                postexplain's logic: Postfix's lookup orders by role, alias and virtual
+//                          expansion, smtpd restriction lists, header/body checks
+//                                                -> Maps, MapBackends, PostfixConfig, PostfixText
 //   postmap, postalias, newaliases, postconf   thin executables
+//   postexplain            its command line (swift-argument-parser)                  -> Explain
 
 /// This manifest's directory.
 let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
@@ -45,6 +49,11 @@ let package = Package(
         .executable(name: "postalias", targets: ["postalias"]),
         .executable(name: "newaliases", targets: ["newaliases"]),
         .executable(name: "postconf", targets: ["postconf"]),
+        .executable(name: "postexplain", targets: ["postexplain"]),
+    ],
+    dependencies: [
+        // postexplain is not a Postfix tool: it takes ordinary --long options and --help.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // C libraries from Debian: one system-library target each.
@@ -68,11 +77,16 @@ let package = Package(
         .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
         .target(name: "PostconfTool", dependencies: ["ToolSupport", "PostfixConfig", "Maps", "MapsPCRE2"]),
 
+        .target(name: "Explain", dependencies: ["Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
+
         .executableTarget(name: "postmap", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
         .executableTarget(name: "postalias", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
         .executableTarget(name: "newaliases", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
         // postconf links no table backend but pcre (for the lint): its start-up stays light.
         .executableTarget(name: "postconf", dependencies: ["PostconfTool"], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport",
+                                                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          linkerSettings: startupLinkerSettings),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
         .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "ToolSupport"]),
 
@@ -83,6 +97,7 @@ let package = Package(
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
+        .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig"]),
         .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
     ],
     swiftLanguageModes: [.v6]
