@@ -87,6 +87,8 @@ let package = Package(
         .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport",
                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           linkerSettings: startupLinkerSettings),
+        // Measures the cost of traces against plain lookups for scripts/bench-explain; not installed.
+        .executableTarget(name: "explain-bench", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
         .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "ToolSupport"]),
 
