@@ -111,11 +111,11 @@ public struct AddressSearch {
                 return probe(AddressQuery(key: ext, partial: partial, why: why + ", quoted form"))
             }
         }
-        func findLocal(withAt: Bool) -> ProbeResult {
+        func findLocal(withAt: Bool, ifLocal: Bool = true) -> ProbeResult {
             guard let at = fullKey.lastIndex(of: 0x40) else { return .notFound }
             let cut = withAt ? at + 1 : at
             var r = findAddr(Array(fullKey[..<cut]), partial: true, withDomain: withAt,
-                             withAt ? "localpart@ (the domain is local)" : "localpart (the domain is local)")
+                             (withAt ? "localpart@" : "localpart") + (ifLocal ? " (the domain is local)" : ""))
             if !r.isFound && !r.isFailure, let bare = bareKey, let bat = bare.lastIndex(of: 0x40) {
                 let bcut = withAt ? bat + 1 : bat
                 r = findAddr(Array(bare[..<bcut]), partial: true, withDomain: withAt,
@@ -163,7 +163,7 @@ public struct AddressSearch {
         }
         if !done(result), strategy.contains(.localpartAt) {
             // Postfix does this even without an @ (the whole key is then the local part).
-            if at != nil { result = findLocal(withAt: true) }
+            if at != nil { result = findLocal(withAt: true, ifLocal: false) }
         }
         return Outcome(result: result, extensionPart: ext)
     }
