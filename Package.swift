@@ -20,8 +20,12 @@ import PackageDescription
 //   MapMigration           the migration off Berkeley DB: plans with PostconfTool, builds with the
 //                          backends, edits with postconf's atomic edit
 //                                              -> ToolSupport, Maps, MapBackends, PostconfTool
+//   Explain                postexplain's logic: Postfix's lookup orders by role, alias and virtual
+//                          expansion, smtpd restriction lists, header/body checks
+//                                                -> Maps, MapBackends, PostfixConfig, PostfixText
 //   postmap, postalias, newaliases, postconf   thin executables
 //   postmap-migrate        MapMigration behind swift-argument-parser (not a Postfix tool)
+//   postexplain            its command line (swift-argument-parser)                  -> Explain
 
 /// This manifest's directory.
 let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
@@ -50,8 +54,10 @@ let package = Package(
         .executable(name: "newaliases", targets: ["newaliases"]),
         .executable(name: "postconf", targets: ["postconf"]),
         .executable(name: "postmap-migrate", targets: ["postmap-migrate"]),
+        .executable(name: "postexplain", targets: ["postexplain"]),
     ],
     dependencies: [
+        // postexplain and postmap-migrate are not Postfix tools: they take ordinary --long options and --help.
         .package(url: "https://github.com/apple/swift-argument-parser", .upToNextMinor(from: "1.8.2")),
     ],
     targets: [
@@ -76,6 +82,8 @@ let package = Package(
         .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
         .target(name: "PostconfTool", dependencies: ["ToolSupport", "PostfixConfig", "Maps", "MapsPCRE2"]),
 
+        .target(name: "Explain", dependencies: ["Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
+
         .executableTarget(name: "postmap", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
         .executableTarget(name: "postalias", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
         .executableTarget(name: "newaliases", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
@@ -85,6 +93,11 @@ let package = Package(
         .executableTarget(name: "postmap-migrate", dependencies: [
             "MapMigration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport",
+                                                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          linkerSettings: startupLinkerSettings),
+        // Measures the cost of traces against plain lookups for scripts/bench-explain; not installed.
+        .executableTarget(name: "explain-bench", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
         .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "MapMigration", "ToolSupport"]),
 
@@ -95,6 +108,7 @@ let package = Package(
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
+        .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig"]),
         .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,547 @@
+import Maps
+import PostfixConfig
+import PostfixText
+
+/// The SMTP envelope whose restrictions are evaluated. A missing part is "not given": restrictions
+/// that need it are not evaluated.
+public struct Envelope: Sendable {
+    public var clientName: [UInt8] = Array("unknown".utf8)
+    public var clientAddress: [UInt8]?
+    public var helo: [UInt8]?
+    /// The sender; empty for the null sender `<>`.
+    public var sender: [UInt8]?
+    public var recipient: [UInt8]?
+    public var saslUser: [UInt8]?
+    public init() {}
+}
+
+/// smtpd's restriction lists (smtpd/smtpd_check.c `generic_checks()` and the `smtpd_check_*` stages).
+extension Explainer {
+    enum Status {
+        case dunno
+        case permit
+        /// Rejected (or deferred) with this reply.
+        case reject(String)
+        /// Depends on something not evaluated offline.
+        case undetermined(String)
+    }
+
+    final class CheckState {
+        var envelope: Envelope
+        var recursion = 0
+        var warnIfReject = 0
+        var deferIfPermit: String?
+        var deferIfReject: String?
+        var stage = ""
+        init(_ envelope: Envelope) { self.envelope = envelope }
+        var namaddr: String { ByteText.string(envelope.clientName) + "[" + ByteText.string(envelope.clientAddress ?? []) + "]" }
+    }
+
+    /// Evaluate the restriction lists for `envelope`, as smtpd does at RCPT TO (with smtpd_delay_reject)
+    /// or at each command.
+    public func restrictions(_ envelope: Envelope) throws(ExplainError) -> Explanation {
+        guard envelope.clientAddress != nil else { throw ExplainError(.input, "restrictions need a client (--client name[address])") }
+        let state = CheckState(envelope)
+        var nodes: [ExplainNode] = []
+        let classes = Set(ConfigText.tokens(Array(context.value("smtpd_restriction_classes").utf8), ConfigText.isCommaOrBlank).map { ByteText.string($0) })
+        let relay = lists("smtpd_relay_restrictions"), rcpt = lists("smtpd_recipient_restrictions")
+        let required = ["reject_unauth_destination", "defer_unauth_destination", "reject", "defer", "defer_if_permit", "check_relay_domains"]
+        func hasRequired(_ list: [String], depth: Int = 0) -> Bool {
+            var i = 0
+            while i < list.count {
+                let r = list[i].lowercased()
+                if r == "warn_if_reject" && i + 1 < list.count { i += 2; continue }
+                if r == "permit" { return false }
+                if required.contains(r) { return true }
+                if classes.contains(list[i]), depth < 100, hasRequired(lists(list[i]), depth: depth + 1) { return true }
+                i += 1
+            }
+            return false
+        }
+        let subject = "restrictions for client \(state.namaddr)" + (envelope.helo.map { ", helo \(ExplainRenderer.show($0))" } ?? "")
+            + (envelope.sender.map { ", sender <\(ByteText.string($0))>" } ?? "") + (envelope.recipient.map { ", recipient <\(ByteText.string($0))>" } ?? "")
+            + (envelope.saslUser.map { ", SASL user \(ByteText.string($0))" } ?? "")
+        if !hasRequired(rcpt) && !hasRequired(relay) {
+            let text = "in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: reject_unauth_destination, defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains"
+            var e = Explanation(subject: subject, verdict: .configurationError,
+                                summary: "smtpd refuses to start (fatal: \(text)): this configuration would be an open relay", nodes: [ExplainNode(.error, text)])
+            e.warnings += context.drainWarnings()
+            return e
+        }
+        let delay = context.config.bool("smtpd_delay_reject", default: true)
+        var stages: [(String, String, [UInt8]?, String, String)] = [
+            ("smtpd_client_restrictions", delay ? "RCPT TO (smtpd_delay_reject = yes)" : "CONNECT", envelope.clientAddress, "Client host", "check_client_access"),
+            ("smtpd_helo_restrictions", delay ? "RCPT TO (smtpd_delay_reject = yes)" : "HELO", envelope.helo, "Helo command", "check_helo_access"),
+            ("smtpd_sender_restrictions", delay ? "RCPT TO (smtpd_delay_reject = yes)" : "MAIL FROM", envelope.sender, "Sender address", "check_sender_access"),
+        ]
+        let relayFirst = context.config.bool("smtpd_relay_before_recipient_restrictions", default: true)
+        let rcptStages = [("smtpd_relay_restrictions", "RCPT TO", envelope.recipient, "Recipient address", "check_recipient_access"),
+                          ("smtpd_recipient_restrictions", "RCPT TO", envelope.recipient, "Recipient address", "check_recipient_access")]
+        stages += relayFirst ? rcptStages : rcptStages.reversed()
+        if let r = envelope.recipient, AddressSearch.lowerASCII(r) == Array("postmaster".utf8) {
+            return Explanation(subject: subject, verdict: .decided, summary: "250 2.1.5 Ok (smtpd never checks the bare recipient postmaster)", nodes: [])
+        }
+        var final: Status = .dunno
+        var decidedBy = ""
+        for (parameter, stage, subjectPart, replyClass, defACL) in stages {
+            guard let subjectPart else {
+                if parameter.hasPrefix("smtpd_helo") && envelope.helo == nil {
+                    nodes.append(ExplainNode(.note, "\(parameter): no HELO given: smtpd skips these restrictions before HELO"))
+                    continue
+                }
+                nodes.append(ExplainNode(.notEvaluated, "\(parameter): no \(replyClass.lowercased()) given"))
+                if case .dunno = final { final = .undetermined("no \(replyClass.lowercased()) given") }
+                break
+            }
+            let list = lists(parameter)
+            var node = ExplainNode(.restriction, "\(parameter) at \(stage)" + (list.isEmpty ? ": empty" : ""))
+            state.stage = stage
+            state.recursion = 0
+            state.warnIfReject = 0
+            let replyName: String
+            switch replyClass {
+            case "Client host": replyName = state.namaddr
+            default: replyName = ByteText.string(subjectPart)
+            }
+            let status = generic(state, list, replyName: replyName, replyClass: replyClass, defACL: defACL, into: &node.children)
+            nodes.append(node)
+            switch status {
+            case .reject:
+                final = status
+                decidedBy = parameter
+            case .undetermined:
+                final = status
+                decidedBy = parameter
+            case .permit, .dunno:
+                if case .permit = status, final.isDunno { decidedBy = parameter }
+                if case .permit = status { final = .permit }
+                continue
+            }
+            break
+        }
+        if case .permit = final, let deferred = state.deferIfPermit {
+            final = .reject(deferred)
+            nodes.append(ExplainNode(.decision, "defer_if_permit was set earlier and the request was permitted: deferred"))
+        }
+        if !final.isRejectOrUndetermined, let r = envelope.recipient, context.config.bool("smtpd_reject_unlisted_recipient", default: true) {
+            var node = ExplainNode(.restriction, "smtpd_reject_unlisted_recipient = yes: is the recipient known?")
+            let status = recipientMaps(r, into: &node.children)
+            nodes.append(node)
+            if !status.isDunno { final = status; decidedBy = "smtpd_reject_unlisted_recipient" }
+        }
+        var e: Explanation
+        switch final {
+        case .reject(let reply):
+            e = Explanation(subject: subject, verdict: .decided, summary: "rejected by \(decidedBy): \(reply)", nodes: nodes)
+            e.value = Array(reply.utf8)
+        case .permit, .dunno:
+            let text = envelope.recipient == nil ? "250 2.1.0 Ok" : "250 2.1.5 Ok"
+            e = Explanation(subject: subject, verdict: .decided, summary: (decidedBy.isEmpty ? "no restriction rejected: " : "permitted by \(decidedBy): ") + text, nodes: nodes)
+            e.value = Array(text.utf8)
+        case .undetermined(let why):
+            e = Explanation(subject: subject, verdict: .undetermined, summary: "not evaluated offline: \(why)", nodes: nodes)
+        }
+        e.warnings += context.drainWarnings()
+        return e
+    }
+
+    /// A restriction list parameter (or class) split as smtpd splits it.
+    func lists(_ name: String) -> [String] {
+        ConfigText.quotedTokens(Array(context.value(name).utf8), ConfigText.isCommaOrBlank).map { ByteText.string($0) }
+    }
+
+    func reject(_ state: CheckState, code: Int, dsn: String, _ text: String, into nodes: inout [ExplainNode]) -> Status {
+        var code = code, dsn = dsn
+        if code < 400 || code > 599 {
+            nodes.append(ExplainNode(.warning, "SMTP reply code configuration error: \(code) \(dsn) \(text)"))
+            code = 450; dsn = "4.7.1"
+            return finishReject(state, "450 4.7.1 Service unavailable", into: &nodes)
+        }
+        if context.config.bool("soft_bounce", default: false), code >= 500 {
+            code -= 100
+            nodes.append(ExplainNode(.note, "soft_bounce = yes turns 5xx into 4xx"))
+        }
+        let first = String(code).prefix(1)
+        dsn = String(first) + String(dsn.dropFirst())
+        return finishReject(state, "\(code) \(dsn) \(text)", into: &nodes)
+    }
+
+    private func finishReject(_ state: CheckState, _ reply: String, into nodes: inout [ExplainNode]) -> Status {
+        if state.warnIfReject > 0 {
+            nodes.append(ExplainNode(.decision, "reject_warning (warn_if_reject): would reply \"\(reply)\"; smtpd only logs it and goes on"))
+            return .dunno
+        }
+        if let deferred = state.deferIfReject, reply.hasPrefix("5") {
+            nodes.append(ExplainNode(.decision, "defer_if_reject was set earlier: \"\(reply)\" becomes the deferral"))
+            return .reject(deferred)
+        }
+        nodes.append(ExplainNode(.decision, "reply: \(reply)"))
+        return .reject(reply)
+    }
+
+    /// `dsn_split`: a leading `X.Y.Z` in the text replaces the default DSN.
+    func splitDSN(_ text: String, default def: String) -> (String, String) {
+        let parts = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        if let first = parts.first {
+            let fields = first.split(separator: ".", omittingEmptySubsequences: false)
+            if fields.count == 3, let c = fields[0].first, c == "2" || c == "4" || c == "5", fields[0].count == 1,
+               fields[1].allSatisfy(\.isNumber), fields[2].allSatisfy(\.isNumber), (1...3).contains(fields[1].count), (1...3).contains(fields[2].count) {
+                return (String(first), parts.count > 1 ? String(parts[1]) : "")
+            }
+        }
+        return (def, text)
+    }
+
+    /// `check_table_result()`: what an access table's value does.
+    func tableResult(_ state: CheckState, table: String, value: [UInt8], replyName: String, replyClass: String,
+                     defACL: String, into nodes: inout [ExplainNode]) -> Status {
+        let text = ByteText.string(value)
+        let word = String(text.prefix(while: { $0 != " " && $0 != "\t" }))
+        let rest = String(text.dropFirst(word.count).drop(while: { $0 == " " || $0 == "\t" }))
+        let upper = word.uppercased()
+        let rejectCode = context.int("access_map_reject_code", 554), deferCode = context.int("access_map_defer_code", 450)
+        switch upper {
+        case "DUNNO": nodes.append(ExplainNode(.decision, "DUNNO: go on with the next restriction")); return .dunno
+        case "REJECT":
+            let (dsn, t) = splitDSN(rest, default: "5.7.1")
+            return reject(state, code: rejectCode, dsn: dsn, "<\(replyName)>: \(replyClass) rejected: \(t.isEmpty ? "Access denied" : t)", into: &nodes)
+        case "DEFER":
+            let (dsn, t) = splitDSN(rest, default: "4.7.1")
+            return reject(state, code: deferCode, dsn: dsn, "<\(replyName)>: \(replyClass) rejected: \(t.isEmpty ? "Access denied" : t)", into: &nodes)
+        case "DEFER_IF_PERMIT":
+            let (dsn, t) = splitDSN(rest, default: "4.7.1")
+            if state.deferIfPermit == nil { state.deferIfPermit = "\(deferCode) \(dsn) <\(replyName)>: \(replyClass) rejected: \(t.isEmpty ? "Service unavailable" : t)" }
+            nodes.append(ExplainNode(.decision, "DEFER_IF_PERMIT: a later permit becomes a deferral")); return .dunno
+        case "DEFER_IF_REJECT":
+            let (dsn, t) = splitDSN(rest, default: "4.7.1")
+            if state.deferIfReject == nil { state.deferIfReject = "\(deferCode) \(dsn) <\(replyName)>: \(replyClass) rejected: \(t.isEmpty ? "Service unavailable" : t)" }
+            nodes.append(ExplainNode(.decision, "DEFER_IF_REJECT: a later reject becomes a deferral")); return .dunno
+        case "HANGUP":
+            nodes.append(ExplainNode(.decision, "HANGUP: smtpd closes the connection without a reply")); return .reject("(connection closed without a reply: HANGUP)")
+        case "INFO", "WARN":
+            nodes.append(ExplainNode(.decision, "\(upper): logged \"\(rest)\", go on")); return .dunno
+        case "FILTER", "HOLD", "DELAY", "DISCARD", "REDIRECT", "BCC", "PREPEND":
+            if state.envelope.sender == nil || (state.stage == "CONNECT" || state.stage == "HELO") && !context.config.bool("smtpd_delay_reject", default: true) {
+                nodes.append(ExplainNode(.warning, "access table \(table): action \(upper) is always skipped in client or helo restrictions with smtpd_delay_reject=no"))
+                return .dunno
+            }
+            if upper == "DISCARD" {
+                nodes.append(ExplainNode(.decision, "DISCARD: accepted and silently discarded; no further restrictions"))
+                return .permit
+            }
+            nodes.append(ExplainNode(.decision, "\(upper) \(rest): remembered for the message, go on"))
+            return .dunno
+        default: break
+        }
+        if !text.isEmpty, text.allSatisfy(\.isNumber) {
+            nodes.append(ExplainNode(.decision, "all digits: permit (OK)")); return .permit
+        }
+        if word.count == 3, !rest.isEmpty, let f = word.first, f == "4" || f == "5", word.dropFirst().allSatisfy(\.isNumber), let code = Int(word) {
+            let (dsn, t) = splitDSN(rest, default: "\(f).7.1")
+            return reject(state, code: code, dsn: dsn, "<\(replyName)>: \(replyClass) rejected: \(t)", into: &nodes)
+        }
+        if upper == "OK" || upper == "RELAY" {
+            nodes.append(ExplainNode(.decision, "\(upper): permit")); return .permit
+        }
+        if text.contains(":") {
+            nodes.append(ExplainNode(.warning, "access table \(table) has entry with lookup table: \(text); define a restriction class and specify its name instead"))
+            return reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &nodes)
+        }
+        if state.recursion > 100 {
+            nodes.append(ExplainNode(.warning, "access table \(table) entry \(text) causes unreasonable recursion"))
+            return reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &nodes)
+        }
+        let list = ConfigText.quotedTokens(value, ConfigText.isCommaOrBlank).map { ByteText.string($0) }
+        if list.isEmpty { nodes.append(ExplainNode(.warning, "access table \(table) entry \(text) has empty value")); return .permit }
+        var node = ExplainNode(.restriction, "the value is a restriction list: \(text)")
+        let status = generic(state, list, replyName: replyName, replyClass: replyClass, defACL: defACL, into: &node.children)
+        nodes.append(node)
+        return status
+    }
+
+    /// `generic_checks()`.
+    func generic(_ state: CheckState, _ list: [String], replyName: String, replyClass: String, defACL: String,
+                 into nodes: inout [ExplainNode]) -> Status {
+        let saved = state.recursion
+        state.recursion += 1
+        defer {
+            state.recursion = saved
+            if state.warnIfReject >= state.recursion { state.warnIfReject = 0 }
+        }
+        let classes = Set(ConfigText.tokens(Array(context.value("smtpd_restriction_classes").utf8), ConfigText.isCommaOrBlank).map { ByteText.string($0) })
+        var i = 0
+        var status: Status = .dunno
+        let env = state.envelope
+        func notOffline(_ why: String, _ node: inout ExplainNode) -> Status {
+            node.children.append(ExplainNode(.notEvaluated, why))
+            return .undetermined("\(node.text): \(why)")
+        }
+        while i < list.count {
+            var name = list[i]
+            var tableArg: String?
+            let lower = name.lowercased()
+            if lower == "warn_if_reject" {
+                if state.warnIfReject == 0 { state.warnIfReject = state.recursion }
+                nodes.append(ExplainNode(.restriction, "warn_if_reject: the next restriction only warns"))
+                i += 1
+                continue
+            }
+            if name.contains(":") && !lower.hasPrefix("check_") {
+                tableArg = name
+                name = defACL
+            }
+            let mapCommands = ["check_client_access", "check_reverse_client_access", "check_helo_access", "check_sender_access",
+                               "check_recipient_access", "check_etrn_access", "check_sasl_access", "check_ccert_access",
+                               "check_client_mx_access", "check_client_ns_access", "check_client_a_access",
+                               "check_reverse_client_mx_access", "check_reverse_client_ns_access", "check_reverse_client_a_access",
+                               "check_helo_mx_access", "check_helo_ns_access", "check_helo_a_access",
+                               "check_sender_mx_access", "check_sender_ns_access", "check_sender_a_access",
+                               "check_recipient_mx_access", "check_recipient_ns_access", "check_recipient_a_access"]
+            let lname = name.lowercased()
+            if mapCommands.contains(lname), tableArg == nil {
+                guard i + 1 < list.count else {
+                    nodes.append(ExplainNode(.warning, "restriction \(name) requires table argument"))
+                    return reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &nodes)
+                }
+                tableArg = list[i + 1]
+                i += 1
+            }
+            var node = ExplainNode(.restriction, tableArg.map { "\(name) \($0)" } ?? name)
+            if state.recursion > 100 {
+                node.children.append(ExplainNode(.warning, "unreasonable restriction class recursion"))
+                nodes.append(node)
+                return reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &nodes)
+            }
+            switch lname {
+            case "permit":
+                node.children.append(ExplainNode(.decision, "permit")); status = .permit
+            case "reject":
+                status = reject(state, code: context.int("reject_code", 554), dsn: "5.7.1", "<\(replyName)>: \(replyClass) rejected: Access denied", into: &node.children)
+            case "defer":
+                status = reject(state, code: context.int("defer_code", 450), dsn: "4.3.2", "<\(replyName)>: \(replyClass) rejected: Try again later", into: &node.children)
+            case "defer_if_permit":
+                if state.deferIfPermit == nil { state.deferIfPermit = "450 4.7.0 <\(replyName)>: \(replyClass) rejected: defer_if_permit requested" }
+            case "defer_if_reject":
+                if state.deferIfReject == nil { state.deferIfReject = "450 4.7.0 <\(replyName)>: \(replyClass) rejected: defer_if_reject requested" }
+            case "permit_mynetworks":
+                let r = mynetworks().match(env.clientName, address: env.clientAddress)
+                node.children += r.nodes
+                if let e = r.error { node.children.append(ExplainNode(.error, e)); status = reject(state, code: 451, dsn: "4.3.0", "<\(replyName)>: Temporary lookup failure", into: &node.children) }
+                else if r.matched { node.children.append(ExplainNode(.decision, "the client matches mynetworks (\(r.pattern ?? "")): permit")); status = .permit }
+                else { node.children.append(ExplainNode(.note, "the client is not in mynetworks = \(mynetworksValue())")) }
+            case "permit_inet_interfaces":
+                if let a = env.clientAddress, isOwnAddress(a) { status = .permit; node.children.append(ExplainNode(.decision, "permit")) }
+            case "permit_sasl_authenticated":
+                if let user = env.saslUser { node.children.append(ExplainNode(.decision, "authenticated as \(ByteText.string(user)): permit")); status = .permit }
+                else { node.children.append(ExplainNode(.note, "no SASL user given: not authenticated")) }
+            case "reject_unauth_destination", "defer_unauth_destination", "permit_auth_destination":
+                guard let rcpt = env.recipient else { break }
+                let (auth, why) = authDestination(rcpt, into: &node.children)
+                if let undetermined = why { status = notOffline(undetermined, &node); break }
+                if lname == "permit_auth_destination" {
+                    if auth { status = .permit; node.children.append(ExplainNode(.decision, "permit")) }
+                } else if !auth {
+                    let defer_ = lname == "defer_unauth_destination"
+                    let relayCode = context.int("relay_domains_reject_code", 554)
+                    status = reject(state, code: defer_ ? relayCode - 100 : relayCode,
+                                    dsn: defer_ ? "4.7.1" : "5.7.1", "<\(ByteText.string(rcpt))>: Relay access denied", into: &node.children)
+                }
+            case "check_client_access", "check_reverse_client_access":
+                let list = context.mapList(title: tableArg ?? "", value: tableArg ?? "")
+                let out = clientAccess(list, name: env.clientName, address: env.clientAddress ?? [])
+                status = accessResult(state, out, table: tableArg ?? "", replyName: replyName, replyClass: replyClass, defACL: defACL, node: &node)
+            case "check_helo_access":
+                guard let helo = env.helo else { break }
+                let list = context.mapList(title: tableArg ?? "", value: tableArg ?? "")
+                let out = domainAccess(list, AddressSearch.lowerASCII(helo), full: true)
+                status = accessResult(state, out, table: tableArg ?? "", replyName: replyName, replyClass: replyClass, defACL: defACL, node: &node)
+            case "check_sender_access", "check_recipient_access":
+                let who = lname == "check_sender_access" ? env.sender : env.recipient
+                guard let who else { break }
+                let list = context.mapList(title: tableArg ?? "", value: tableArg ?? "")
+                let out = mailAccess(list, who, role: lname == "check_sender_access" ? .checkSenderAccess : .checkRecipientAccess)
+                status = accessResult(state, out, table: tableArg ?? "", replyName: replyName, replyClass: replyClass, defACL: defACL, node: &node)
+            case "reject_non_fqdn_sender", "reject_non_fqdn_recipient":
+                let who = lname == "reject_non_fqdn_sender" ? env.sender : env.recipient
+                if let who, !who.isEmpty {
+                    let domain = who.lastIndex(of: 0x40).map { Array(who[($0 + 1)...]) } ?? []
+                    if !domain.contains(0x2E) && domain.first != 0x5B {
+                        status = reject(state, code: context.int("non_fqdn_reject_code", 504), dsn: "5.5.2",
+                                        "<\(ByteText.string(who))>: \(lname.hasSuffix("sender") ? "Sender" : "Recipient") address rejected: need fully-qualified address", into: &node.children)
+                    }
+                }
+            case "reject_non_fqdn_helo_hostname", "reject_non_fqdn_hostname":
+                if let helo = env.helo, !helo.contains(0x2E), helo.first != 0x5B {
+                    status = reject(state, code: context.int("non_fqdn_reject_code", 504), dsn: "5.5.2",
+                                    "<\(ByteText.string(helo))>: Helo command rejected: need fully-qualified hostname", into: &node.children)
+                }
+            case "reject_multi_recipient_bounce":
+                node.children.append(ExplainNode(.note, "one recipient: not a multi-recipient bounce"))
+            case "reject_unlisted_recipient", "check_recipient_maps":
+                if let r = env.recipient { status = recipientMaps(r, into: &node.children) }
+            case "check_policy_service":
+                i += 1
+                status = notOffline("a policy service answers at run time", &node)
+            case "sleep":
+                i += 1
+                node.children.append(ExplainNode(.note, "sleeps, then goes on"))
+            case "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_reverse_client", "reject_rhsbl_helo", "reject_rhsbl_sender",
+                 "reject_rhsbl_recipient", "permit_dnswl_client", "permit_rhswl_client", "reject_rbl":
+                i += 1
+                status = notOffline("a DNS blocklist or allowlist query", &node)
+            case "reject_unknown_client_hostname", "reject_unknown_client", "reject_unknown_reverse_client_hostname",
+                 "reject_unknown_helo_hostname", "reject_unknown_hostname", "reject_unknown_sender_domain", "reject_unknown_recipient_domain",
+                 "permit_mx_backup", "reject_maps_rbl":
+                status = notOffline("needs DNS", &node)
+            case "check_client_mx_access", "check_client_ns_access", "check_client_a_access", "check_reverse_client_mx_access",
+                 "check_reverse_client_ns_access", "check_reverse_client_a_access", "check_helo_mx_access", "check_helo_ns_access",
+                 "check_helo_a_access", "check_sender_mx_access", "check_sender_ns_access", "check_sender_a_access",
+                 "check_recipient_mx_access", "check_recipient_ns_access", "check_recipient_a_access":
+                status = notOffline("needs DNS (MX, NS or A records)", &node)
+            case "reject_unverified_sender", "reject_unverified_recipient":
+                status = notOffline("needs the verify(8) service's cache", &node)
+            case "permit_tls_clientcerts", "permit_tls_all_clientcerts", "check_ccert_access", "reject_plaintext_session",
+                 "reject_unauth_pipelining", "reject_sender_login_mismatch", "reject_authenticated_sender_login_mismatch",
+                 "reject_known_sender_login_mismatch", "reject_unauthenticated_sender_login_mismatch", "check_sasl_access", "check_etrn_access":
+                status = notOffline("needs data of a live SMTP session (TLS, pipelining, login maps)", &node)
+            case "reject_invalid_helo_hostname", "reject_invalid_hostname":
+                if let helo = env.helo, !validHostname(helo) {
+                    status = reject(state, code: context.int("invalid_hostname_reject_code", 501), dsn: "5.5.2",
+                                    "<\(ByteText.string(helo))>: Helo command rejected: Invalid name", into: &node.children)
+                }
+            case "permit_naked_ip_address":
+                if let helo = env.helo, CIDRPattern.address(helo) != nil { status = .permit }
+            default:
+                if classes.contains(name) {
+                    let members = lists(name)
+                    node.text = "restriction class \(name) = \(members.joined(separator: ", "))"
+                    status = generic(state, members, replyName: replyName, replyClass: replyClass, defACL: defACL, into: &node.children)
+                } else {
+                    node.children.append(ExplainNode(.warning, "unknown smtpd restriction: \"\(name)\""))
+                    status = reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &node.children)
+                }
+            }
+            if state.warnIfReject >= state.recursion { state.warnIfReject = 0 }
+            nodes.append(node)
+            i += 1
+            if !status.isDunno { break }
+            if state.deferIfPermit != nil && state.deferIfReject != nil { break }
+        }
+        return status
+    }
+
+    func accessResult(_ state: CheckState, _ out: AccessOutcome, table: String, replyName: String, replyClass: String,
+                      defACL: String, node: inout ExplainNode) -> Status {
+        node.children += out.nodes
+        switch out.result {
+        case .notFound: return .dunno
+        case .failed(let e):
+            node.children.append(ExplainNode(.error, e.message))
+            return reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &node.children)
+        case .found(let v):
+            return tableResult(state, table: table, value: v, replyName: replyName, replyClass: replyClass, defACL: defACL, into: &node.children)
+        }
+    }
+
+    func mynetworksValue() -> String {
+        if let explicit = context.config.explicit["mynetworks"] { return context.config.value("mynetworks") ?? explicit }
+        let networks = try? HostNetworks.networks(style: Array(context.value("mynetworks_style").utf8),
+                                                  inetInterfaces: Array(context.value("inet_interfaces").utf8),
+                                                  protocols: Array(context.value("inet_protocols").utf8), warn: { _ in })
+        return ByteText.string(networks ?? [])
+    }
+
+    func mynetworks() -> MatchList { context.matchList("mynetworks", kind: .hostnameAndAddress, value: mynetworksValue()) }
+
+    /// `permit_auth_destination()` over trivial-rewrite's address classes: local (mydestination,
+    /// interfaces), virtual alias and virtual mailbox domains, relay_domains. Returns whether the
+    /// destination is authorized, or why that is not known offline.
+    func authDestination(_ recipient: [UInt8], into nodes: inout [ExplainNode]) -> (Bool, String?) {
+        let rcpt = canonicalize(recipient)
+        guard let at = rcpt.lastIndex(of: 0x40) else { return (true, nil) }
+        let local = rcpt[..<at]
+        if local.contains(where: { $0 == 0x21 || $0 == 0x25 || $0 == 0x40 }) {
+            return (false, "the local part has routing characters (! % @): trivial-rewrite's source-route handling is not reproduced")
+        }
+        let domain = AddressSearch.lowerASCII(Array(rcpt[(at + 1)...]))
+        let cls = addressClass(domain, into: &nodes)
+        if let error = cls.error { return (false, error) }
+        nodes.append(ExplainNode(.note, "\(ByteText.string(domain)): \(cls.name)"))
+        return (cls.name != "default class (not local, virtual or relay)", nil)
+    }
+
+    struct AddressClass { var name: String; var error: String? }
+
+    /// trivial-rewrite's address class of a domain.
+    func addressClass(_ domain: [UInt8], into nodes: inout [ExplainNode]) -> AddressClass {
+        let local = resolveLocal(domain)
+        if local < 0 { return AddressClass(name: "", error: "mydestination lookup failed") }
+        if local > 0 { return AddressClass(name: "local domain (mydestination or an own interface)") }
+        for (parameter, name) in [("virtual_alias_domains", "virtual alias domain"), ("virtual_mailbox_domains", "virtual mailbox domain"), ("relay_domains", "relay domain")] {
+            let r = context.matchList(parameter, kind: .hostname).match(domain)
+            nodes += r.nodes
+            if let e = r.error { return AddressClass(name: "", error: "\(parameter): \(e)") }
+            if r.matched { return AddressClass(name: "\(name) (\(parameter) pattern \(r.pattern ?? ""))") }
+        }
+        return AddressClass(name: "default class (not local, virtual or relay)")
+    }
+
+    /// `check_rcpt_maps()`: the recipient must be known in the table of its address class.
+    func recipientMaps(_ recipient: [UInt8], into nodes: inout [ExplainNode]) -> Status {
+        let rcpt = canonicalize(recipient)
+        guard let at = rcpt.lastIndex(of: 0x40) else { return .dunno }
+        let domain = AddressSearch.lowerASCII(Array(rcpt[(at + 1)...]))
+        let cls = addressClass(domain, into: &nodes)
+        if let e = cls.error { return .undetermined(e) }
+        let maps: String, table: String
+        if cls.name.hasPrefix("local") { (maps, table) = ("local_recipient_maps", "local recipient table") }
+        else if cls.name.hasPrefix("virtual alias") { (maps, table) = ("virtual_alias_maps", "virtual alias table") }
+        else if cls.name.hasPrefix("virtual mailbox") { (maps, table) = ("virtual_mailbox_maps", "virtual mailbox table") }
+        else if cls.name.hasPrefix("relay") { (maps, table) = ("relay_recipient_maps", "relay recipient table") }
+        else { nodes.append(ExplainNode(.note, "\(cls.name): no recipient table applies")); return .dunno }
+        nodes.append(ExplainNode(.note, "\(ByteText.string(domain)): \(cls.name): the recipient must be in canonical_maps, recipient_canonical_maps, virtual_alias_maps or \(maps)"))
+        if context.value(maps).trimmingBlanks().isEmpty && maps != "virtual_alias_maps" {
+            nodes.append(ExplainNode(.note, "\(maps) is empty: every recipient is accepted")); return .dunno
+        }
+        for parameter in ["recipient_canonical_maps", "canonical_maps", "virtual_alias_maps", maps] where !context.value(parameter).trimmingBlanks().isEmpty {
+            let list = context.mapList(title: parameter, value: context.value(parameter))
+            let (outcome, found) = search(rcpt, role: parameter == maps ? .relayRecipientMaps : .virtualMailboxMaps, list: list)
+            var node = ExplainNode(.key, parameter, key: rcpt)
+            node.children = found
+            nodes.append(node)
+            switch outcome.result {
+            case .found: nodes.append(ExplainNode(.decision, "known in \(parameter)")); return .dunno
+            case .failed(let e): return .undetermined("\(parameter): \(e.message)")
+            case .notFound: continue
+            }
+        }
+        let code = context.int(maps == "local_recipient_maps" ? "unknown_local_recipient_reject_code" : maps == "relay_recipient_maps" ? "unknown_relay_recipient_reject_code" : maps == "virtual_alias_maps" ? "unknown_virtual_alias_reject_code" : "unknown_virtual_mailbox_reject_code", 550)
+        let reply = "\(code) 5.1.1 <\(ByteText.string(recipient))>: Recipient address rejected: User unknown in \(table)"
+        nodes.append(ExplainNode(.decision, "reply: \(reply)"))
+        return .reject(reply)
+    }
+
+    func validHostname(_ name: [UInt8]) -> Bool {
+        if CIDRPattern.address(name) != nil { return true }
+        if name.first == 0x5B, name.last == 0x5D { return CIDRPattern.address(Array(name.dropFirst().dropLast())) != nil }
+        if name.isEmpty || name.count > 255 { return false }
+        for label in name.split(separator: 0x2E, omittingEmptySubsequences: false) {
+            if label.isEmpty || label.count > 63 || label.first == 0x2D || label.last == 0x2D { return false }
+            if !label.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }) { return false }
+        }
+        return true
+    }
+}
+
+extension Explainer.Status {
+    var isDunno: Bool { if case .dunno = self { return true } else { return false } }
+    var isRejectOrUndetermined: Bool {
+        switch self { case .reject, .undetermined: return true; default: return false }
+    }
+}
+
+extension String {
+    func trimmingBlanks() -> String {
+        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+}

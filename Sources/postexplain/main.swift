@@ -1,0 +1,184 @@
+import ArgumentParser
+import Explain
+import PostfixText
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every subcommand takes: where the configuration is, which service, output form.
+struct CommonOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("config-directory")], help: "Read main.cf and master.cf from this directory (default: $MAIL_CONFIG, else /etc/postfix).",
+            completion: .directory)
+    var configDirectory: String?
+
+    @Option(name: .customLong("service"), help: "Apply the -o settings of this master.cf service (name/type, e.g. submission/inet).")
+    var service: String?
+
+    @Option(name: [.customShort("o"), .customLong("set")], help: "Override a main.cf parameter (name=value); may be repeated.")
+    var set: [String] = []
+
+    @Flag(name: .customLong("json"), help: "Print one JSON document instead of the indented trace.")
+    var json = false
+
+    @Option(name: .customLong("color"), help: "Colour the trace: auto (on a terminal), always or never.")
+    var color: ColorMode = .auto
+
+    enum ColorMode: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
+
+    func overrides() throws -> [(String, String)] {
+        try set.map { item in
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw ValidationError("-o wants name=value, not \"\(item)\"")
+            }
+            return (String(item[..<eq]).trimmingCharacters(), String(item[item.index(after: eq)...]).trimmingCharacters())
+        }
+    }
+
+    /// Load the context, print the explanation, and exit with its status.
+    func run(_ body: (Explainer) throws(ExplainError) -> Explanation) throws {
+        let explanation: Explanation
+        do {
+            let context = try ExplainContext.load(directory: configDirectory, service: service, overrides: try overrides())
+            defer { context.close() }
+            explanation = try body(Explainer(context: context))
+        } catch let error as ExplainError {
+            if json {
+                print("{\"error\": \(ExplainRenderer.jsonString(error.message)), \"exit_status\": \(error.exitStatus)}")
+            }
+            let line = Array("postexplain: error: \(error.message)\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            throw ExitCode(error.exitStatus)
+        }
+        if json {
+            print(ExplainRenderer.json(explanation), terminator: "")
+        } else {
+            let colour = color == .always || (color == .auto && isatty(1) != 0)
+            print(ExplainRenderer.text(explanation, colour: colour), terminator: "")
+        }
+        let status = explanation.verdict.exitStatus
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}
+
+@main
+struct PostExplain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "postexplain",
+        abstract: "Explain Postfix's lookups offline: which keys, tables and rules decide an address, a client or a header.",
+        discussion: """
+        Exit status: 0 found or decided, 1 not found (nothing matched), 2 bad input (unknown parameter, \
+        malformed address), 3 depends on something not evaluated offline (DNS, a policy service, data not \
+        given), 4 configuration error (a table that cannot be opened), 64 usage error, 75 temporary table error.
+        """,
+        subcommands: [Lookup.self, Restrictions.self, Headers.self],
+        helpNames: [.long])
+}
+
+struct Lookup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the keys Postfix tries for one role, in order, and which table and rule answers.",
+        helpNames: [.long])
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customLong("table"), help: "The table(s) to search instead of the role's parameter (required for check_*_access roles).")
+    var table: String?
+
+    @Argument(help: ArgumentHelp("The role: a *_maps parameter or a check_*_access restriction.", valueName: "role"),
+              completion: .list(Explainer.Role.allCases.map(\.rawValue)))
+    var role: String
+
+    @Argument(help: ArgumentHelp("The address, client (name[address]), HELO name or alias name.", valueName: "key"))
+    var key: String
+
+    func run() throws {
+        try common.run { explainer throws(ExplainError) in
+            guard let role = Explainer.Role(rawValue: self.role) else {
+                var known = false
+                if (try? explainer.context.parameter(self.role)) != nil { known = true }
+                throw ExplainError(.input, known ? "\(self.role): not a role postexplain knows (roles: \(Explainer.Role.allCases.map(\.rawValue).joined(separator: ", ")))"
+                                               : "unknown parameter name or role: \(self.role)")
+            }
+            return try explainer.lookup(role: role, subject: ByteText.bytes(of: key), table: table)
+        }
+    }
+}
+
+struct Restrictions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate smtpd's restriction lists for an envelope and show which restriction decided.",
+        helpNames: [.long])
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customLong("client"), help: "The client as name[address], [address] or address.")
+    var client: String
+
+    @Option(name: .customLong("helo"), help: "The HELO/EHLO name.")
+    var helo: String?
+
+    @Option(name: .customLong("sender"), help: "The envelope sender (<> for the null sender).")
+    var sender: String?
+
+    @Option(name: .customLong("recipient"), help: "The envelope recipient.")
+    var recipient: String?
+
+    @Option(name: .customLong("sasl-user"), help: "The SASL login name, when the client authenticated.")
+    var saslUser: String?
+
+    func run() throws {
+        try common.run { explainer throws(ExplainError) in
+            var envelope = Envelope()
+            let (name, address) = try Explainer.parseClient(ByteText.bytes(of: client))
+            envelope.clientName = name
+            envelope.clientAddress = address
+            envelope.helo = helo.map(ByteText.bytes(of:))
+            if let sender {
+                let s = sender == "<>" ? "" : sender
+                if !s.isEmpty { try explainer.validateAddress(ByteText.bytes(of: s), what: "--sender") }
+                envelope.sender = ByteText.bytes(of: s)
+            }
+            if let recipient {
+                try explainer.validateAddress(ByteText.bytes(of: recipient), what: "--recipient")
+                envelope.recipient = ByteText.bytes(of: recipient)
+            }
+            envelope.saslUser = saslUser.map(ByteText.bytes(of:))
+            return try explainer.restrictions(envelope)
+        }
+    }
+}
+
+struct Headers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a message (stdin) or header lines (--header) through header_checks, mime_header_checks and body_checks.",
+        helpNames: [.long])
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customLong("header"), help: "A header line (Name: value) to check instead of a message on stdin; may be repeated.")
+    var header: [String] = []
+
+    func run() throws {
+        try common.run { explainer throws(ExplainError) in
+            if !header.isEmpty {
+                let text = header.map { ByteText.bytes(of: $0) }.joined(separator: [0x0A])
+                return try explainer.headerChecks(Array(text), headersOnly: true)
+            }
+            var input: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                input.append(contentsOf: buffer[0..<n])
+            }
+            return try explainer.headerChecks(input, headersOnly: false)
+        }
+    }
+}
