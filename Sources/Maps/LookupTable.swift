@@ -1,7 +1,27 @@
 /// One lookup table of any type: an indexed file, a pattern table, an in-memory table or a remote
 /// service. Every operation takes and returns bytes; folding and NUL handling follow the table's flags.
 ///
-/// Handles are not thread-safe; a server that shares one must serialize access to it.
+/// ## Threads
+///
+/// A handle is used by one thread at a time, unless its type says otherwise:
+/// - `lookup` may run on several threads at once when `concurrentLookups` is true: `lmdb`, `regexp`,
+///   `pcre`, `cidr`, `texthash`, `inline`, `static`, `environ`, `fail`, `ldap` (its searches take
+///   turns on the connection it shares with other ldap tables), and `unionmap`/`pipemap` whose members
+///   all allow it. Such a lookup changes no state of the handle that another lookup could see, except
+///   the NUL form an indexed table pins once (atomically: the first form that matches wins).
+/// - `hash` and `btree` handles (Berkeley DB without `DB_THREAD`) must not be used by two threads at once.
+/// - `update`, `delete`, `forEach`, batches (`beginBatch`...`endBatch`, on one thread), `prefetch` and
+///   `close` always need the handle to themselves.
+///
+/// Whatever the type, threads never release each other's file locks: `lmdb` (`fcntl`) and `hash`/`btree`
+/// (`flock`) lookups take the lock of their file through the process-wide `SharedFileLock`, which
+/// takes the file lock for the first thread and releases it after the last, and a descriptor of the
+/// file is closed (by `close`, or by a rebuild's rename) only while no thread holds that lock.
+///
+/// A handle does not notice that its file was replaced. `SharedTable` is the way to share a table
+/// between threads: it serializes handles that need it or gives each thread its own, checks the files
+/// the table read (`sourceFiles`) for a new inode or modification time, and then opens the table again
+/// while lookups in flight finish on the old handle, which is closed after the last of them.
 public protocol LookupTable: AnyObject {
     /// The table type as named in `type:name` (`hash`, `lmdb`, ...).
     var type: String { get }
@@ -32,6 +52,11 @@ public protocol LookupTable: AnyObject {
     /// requests now so that the round trips overlap; `lookup` still produces every result and message,
     /// in order, exactly as without the hint.
     func prefetch(_ keys: [[UInt8]])
+    /// Whether `lookup` may be called on several threads at once on this handle (see Threads).
+    var concurrentLookups: Bool { get }
+    /// The files this handle read when it was opened (`NAME.db`, `NAME.lmdb`, a rules file; a
+    /// composite's members' files): when one of them is replaced or modified, the handle is stale.
+    var sourceFiles: [String] { get }
 }
 
 extension LookupTable {
@@ -59,6 +84,8 @@ extension LookupTable {
     public func beginBatch() throws(MapError) {}
     public func endBatch() {}
     public func prefetch(_ keys: [[UInt8]]) {}
+    public var concurrentLookups: Bool { false }
+    public var sourceFiles: [String] { [] }
 }
 
 /// How a table is opened.
