@@ -20,8 +20,9 @@ import Synchronization
 ///   older version after a newer one.
 public final class SharedTable: LookupTable, @unchecked Sendable {
     // `@unchecked Sendable`: the immutable properties are Sendable values; `current`, `observed` and
-    // `closed` are read and written only with `state` held; `nextCheck`, `reloading` and `reloadCount`
-    // are atomics; the handles inside a `Generation` are used as its own comment explains.
+    // `closed` are read only with `state` held for reading and written only with it held for writing;
+    // `nextCheck`, `reloading` and `reloadCount` are atomics; the handles inside a `Generation` are used
+    // as its own comment explains.
 
     /// How the threads share handles.
     public enum Sharing: Sendable, Equatable {
@@ -47,7 +48,8 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
     private let opener: Opener
     private let diagnostics: Diagnostics
 
-    private let state = Monitor()
+    /// Every lookup reads `current` under it; a reopen or close writes.
+    private let state = ReadWriteLock()
     private var current: Generation?
     /// The identities of the files as last examined (when a reopen was last attempted).
     private var observed: [FileIdentity?]
@@ -93,13 +95,13 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
     public var concurrentLookups: Bool { true }
 
     /// The files watched for changes.
-    public var sourceFiles: [String] { state.withLock { current?.files ?? [] } }
+    public var sourceFiles: [String] { state.reading { current?.files ?? [] } }
 
     /// How many times the table was opened again after a change.
     public var reloads: Int { reloadCount.load(ordering: .relaxed) }
 
     /// How many handles the current version has open (1 unless handles are per thread).
-    public var handleCount: Int { state.withLock { current?.handleCount ?? 0 } }
+    public var handleCount: Int { state.reading { current?.handleCount ?? 0 } }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         checkIfDue()
@@ -113,7 +115,7 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
 
     /// Stop sharing: later lookups fail; lookups in flight finish, and the last one closes the handles.
     public func close() {
-        let old: Generation? = state.withLock {
+        let old: Generation? = state.writing {
             closed = true
             let old = current
             current = nil
@@ -133,7 +135,7 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
     // MARK: Versions
 
     private func generation() throws(MapError) -> Generation {
-        guard let generation = state.withLock({ current }) else {
+        guard let generation = state.reading({ current }) else {
             throw .temporary("table \(type):\(name): table is closed")
         }
         return generation
@@ -160,7 +162,7 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
         // One reopen at a time; meanwhile the others go on with the version they have.
         guard !reloading.exchange(true, ordering: .acquiring) else { return false }
         defer { reloading.store(false, ordering: .releasing) }
-        guard let (files, before) = state.withLock({ () -> ([String], [FileIdentity?])? in
+        guard let (files, before) = state.reading({ () -> ([String], [FileIdentity?])? in
             guard let current, !closed else { return nil }
             return (current.files, observed)
         }), !files.isEmpty else { return false }
@@ -174,11 +176,11 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
             fresh = Generation(handle, files: newFiles, identities: newFiles == files ? now : FileIdentity.of(newFiles),
                                sharing: sharing)
         } catch {
-            state.withLock { observed = now }
+            state.writing { observed = now }
             diagnostics.warning("table \(type):\(name): reopen after a change failed: \(error.message); still using the table opened before")
             return false
         }
-        let old: Generation? = state.withLock {
+        let old: Generation? = state.writing {
             observed = fresh.identities
             guard !closed else { return nil }
             let old = current

@@ -96,6 +96,7 @@ import Testing
             }
             let cells = results.map { runs -> String in
                 let rate = runs.map(\.rate).sorted()[repetitions / 2], cpu = runs.map(\.cpu).sorted()[repetitions / 2]
+                if rate == 0 { return "(not thread-safe)" }
                 return String(format: "%.0f k/s, %.2f µs CPU", rate / 1000, cpu / 1000)
             }
             lines.append("| \(spec.type) | " + cells.joined(separator: " | ") + " |")
