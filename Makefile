@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release demo test unit-tests completions check-completions bench bench-postconf bench-startup bench-ldap clean
+.PHONY: all build release demo test tsan-test unit-tests completions check-completions bench bench-postconf bench-startup bench-ldap clean
 
 all: build
 
@@ -34,9 +34,16 @@ test:
 	@scripts/ensure-deps test
 	$(SWIFT) build --build-tests
 	REQUIRE_ORACLE=1 $(SWIFT) test --skip-build
+	$(MAKE) tsan-test
 	scripts/gen-completions --check
 	scripts/gen-postconf-table --check
 	scripts/test-completions
+
+# Thread Sanitizer on the thread-sharing test only: 8 threads in every table type while its files are
+# rebuilt (a separate build in .build-tsan; a reported race fails the run).
+tsan-test:
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter ThreadSharing
 
 completions:
 	scripts/gen-completions
@@ -62,4 +69,4 @@ bench-ldap: release
 	scripts/bench-ldap --no-build
 
 clean:
-	rm -rf .build .demo bench-out
+	rm -rf .build .build-tsan .demo bench-out

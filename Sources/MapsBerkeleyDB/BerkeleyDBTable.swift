@@ -22,9 +22,13 @@ public final class BerkeleyDBTable: LookupTable {
     private var dbFD: Int32 = -1
     /// A batch holds the shared lock; per-record locking is then skipped.
     private var inBatch = false
+    /// The process-wide lock of a reader's file, beside its `flock` lock (see `SharedFileLock`); nil for
+    /// a writer (which holds its own exclusive lock for its whole life) or an unidentifiable file.
+    private var fileLock: SharedFileLock?
 
     public var duplicateLabel: String { path }
     public var dictName: String { path }
+    public var sourceFiles: [String] { [path] }
 
     init(type: String, name: String, dbType: DBTYPE, request: OpenRequest) throws(MapError) {
         self.type = type
@@ -58,6 +62,7 @@ public final class BerkeleyDBTable: LookupTable {
                                      cacheSize: request.settings.berkeleyDBReadBufferSize)
         handle = h
         dbFD = h.fd
+        if flags.contains(.lock) { fileLock = SharedFileLock.register(fd: dbFD, style: .flock) }
         // Warn when the source changed after the index, unless only moments ago.
         var dbStat = stat(), srcStat = stat()
         if flags.contains(.lock), fstat(h.fd, &dbStat) == 0, stat(name, &srcStat) == 0,
@@ -119,8 +124,8 @@ public final class BerkeleyDBTable: LookupTable {
     private func withRecordLock<T>(_ op: LockOperation, _ body: (UnsafeMutablePointer<DB>) throws(MapError) -> T) throws(MapError) -> T {
         guard let db = handle?.db else { throw .temporary("\(path): table is closed") }
         let perRecord = flags.contains(.lock) && writerLockFD < 0 && !inBatch
-        if perRecord { _ = lockFile(dbFD, style: .flock, op) }
-        defer { if perRecord { _ = lockFile(dbFD, style: .flock, .unlock) } }
+        if perRecord { _ = recordLock(op) }
+        defer { if perRecord { recordUnlock(op) } }
         return try body(db)
     }
 
@@ -128,6 +133,16 @@ public final class BerkeleyDBTable: LookupTable {
         let before = codec.forms(key)
         let value = try lookup(key)
         return (value, LookupDetail(keys: codec.triedForms(before, found: value != nil)))
+    }
+
+    /// Lock the file for one record operation or a batch: through the process-wide lock when there is
+    /// one, so that threads never release each other's lock. Returns 0 or an errno value.
+    private func recordLock(_ op: LockOperation) -> Int32 {
+        fileLock.map { $0.acquire(op, fd: dbFD) } ?? lockFile(dbFD, style: .flock, op)
+    }
+
+    private func recordUnlock(_ op: LockOperation) {
+        if let fileLock { fileLock.release(op) } else { _ = lockFile(dbFD, style: .flock, .unlock) }
     }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
@@ -189,9 +204,9 @@ public final class BerkeleyDBTable: LookupTable {
             var k: UnsafeMutableRawPointer?, v: UnsafeMutableRawPointer?
             var kl: UInt32 = 0, vl: UInt32 = 0
             let perRecord = flags.contains(.lock) && writerLockFD < 0 && !inBatch
-            if perRecord { _ = lockFile(dbFD, style: .flock, .shared) }
+            if perRecord { _ = recordLock(.shared) }
             rc = CBDB_cursor_next(cursor, &k, &kl, &v, &vl)
-            if perRecord { _ = lockFile(dbFD, style: .flock, .unlock) }
+            if perRecord { recordUnlock(.shared) }
             if rc == DB_NOTFOUND { return }
             guard rc == 0 else { throw .temporary("error [\(rc)] seeking \(path): \(systemErrorText(rc))", result: rc) }
             let key = KeyCodec.cString(UnsafeRawBufferPointer(start: k, count: Int(kl)))
@@ -202,22 +217,28 @@ public final class BerkeleyDBTable: LookupTable {
 
     public func beginBatch() throws(MapError) {
         guard !inBatch, flags.contains(.lock), writerLockFD < 0, handle != nil else { return }
-        if lockFile(dbFD, style: .flock, .shared) != 0 {
-            let e = errno
-            throw MapError(.temporary, "\(path): lock dictionary: \(systemErrorText(e))", errno: e, fatalInPostfix: true)
-        }
+        let rc = recordLock(.shared)
+        if rc != 0 { throw MapError(.temporary, "\(path): lock dictionary: \(systemErrorText(rc))", errno: rc, fatalInPostfix: true) }
         inBatch = true
     }
 
     public func endBatch() {
         guard inBatch else { return }
-        _ = lockFile(dbFD, style: .flock, .unlock)
+        recordUnlock(.shared)
         inBatch = false
     }
 
     public func close() {
         endBatch()
-        handle?.close()
+        if let h = handle, let fileLock {
+            // The descriptor may be the one through which the process holds the file's lock for other
+            // threads: close it only while no thread holds that lock.
+            fileLock.exclusively(fd: nil) { _ in _ = h.close() }
+            fileLock.unregister()
+        } else {
+            handle?.close()
+        }
+        fileLock = nil
         handle = nil
         if writerLockFD >= 0 {
             Glibc.close(writerLockFD)

@@ -8,8 +8,12 @@ import Synchronization
 /// connection. A table that finds the session broken drops it for all of them, and the next lookup of
 /// any of them connects again.
 ///
-/// Tables are not thread-safe (see `LookupTable`), so neither is the session they share: the pool only
-/// guards which session belongs to which key.
+/// libldap lets one thread at a time use a session, so the tables that share it take turns: each
+/// lookup and each prefetch holds `turn` for its whole exchange (recursively, for a `domain` list that
+/// names an ldap table on the same session). The pool's mutex guards which session belongs to which key.
+///
+/// `@unchecked Sendable`: `key` and `turn` are immutable; `references` is touched only under the pool's
+/// mutex; every other property is read and written only by a thread that holds `turn`.
 final class SharedConnection: @unchecked Sendable {
     /// The libldap handle (`LDAP *`), nil until connected or after a failure.
     var handle: OpaquePointer?
@@ -24,6 +28,8 @@ final class SharedConnection: @unchecked Sendable {
     var untried = false
     fileprivate var references = 0
     fileprivate let key: String
+    /// Held by the table that is using the session.
+    let turn = Monitor(recursive: true)
 
     fileprivate init(key: String) {
         self.key = key
@@ -60,7 +66,7 @@ enum ConnectionPool {
             slots[slot.key] = nil
             return true
         }
-        if last { slot.drop() }
+        if last { slot.turn.withLock { slot.drop() } }
     }
 }
 

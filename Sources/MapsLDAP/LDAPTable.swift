@@ -75,7 +75,16 @@ final class LDAPTable: LookupTable {
 
     // MARK: Lookup
 
+    /// Every lookup and prefetch takes its turn on the shared session (and so on this table's state).
+    var concurrentLookups: Bool { true }
+
+    var sourceFiles: [String] { name.hasPrefix("/") || name.hasPrefix(".") ? [name] : [] }
+
     func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
+        try connection.turn.withLock { () throws(MapError) -> [UInt8]? in try lookupInTurn(key) }
+    }
+
+    private func lookupInTurn(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         failed = false
         cldap_set_errno(errnoAfterOpen)
         errnoAfterOpen = 0
@@ -148,6 +157,10 @@ final class LDAPTable: LookupTable {
     /// skip or warn about is left alone, and nothing is printed here. `lookup` then waits for the answer
     /// it finds waiting, with the same timeout and the same handling as a search of its own.
     func prefetch(_ keys: [[UInt8]]) {
+        connection.turn.withLock { prefetchInTurn(keys) }
+    }
+
+    private func prefetchInTurn(_ keys: [[UInt8]]) {
         guard let ld = connection.handle, !connection.untried, keys.count > 1 else { return }
         if let domains = settings.domains, !domains.isLiteral { return }
         if pipelineGeneration != connection.generation {

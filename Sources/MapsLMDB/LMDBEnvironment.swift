@@ -12,10 +12,14 @@ final class LMDBEnvironment {
     private(set) var dbi: MDB_dbi = 0
     let path: String
     private(set) var mapSize: Int
+    /// Read transactions of several threads hold this shared; changing the map size (which LMDB allows
+    /// only while no transaction of the process is active) holds it exclusively.
+    private let remap = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
 
     init(path: String, readOnly: Bool, mapSize: Int, extraFlags: UInt32 = 0) throws(MapError) {
         self.path = path
         self.mapSize = mapSize
+        pthread_rwlock_init(remap, nil)
         var envp: OpaquePointer?
         var rc = mdb_env_create(&envp)
         guard rc == 0, let envp else { throw LMDBEnvironment.error("open database \(path)", rc) }
@@ -56,19 +60,46 @@ final class LMDBEnvironment {
     /// Double the map size (Postfix's growth step) or set an explicit size. No transaction may be open.
     func grow(to newSize: Int? = nil) -> Int32 {
         guard let env else { return EINVAL }
+        pthread_rwlock_wrlock(remap)
+        defer { pthread_rwlock_unlock(remap) }
         let size = newSize ?? mapSize * 2
         let rc = mdb_env_set_mapsize(env, size)
         if rc == 0 { mapSize = size }
         return rc
     }
 
-    /// Adopt a size that another process set (after `MDB_MAP_RESIZED`).
+    /// Adopt a size that another process set (after `MDB_MAP_RESIZED`), once no other thread of this
+    /// process has a read transaction open on the environment.
     func adoptCurrentSize() -> Int32 {
         guard let env else { return EINVAL }
+        pthread_rwlock_wrlock(remap)
+        defer { pthread_rwlock_unlock(remap) }
         let rc = mdb_env_set_mapsize(env, 0)
         var info = MDB_envinfo()
         if rc == 0, mdb_env_info(env, &info) == 0 { mapSize = info.me_mapsize }
         return rc
+    }
+
+    /// Begin a read transaction that may run beside other threads' read transactions on this
+    /// environment; `endRead(_:)` must follow, on the same thread.
+    func beginRead() throws(MapError) -> OpaquePointer {
+        guard let env else { throw .temporary("\(path): table is closed") }
+        for _ in 0..<3 {
+            pthread_rwlock_rdlock(remap)
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+            if rc == 0, let txn { return txn }
+            pthread_rwlock_unlock(remap)
+            if rc == MDB_MAP_RESIZED, adoptCurrentSize() == 0 { continue }
+            throw LMDBEnvironment.error("\(path): begin transaction", rc)
+        }
+        throw LMDBEnvironment.error("\(path): begin transaction", MDB_MAP_RESIZED)
+    }
+
+    /// End a read transaction from `beginRead()`.
+    func endRead(_ txn: OpaquePointer) {
+        mdb_txn_abort(txn)
+        pthread_rwlock_unlock(remap)
     }
 
     /// Begin a transaction, following a map another writer resized.
@@ -94,7 +125,11 @@ final class LMDBEnvironment {
         env = nil
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        pthread_rwlock_destroy(remap)
+        remap.deallocate()
+    }
 }
 
 @available(*, unavailable)

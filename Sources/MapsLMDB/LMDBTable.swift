@@ -21,8 +21,14 @@ public final class LMDBTable: LookupTable {
     private var batchTransaction: OpaquePointer?
     /// Updates retry this many times after growing a full map (Postfix: 2 per call).
     private static let apiRetryLimit = 2
+    /// The process-wide lock of this file, beside its `fcntl` lock (see `SharedFileLock`); nil when the
+    /// file could not be identified, and then the `fcntl` lock is taken directly.
+    private var fileLock: SharedFileLock?
 
     public var duplicateLabel: String { "lmdb:\(name)" }
+    /// Lookups run in read transactions of their own, beside each other (outside a batch).
+    public var concurrentLookups: Bool { true }
+    public var sourceFiles: [String] { [path] }
 
     init(name: String, request: OpenRequest) throws(MapError) {
         self.name = name
@@ -43,6 +49,7 @@ public final class LMDBTable: LookupTable {
             }
         }
         environment = env
+        fileLock = SharedFileLock.register(fd: env.fd, style: .fcntl)
         var dbStat = stat(), srcStat = stat()
         if readOnly, flags.contains(.lock), fstat(env.fd, &dbStat) == 0, stat(name, &srcStat) == 0,
            srcStat.st_mtim.tv_sec > dbStat.st_mtim.tv_sec, srcStat.st_mtim.tv_sec < time(nil) - 100 {
@@ -53,12 +60,20 @@ public final class LMDBTable: LookupTable {
     private func locked<T>(_ op: LockOperation, _ body: (LMDBEnvironment) throws(MapError) -> T) throws(MapError) -> T {
         guard let env = environment else { throw .temporary("\(path): table is closed") }
         let lock = flags.contains(.lock)
-        if lock, lockFile(env.fd, style: .fcntl, op) != 0 {
-            let e = errno
-            throw MapError(.temporary, "\(path): lock dictionary: \(systemErrorText(e))", errno: e, fatalInPostfix: true)
-        }
-        defer { if lock { _ = lockFile(env.fd, style: .fcntl, .unlock) } }
+        if lock { try acquire(op, env) }
+        defer { if lock { release(op, env) } }
         return try body(env)
+    }
+
+    /// Take the file's lock for this thread: through the process-wide lock, so that threads never
+    /// release each other's `fcntl` lock.
+    private func acquire(_ op: LockOperation, _ env: LMDBEnvironment) throws(MapError) {
+        let rc = fileLock.map { $0.acquire(op, fd: env.fd) } ?? lockFile(env.fd, style: .fcntl, op)
+        if rc != 0 { throw MapError(.temporary, "\(path): lock dictionary: \(systemErrorText(rc))", errno: rc, fatalInPostfix: true) }
+    }
+
+    private func release(_ op: LockOperation, _ env: LMDBEnvironment) {
+        if let fileLock { fileLock.release(op) } else { _ = lockFile(env.fd, style: .fcntl, .unlock) }
     }
 
     public func lookupTraced(_ key: [UInt8]) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail) {
@@ -70,8 +85,8 @@ public final class LMDBTable: LookupTable {
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         if let txn = batchTransaction, let env = environment { return try lookup(key, txn: txn, env: env) }
         return try locked(.shared) { env throws(MapError) in
-            let txn = try env.begin(readOnly: true)
-            defer { mdb_txn_abort(txn) }
+            let txn = try env.beginRead()
+            defer { env.endRead(txn) }
             return try lookup(key, txn: txn, env: env)
         }
     }
@@ -93,23 +108,20 @@ public final class LMDBTable: LookupTable {
     public func beginBatch() throws(MapError) {
         guard batchTransaction == nil, let env = environment else { return }
         let lock = flags.contains(.lock)
-        if lock, lockFile(env.fd, style: .fcntl, .shared) != 0 {
-            let e = errno
-            throw MapError(.temporary, "\(path): lock dictionary: \(systemErrorText(e))", errno: e, fatalInPostfix: true)
-        }
+        if lock { try acquire(.shared, env) }
         do {
-            batchTransaction = try env.begin(readOnly: true)
+            batchTransaction = try env.beginRead()
         } catch {
-            if lock { _ = lockFile(env.fd, style: .fcntl, .unlock) }
+            if lock { release(.shared, env) }
             throw error
         }
     }
 
     public func endBatch() {
-        guard let txn = batchTransaction else { return }
-        mdb_txn_abort(txn)
+        guard let txn = batchTransaction, let env = environment else { return }
+        env.endRead(txn)
         batchTransaction = nil
-        if flags.contains(.lock), let env = environment { _ = lockFile(env.fd, style: .fcntl, .unlock) }
+        if flags.contains(.lock), let env = environment { release(.shared, env) }
     }
 
     /// Run a write transaction, growing the map and retrying when it is full.
@@ -171,8 +183,8 @@ public final class LMDBTable: LookupTable {
         // One read transaction and cursor for the walk, with a shared lock around each step, as
         // Postfix's sequence does.
         guard let env = environment else { throw .temporary("\(path): table is closed") }
-        let txn = try env.begin(readOnly: true)
-        defer { mdb_txn_abort(txn) }
+        let txn = try env.beginRead()
+        defer { env.endRead(txn) }
         var cursor: OpaquePointer?
         let rc = mdb_cursor_open(txn, env.dbi, &cursor)
         guard rc == 0 else { throw LMDBEnvironment.error("error seeking lmdb:\(name)", rc) }
@@ -194,7 +206,17 @@ public final class LMDBTable: LookupTable {
 
     public func close() {
         endBatch()
-        environment?.close()
+        if let env = environment {
+            // Closing the descriptor drops every fcntl lock this process holds on the file: wait until
+            // no other thread holds it.
+            if let fileLock {
+                fileLock.exclusively(fd: nil) { _ in env.close() }
+                fileLock.unregister()
+            } else {
+                env.close()
+            }
+        }
+        fileLock = nil
         environment = nil
     }
 

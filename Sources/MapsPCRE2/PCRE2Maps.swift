@@ -1,29 +1,82 @@
 import PostfixText
 import CPCRE2
 import Maps
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A compiled PCRE2 pattern with its match data. JIT compilation is deferred until the pattern has
-/// been run a few times: most rules of a large table run rarely, and JIT costs more than it saves then.
+/// A compiled PCRE2 pattern. JIT compilation is deferred until the pattern has been run a few times:
+/// most rules of a large table run rarely, and JIT costs more than it saves then.
+///
+/// Several threads may match it at once. PCRE2 lets threads share a compiled pattern but not a match
+/// data block, and `pcre2_jit_compile` changes the pattern it compiles. So the run counter is atomic,
+/// the thread whose run is the `jitThreshold`-th compiles a private copy and publishes it when it is
+/// ready (the interpreted pattern stays valid for runs already under way), and each thread matches
+/// with a match data block of its own (`ThreadMatchData`).
 public final class PCREPattern: PatternMatcher {
+    /// The interpreted pattern, never changed after compilation.
     fileprivate let code: OpaquePointer
-    fileprivate let matchData: OpaquePointer
-    fileprivate var runs = 0
-    fileprivate var jitState: JIT = .pending
+    /// The JIT-compiled copy, once there is one.
+    private let jitCode = Atomic<OpaquePointer?>(nil)
+    private let runs = Atomic<Int>(0)
+    /// Offset pairs a match needs: the whole match and every group.
+    fileprivate let pairs: Int
 
-    fileprivate enum JIT { case pending, ready, unavailable }
+    /// Runs before the pattern is JIT-compiled.
+    static let jitThreshold = 8
 
-    fileprivate init(code: OpaquePointer, matchData: OpaquePointer) {
+    fileprivate init(code: OpaquePointer, pairs: Int) {
         self.code = code
-        self.matchData = matchData
+        self.pairs = pairs
     }
 
     deinit {
-        pcre2_match_data_free_8(matchData)
+        if let jit = jitCode.load(ordering: .acquiring) { pcre2_code_free_8(jit) }
         pcre2_code_free_8(code)
+    }
+
+    /// The pattern to run: the JIT-compiled copy once it exists. The run that reaches the threshold
+    /// compiles it.
+    fileprivate func codeForRun() -> OpaquePointer {
+        if let jit = jitCode.load(ordering: .acquiring) { return jit }
+        // Counted only up to the threshold: after it (also when JIT is unavailable) runs only read the
+        // counter, so threads matching at once do not contend for it.
+        if runs.load(ordering: .relaxed) < Self.jitThreshold,
+           runs.wrappingAdd(1, ordering: .relaxed).newValue == Self.jitThreshold,
+           let copy = pcre2_code_copy_8(code) {
+            if pcre2_jit_compile_8(copy, PCRE2_JIT_COMPLETE) == 0 {
+                jitCode.store(copy, ordering: .releasing)
+                return copy
+            }
+            pcre2_code_free_8(copy)
+        }
+        return code
     }
 
     public func match(_ subject: UnsafeBufferPointer<UInt8>, captures: Int) throws(PatternMatchError) -> [Range<Int>?]? {
         try PCREDialect.match(self, subject, captures: captures)
+    }
+}
+
+/// The calling thread's match data block, shared by every pattern the thread runs (a match's offsets
+/// are read before the thread runs another) and grown for a pattern with more groups; freed when the
+/// thread ends.
+enum ThreadMatchData {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { data in pcre2_match_data_free_8(OpaquePointer(data)) }
+        return key
+    }()
+
+    /// A block with room for at least `pairs` offset pairs, or nil when out of memory.
+    static func block(pairs: Int) -> OpaquePointer? {
+        let current = pthread_getspecific(key).map { OpaquePointer($0) }
+        if let current, pcre2_get_ovector_count_8(current) >= UInt32(pairs) { return current }
+        guard let fresh = pcre2_match_data_create_8(UInt32(max(pairs, 16)), nil) else { return nil }
+        if let current { pcre2_match_data_free_8(current) }
+        pthread_setspecific(key, UnsafeRawPointer(fresh))
+        return fresh
     }
 }
 
@@ -86,11 +139,9 @@ public enum PCREDialect: PatternDialect {
         guard let code else {
             return .failure(PatternRuleWarning("error in regex at offset \(offset): \(errorText(error))"))
         }
-        guard let matchData = pcre2_match_data_create_from_pattern_8(code, nil) else {
-            pcre2_code_free_8(code)
-            return .failure(PatternRuleWarning("out of memory"))
-        }
-        return .success(PCREPattern(code: code, matchData: matchData))
+        var groups: UInt32 = 0
+        _ = pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_CAPTURECOUNT), &groups)
+        return .success(PCREPattern(code: code, pairs: Int(groups) + 1))
     }
 
     public static func captureCount(_ compiled: PCREPattern) -> Int {
@@ -100,18 +151,16 @@ public enum PCREDialect: PatternDialect {
     }
 
     public static func match(_ compiled: PCREPattern, _ subject: UnsafeBufferPointer<UInt8>, captures: Int) throws(PatternMatchError) -> [Range<Int>?]? {
-        compiled.runs += 1
-        if compiled.jitState == .pending, compiled.runs >= 8 {
-            compiled.jitState = pcre2_jit_compile_8(compiled.code, PCRE2_JIT_COMPLETE) == 0 ? .ready : .unavailable
-        }
-        var rc = pcre2_match_8(compiled.code, subject.baseAddress, subject.count, 0, 0, compiled.matchData, matchContext)
+        let code = compiled.codeForRun()
+        guard let matchData = ThreadMatchData.block(pairs: compiled.pairs) else { throw PatternMatchError("out of memory") }
+        var rc = pcre2_match_8(code, subject.baseAddress, subject.count, 0, 0, matchData, matchContext)
         if rc == PCRE2_ERROR_JIT_STACKLIMIT {
             // The JIT's small stack ran out; the interpreter uses the heap, as Postfix's matching does.
-            rc = pcre2_match_8(compiled.code, subject.baseAddress, subject.count, 0, PCRE2_NO_JIT, compiled.matchData, matchContext)
+            rc = pcre2_match_8(code, subject.baseAddress, subject.count, 0, PCRE2_NO_JIT, matchData, matchContext)
         }
         if rc == PCRE2_ERROR_NOMATCH { return nil }
         guard rc >= 0 else { throw PatternMatchError(errorText(rc)) }
-        guard captures > 0, let ovector = pcre2_get_ovector_pointer_8(compiled.matchData) else { return [] }
+        guard captures > 0, let ovector = pcre2_get_ovector_pointer_8(matchData) else { return [] }
         var groups: [Range<Int>?] = []
         groups.reserveCapacity(captures + 1)
         for n in 0...captures {

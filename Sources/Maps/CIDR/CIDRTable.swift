@@ -24,6 +24,10 @@ public final class CIDRTable: LookupTable {
 
     /// Read and compile the rules of `name` (a file or `{...}`), warning about each rejected rule as
     /// Postfix does; a rejected rule is skipped and the rest of the table works.
+    /// The compiled rules never change after opening.
+    public var concurrentLookups: Bool { true }
+    public var sourceFiles: [String] { name.hasPrefix("{") ? [] : [name] }
+
     public init(name: String, diagnostics: Diagnostics) throws(MapError) {
         self.name = name
         let source: RuleSource

@@ -52,6 +52,15 @@ struct CompositeMembers {
         self.firstFolds = (tables.first as? UTF8KeyTable)?.foldsKeys ?? false
     }
 
+    /// Whether every member allows concurrent lookups.
+    var concurrentLookups: Bool { distinct.allSatisfy { $0.concurrentLookups } }
+
+    /// The files of every member, each once.
+    var sourceFiles: [String] {
+        var seen = Set<String>()
+        return distinct.flatMap { $0.sourceFiles }.filter { seen.insert($0).inserted }
+    }
+
     /// Close each distinct member.
     func close() {
         for table in distinct { table.close() }

@@ -47,4 +47,6 @@ public final class PipeTable: LookupTable {
     }
 
     public func close() { members.close() }
+    public var concurrentLookups: Bool { members.concurrentLookups }
+    public var sourceFiles: [String] { members.sourceFiles }
 }

@@ -77,6 +77,9 @@ public final class ProxyTable: LookupTable {
         }
     }
 
+    public var concurrentLookups: Bool { inner.concurrentLookups }
+    public var sourceFiles: [String] { inner.sourceFiles }
+
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         try inner.lookup(key)
     }

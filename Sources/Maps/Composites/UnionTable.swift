@@ -50,4 +50,6 @@ public final class UnionTable: LookupTable {
     }
 
     public func close() { members.close() }
+    public var concurrentLookups: Bool { members.concurrentLookups }
+    public var sourceFiles: [String] { members.sourceFiles }
 }

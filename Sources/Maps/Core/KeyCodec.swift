@@ -4,22 +4,53 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 /// The on-disk key and value rules shared by the indexed-file types: ASCII folding of keys and the
 /// trailing-NUL convention (`DICT_FLAG_TRY1NULL` / `TRY0NULL`).
 ///
 /// Linux Postfix writes keys and values with one trailing NUL. A reader that was not told which form
 /// to use tries with the NUL first, then without, and pins the table to the first form that matched.
+///
+/// Lookups may run on several threads at once: the NUL mode is pinned atomically (the first form to
+/// match wins, once), and each probe builds its key forms in its own stack buffer. Copies of a codec
+/// share the pinned mode.
 public struct KeyCodec: Sendable {
+    /// The flags other than the NUL mode.
+    @usableFromInline let fixedFlags: DictFlags
+    /// The NUL mode, narrowed once a form has matched.
+    @usableFromInline let nulMode: NulMode
+
     /// The table's flags; lookups narrow the NUL mode once a form has matched.
-    public private(set) var flags: DictFlags
-    /// Reused for the probe forms of each lookup, so a lookup allocates nothing for its key.
-    @usableFromInline var scratch: [UInt8] = []
+    public var flags: DictFlags {
+        @inline(__always) get { fixedFlags.union(nulMode.current) }
+    }
 
     public init(flags: DictFlags) {
-        var flags = flags
-        if flags.isDisjoint(with: .tryBothNul) { flags.formUnion(.tryBothNul) }
-        self.flags = flags
+        var nul = flags.intersection(.tryBothNul)
+        if nul.isEmpty { nul = .tryBothNul }
+        self.fixedFlags = flags.subtracting(.tryBothNul)
+        self.nulMode = NulMode(nul)
+    }
+
+    /// The NUL bits of a table, shared by the threads that use it. Once pinned to one form it never
+    /// changes again.
+    @usableFromInline
+    final class NulMode: Sendable {
+        private let bits: Atomic<UInt32>
+
+        init(_ mode: DictFlags) { bits = Atomic(mode.rawValue) }
+
+        @usableFromInline
+        var current: DictFlags { DictFlags(rawValue: bits.load(ordering: .relaxed)) }
+
+        /// Narrow an undecided mode (both forms) to one form; a mode already decided stays as it is.
+        @usableFromInline
+        func pin(withNul: Bool) {
+            let form = withNul ? DictFlags.tryWithNul : DictFlags.tryWithoutNul
+            _ = bits.compareExchange(expected: DictFlags.tryBothNul.rawValue, desired: form.rawValue,
+                                     ordering: .relaxed)
+        }
     }
 
     /// The key as stored: ASCII-lowercased under `.foldFixed`.
@@ -31,17 +62,21 @@ public struct KeyCodec: Sendable {
     /// Try the stored forms of `key` for a lookup or delete, most likely first, until `body` returns a
     /// result, and pin the table to the form that matched. `body` gets the bytes to use.
     @inlinable
-    public mutating func probe<T>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) -> Result<T?, MapError>) throws(MapError) -> T? {
-        scratch.removeAll(keepingCapacity: true)
-        if flags.contains(.foldFixed) {
-            CaseFolding.appendASCIILowercased(key, to: &scratch)
-        } else {
-            scratch.append(contentsOf: key)
-        }
-        scratch.append(0)
-        let count = scratch.count
-        let withNul = flags.contains(.tryWithNul), withoutNul = flags.contains(.tryWithoutNul)
-        let outcome: Result<(T, Bool)?, MapError> = scratch.withUnsafeBytes { raw in
+    public func probe<T>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) -> Result<T?, MapError>) throws(MapError) -> T? {
+        let count = key.count + 1
+        let mode = nulMode.current
+        let withNul = mode.contains(.tryWithNul), withoutNul = mode.contains(.tryWithoutNul)
+        let fold = fixedFlags.contains(.foldFixed)
+        // The key forms live in a buffer of this call (on the stack when small): no state is shared.
+        let outcome: Result<(T, Bool)?, MapError> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
+            key.withUnsafeBufferPointer { source in
+                for i in 0..<source.count {
+                    let c = source[i]
+                    buffer[i] = fold && c &- 0x41 < 26 ? c | 0x20 : c
+                }
+            }
+            buffer[count - 1] = 0
+            let raw = UnsafeRawBufferPointer(buffer)
             if withNul {
                 switch body(raw) {
                 case .failure(let e): return .failure(e)
@@ -83,20 +118,21 @@ public struct KeyCodec: Sendable {
         return flags.contains(.tryWithNul) ? [before[0]] : before
     }
 
-    /// Remember which form matched, so later lookups try only that one.
-    public mutating func pin(withNul: Bool) {
-        flags.subtract(withNul ? .tryWithoutNul : .tryWithNul)
+    /// Remember which form matched, so later lookups try only that one. Only the first pin counts.
+    @inlinable
+    public func pin(withNul: Bool) {
+        nulMode.pin(withNul: withNul)
     }
 
     /// Key and value as written by an update. An undecided table settles on the Linux default: with NUL.
-    public mutating func encodeForUpdate(_ key: [UInt8], _ value: [UInt8],
-                                         options: RecordOptions = .standard) -> (key: [UInt8], value: [UInt8]) {
+    public func encodeForUpdate(_ key: [UInt8], _ value: [UInt8],
+                                options: RecordOptions = .standard) -> (key: [UInt8], value: [UInt8]) {
         var k = options.fold ? folded(key) : key
         var withNul: Bool
         if let nul = options.trailingNul {
             withNul = nul
         } else {
-            if flags.isSuperset(of: .tryBothNul) { flags.subtract(.tryWithoutNul) }
+            pin(withNul: true)
             withNul = flags.contains(.tryWithNul)
         }
         guard withNul else { return (k, value) }

@@ -2,7 +2,28 @@ import PostfixText
 /// One lookup table of any type: an indexed file, a pattern table, an in-memory table or a remote
 /// service. Every operation takes and returns bytes; folding and NUL handling follow the table's flags.
 ///
-/// Handles are not thread-safe; a server that shares one must serialize access to it.
+/// ## Threads
+///
+/// A handle is used by one thread at a time, unless its type says otherwise:
+/// - `lookup` may run on several threads at once when `concurrentLookups` is true: `lmdb`, `regexp`,
+///   `pcre`, `cidr`, `texthash`, `inline`, `static`, `environ`, `fail`, `randmap`, `unix`, `internal`,
+///   `tcp` and `socketmap` (lookups take turns on the connection), `ldap` (its searches take
+///   turns on the connection it shares with other ldap tables), and `unionmap`/`pipemap` whose members
+///   all allow it. Such a lookup changes no state of the handle that another lookup could see, except
+///   the NUL form an indexed table pins once (atomically: the first form that matches wins).
+/// - `hash` and `btree` handles (Berkeley DB without `DB_THREAD`) must not be used by two threads at once.
+/// - `update`, `delete`, `forEach`, batches (`beginBatch`...`endBatch`, on one thread), `prefetch` and
+///   `close` always need the handle to themselves.
+///
+/// Whatever the type, threads never release each other's file locks: `lmdb` (`fcntl`) and `hash`/`btree`
+/// (`flock`) lookups take the lock of their file through the process-wide `SharedFileLock`, which
+/// takes the file lock for the first thread and releases it after the last, and a descriptor of the
+/// file is closed (by `close`, or by a rebuild's rename) only while no thread holds that lock.
+///
+/// A handle does not notice that its file was replaced. `SharedTable` is the way to share a table
+/// between threads: it serializes handles that need it or gives each thread its own, checks the files
+/// the table read (`sourceFiles`) for a new inode or modification time, and then opens the table again
+/// while lookups in flight finish on the old handle, which is closed after the last of them.
 public protocol LookupTable: AnyObject {
     /// The table type as named in `type:name` (`hash`, `lmdb`, ...).
     var type: String { get }
@@ -37,6 +58,11 @@ public protocol LookupTable: AnyObject {
     /// Types that fold keys, add NULs, match rules or hold other tables override it; the default reports
     /// the key as given.
     func lookupTraced(_ key: [UInt8]) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail)
+    /// Whether `lookup` may be called on several threads at once on this handle (see Threads).
+    var concurrentLookups: Bool { get }
+    /// The files this handle read when it was opened (`NAME.db`, `NAME.lmdb`, a rules file; a
+    /// composite's members' files): when one of them is replaced or modified, the handle is stale.
+    var sourceFiles: [String] { get }
 }
 
 extension LookupTable {
@@ -68,6 +94,8 @@ extension LookupTable {
     public func lookupTraced(_ key: [UInt8]) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail) {
         (try lookup(key), LookupDetail(keys: [key]))
     }
+    public var concurrentLookups: Bool { false }
+    public var sourceFiles: [String] { [] }
 }
 
 /// How a table is opened.

@@ -16,6 +16,11 @@ public final class MemoryTable: LookupTable {
         self.foldLookups = foldLookups
     }
 
+    /// The records never change after loading.
+    public var concurrentLookups: Bool { true }
+    /// A `texthash:` table read its file; an `inline:` table has none.
+    public var sourceFiles: [String] { type == TextHash.typeName ? [name] : [] }
+
     /// The number of records.
     public var count: Int { entries.count }
 

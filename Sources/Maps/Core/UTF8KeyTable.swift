@@ -94,6 +94,8 @@ public final class UTF8KeyTable: LookupTable {
     }
 
     public func close() { inner.close() }
+    public var concurrentLookups: Bool { inner.concurrentLookups }
+    public var sourceFiles: [String] { inner.sourceFiles }
     public func beginBatch() throws(MapError) { try inner.beginBatch() }
     public func endBatch() { inner.endBatch() }
     public func prefetch(_ keys: [[UInt8]]) {

@@ -69,18 +69,32 @@ public enum AtomicReplace {
             oldfd = open(target, (lockStyle == .fcntl ? O_RDWR : O_RDONLY) | O_CLOEXEC)
             if oldfd < 0, lockStyle == .fcntl { oldfd = open(target, O_RDONLY | O_CLOEXEC) }
         }
-        defer { if oldfd >= 0 { close(oldfd) } }
+        // Threads of this process that read the old file share its lock (see `SharedFileLock`): the
+        // rename waits for them too, and closing this descriptor, which would drop an fcntl lock they
+        // hold, happens before they can take it again.
+        let sharedLock = oldfd >= 0 ? SharedFileLock.register(fd: oldfd, style: lockStyle) : nil
+        defer {
+            if let sharedLock {
+                sharedLock.exclusively(fd: nil) { _ in _ = close(oldfd) }
+                sharedLock.unregister()
+            } else if oldfd >= 0 {
+                close(oldfd)
+            }
+        }
         if fsync(tfd) != 0 {
             let e = errno
             throw .temporary("fsync \(temporary): \(systemErrorText(e))", errno: e)
         }
-        if oldfd >= 0 {
-            // A read-only descriptor cannot take an fcntl write lock; the rename goes ahead without it.
-            _ = lockFile(oldfd, style: lockStyle, .exclusive)
+        // A read-only descriptor cannot take an fcntl write lock; the rename goes ahead without it.
+        let renamed: Int32
+        if let sharedLock {
+            renamed = sharedLock.exclusively(fd: oldfd) { _ in rename(temporary, target) == 0 ? 0 : errno }
+        } else {
+            if oldfd >= 0 { _ = lockFile(oldfd, style: lockStyle, .exclusive) }
+            renamed = rename(temporary, target) == 0 ? 0 : errno
         }
-        if rename(temporary, target) != 0 {
-            let e = errno
-            throw .temporary("rename \(temporary) to \(target): \(systemErrorText(e))", errno: e)
+        if renamed != 0 {
+            throw .temporary("rename \(temporary) to \(target): \(systemErrorText(renamed))", errno: renamed)
         }
         let (dir, _) = splitPath(target)
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

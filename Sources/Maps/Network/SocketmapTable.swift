@@ -41,6 +41,9 @@ public final class SocketmapTable: LookupTable {
         try SocketmapTable(name: name, request: request)
     })
 
+    /// Lookups take turns on the shared connection (its mutex).
+    public var concurrentLookups: Bool { true }
+
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         var query = ByteText.bytes(of: mapName)
         query.append(0x20)

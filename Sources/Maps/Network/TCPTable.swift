@@ -83,6 +83,9 @@ public final class TCPTable: LookupTable {
         ByteText.string(line.prefix(100).map { $0 >= 0x20 && $0 < 0x7F ? $0 : 0x5F })
     }
 
+    /// Lookups take turns on the connection (its mutex).
+    public var concurrentLookups: Bool { true }
+
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         let request = Array("get ".utf8) + Self.quote(KeyCodec.cString(key)) + [0x0A]
         return try connection.withLock { (stream: inout NetworkStream?) throws(MapError) -> [UInt8]? in

@@ -12,11 +12,19 @@ import Musl
 /// Rules without a literal (and every rule when there are few) are always evaluated; a rule whose
 /// literal is absent cannot match, so its outcome is known without running its expression.
 struct LiteralFilter {
-    /// Per rule: the literal and whether it is matched against the lowercased key.
-    private var literals: [(bytes: [UInt8], caseless: Bool)?] = []
-    /// gram → rules indexed under it, for case-sensitive and for caseless literals.
-    private var exact: [UInt32: [Int32]] = [:]
-    private var folded: [UInt32: [Int32]] = [:]
+    // The lookup side is flat (ranges into shared arrays, no array per rule or per gram), so a lookup
+    // retains nothing per candidate: threads that look up in one table at once do not contend for
+    // reference counts.
+
+    /// Every literal's bytes, one after the other.
+    private var literalBytes: [UInt8] = []
+    /// Per rule: where its literal is in `literalBytes` (count -1: no literal) and whether it is
+    /// matched against the lowercased key.
+    private var spans: [(start: Int32, count: Int32, caseless: Bool)] = []
+    /// gram → a range of `indexed`: the rules indexed under it, for case-sensitive and for caseless literals.
+    private var exact: [UInt32: Range<Int32>] = [:]
+    private var folded: [UInt32: Range<Int32>] = [:]
+    private var indexed: [Int32] = []
     /// Rules with a 2-byte literal, checked directly.
     private var short: [Int32] = []
     /// Whether any rule has a literal.
@@ -27,7 +35,7 @@ struct LiteralFilter {
     init() {}
 
     init(_ perRule: [(literal: [UInt8], caseless: Bool)?]) {
-        literals = perRule.map { $0.map { (bytes: $0.literal, caseless: $0.caseless) } }
+        let literals = perRule.map { $0.map { (bytes: $0.literal, caseless: $0.caseless) } }
         hasLiteral = [UInt64](repeating: 0, count: (perRule.count + 63) / 64)
         var frequency: [UInt32: Int] = [:]
         for entry in literals {
@@ -36,8 +44,14 @@ struct LiteralFilter {
             for i in 0...(entry.bytes.count - 3) { seen.insert(Self.gram(entry.bytes, i)) }
             for g in seen { frequency[g, default: 0] += 1 }
         }
+        var exactLists: [UInt32: [Int32]] = [:], foldedLists: [UInt32: [Int32]] = [:]
         for (index, entry) in literals.enumerated() {
-            guard let entry else { continue }
+            guard let entry else {
+                spans.append((0, -1, false))
+                continue
+            }
+            spans.append((Int32(literalBytes.count), Int32(entry.bytes.count), entry.caseless))
+            literalBytes.append(contentsOf: entry.bytes)
             hasLiteral[index >> 6] |= 1 << UInt64(index & 63)
             isUseful = true
             if entry.bytes.count < 3 {
@@ -51,27 +65,32 @@ struct LiteralFilter {
                 let count = frequency[g] ?? 0
                 if count < bestCount { best = g; bestCount = count }
             }
-            if entry.caseless { folded[best, default: []].append(Int32(index)) } else { exact[best, default: []].append(Int32(index)) }
+            if entry.caseless { foldedLists[best, default: []].append(Int32(index)) } else { exactLists[best, default: []].append(Int32(index)) }
+        }
+        for (g, rules) in exactLists {
+            exact[g] = Int32(indexed.count)..<Int32(indexed.count + rules.count)
+            indexed.append(contentsOf: rules)
+        }
+        for (g, rules) in foldedLists {
+            folded[g] = Int32(indexed.count)..<Int32(indexed.count + rules.count)
+            indexed.append(contentsOf: rules)
         }
     }
 
-    /// Whether `needle` occurs in `haystack` (first byte by memchr, the rest by memcmp).
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, needle.count <= haystack.count else { return needle.isEmpty }
-        return haystack.withUnsafeBytes { h in
-            needle.withUnsafeBytes { n in
-                guard let hb = h.baseAddress, let nb = n.baseAddress else { return false }
-                var offset = 0
-                let last = h.count - n.count
-                while offset <= last {
-                    guard let hit = memchr(hb + offset, Int32(first), last - offset + 1) else { return false }
-                    let at = hb.distance(to: UnsafeRawPointer(hit))
-                    if memcmp(hb + at, nb, n.count) == 0 { return true }
-                    offset = at + 1
-                }
-                return false
-            }
+    /// Whether `n` occurs in `h` (first byte by memchr, the rest by memcmp).
+    static func contains(_ h: UnsafeRawBufferPointer, _ n: UnsafeRawBufferPointer) -> Bool {
+        guard n.count > 0 else { return true }
+        guard n.count <= h.count, let hb = h.baseAddress, let nb = n.baseAddress else { return false }
+        let first = Int32(n[0])
+        var offset = 0
+        let last = h.count - n.count
+        while offset <= last {
+            guard let hit = memchr(hb + offset, first, last - offset + 1) else { return false }
+            let at = hb.distance(to: UnsafeRawPointer(hit))
+            if memcmp(hb + at, nb, n.count) == 0 { return true }
+            offset = at + 1
         }
+        return false
     }
 
     @inline(__always)
@@ -79,26 +98,42 @@ struct LiteralFilter {
         UInt32(b[i]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2])
     }
 
+    @inline(__always)
+    static func gram(_ b: UnsafeRawBufferPointer, _ i: Int) -> UInt32 {
+        UInt32(b[i]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2])
+    }
+
     /// Mark in `present` (one bit per rule, cleared by the caller) every rule whose literal occurs in `key`.
-    func mark(_ key: [UInt8], lowered: [UInt8], into present: inout [UInt64]) {
-        func confirm(_ index: Int32, _ subject: [UInt8]) {
-            let i = Int(index)
-            guard let literal = literals[i]?.bytes else { return }
-            let found = Self.contains(subject, literal)
-            if found { present[i >> 6] |= 1 << UInt64(i & 63) }
-        }
-        func scan(_ subject: [UInt8], _ index: [UInt32: [Int32]]) {
-            guard subject.count >= 3, !index.isEmpty else { return }
-            for i in 0...(subject.count - 3) {
-                if let rules = index[Self.gram(subject, i)] {
-                    for r in rules { confirm(r, subject) }
+    func mark(_ key: [UInt8], lowered: [UInt8], into present: UnsafeMutableBufferPointer<UInt64>) {
+        literalBytes.withUnsafeBytes { bytes in
+            spans.withUnsafeBufferPointer { spans in
+                indexed.withUnsafeBufferPointer { indexed in
+                    key.withUnsafeBytes { key in
+                        lowered.withUnsafeBytes { lowered in
+                            func confirm(_ index: Int32, _ subject: UnsafeRawBufferPointer) {
+                                let i = Int(index)
+                                let span = spans[i]
+                                guard span.count >= 0 else { return }
+                                let literal = UnsafeRawBufferPointer(rebasing: bytes[Int(span.start)..<Int(span.start + span.count)])
+                                if Self.contains(subject, literal) { present[i >> 6] |= 1 << UInt64(i & 63) }
+                            }
+                            func scan(_ subject: UnsafeRawBufferPointer, _ index: [UInt32: Range<Int32>]) {
+                                guard subject.count >= 3, !index.isEmpty else { return }
+                                for i in 0...(subject.count - 3) {
+                                    if let rules = index[Self.gram(subject, i)] {
+                                        for r in rules { confirm(indexed[Int(r)], subject) }
+                                    }
+                                }
+                            }
+                            scan(key, exact)
+                            scan(lowered, folded)
+                            for r in short where spans[Int(r)].count >= 0 {
+                                confirm(r, spans[Int(r)].caseless ? lowered : key)
+                            }
+                        }
+                    }
                 }
             }
-        }
-        scan(key, exact)
-        scan(lowered, folded)
-        for r in short {
-            if let entry = literals[Int(r)] { confirm(r, entry.caseless ? lowered : key) }
         }
     }
 }

@@ -21,13 +21,17 @@ public final class PatternTable: LookupTable {
     private let firsts: [(any PatternMatcher)?]
     private let seconds: [((any PatternMatcher), Bool)?]
     private let replacements: [[ReplacementPart]]
-    /// Scratch bit set of rules whose literal is present, reused across lookups.
-    private var present: [UInt64]
+    /// The number of 64-bit words of a bit set with one bit per rule.
+    private let words: Int
     /// Rules that must be visited whatever the key: no literal, negated, or an `if`.
     private let always: [UInt64]
 
     private static var kindMatch: UInt8 { 0 }
     private static var kindIf: UInt8 { 1 }
+
+    /// Both engines match from several threads at once, and a lookup keeps its state on its own stack.
+    public var concurrentLookups: Bool { true }
+    public var sourceFiles: [String] { source.isInline ? [] : [name] }
 
     /// Open a table of dialect `D`.
     public init<D: PatternDialect>(_ dialect: D.Type, name: String, request: OpenRequest) throws(MapError) {
@@ -66,7 +70,7 @@ public final class PatternTable: LookupTable {
         self.kinds = kinds; self.positive = positive; self.hasLiteral = hasLiteral; self.jump = jump
         self.lines = lines; self.maxGroups = maxGroups; self.firsts = firsts; self.seconds = seconds
         self.replacements = replacements
-        self.present = [UInt64](repeating: 0, count: (kinds.count + 63) / 64)
+        self.words = (kinds.count + 63) / 64
         var always = [UInt64](repeating: 0, count: (kinds.count + 63) / 64)
         for i in kinds.indices where kinds[i] == 1 || (kinds[i] == 0 && (!hasLiteral[i] || !positive[i])) {
             always[i >> 6] |= 1 << UInt64(i & 63)
@@ -77,7 +81,7 @@ public final class PatternTable: LookupTable {
     /// The first rule at or after `from` that needs a visit for this key (a positive match rule whose
     /// literal is absent cannot match and is passed over), or `count`.
     @inline(__always)
-    private func nextCandidate(from: Int) -> Int {
+    private func nextCandidate(from: Int, _ present: UnsafeMutableBufferPointer<UInt64>) -> Int {
         var word = from >> 6
         guard word < present.count else { return kinds.count }
         var bits = (present[word] | always[word]) & (~0 << UInt64(from & 63))
@@ -121,17 +125,27 @@ public final class PatternTable: LookupTable {
     }
 
     private func lookup(_ key: [UInt8], subject: UnsafeBufferPointer<UInt8>) throws(MapError) -> (value: [UInt8], line: Int32)? {
+        // The bit set of rules whose literal the key contains belongs to this call (on the stack when
+        // small), so lookups may run on several threads at once.
+        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(words, 1)) { (present) throws(MapError) -> (value: [UInt8], line: Int32)? in
+            present.initialize(repeating: 0)
+            return try lookup(key, subject: subject, present: present)
+        }
+    }
+
+    private func lookup(_ key: [UInt8], subject: UnsafeBufferPointer<UInt8>,
+                        present: UnsafeMutableBufferPointer<UInt64>) throws(MapError) -> (value: [UInt8], line: Int32)? {
+        let present = UnsafeMutableBufferPointer(rebasing: present[0..<words])
         let filtering = filter.isUseful
         if filtering {
-            for i in present.indices { present[i] = 0 }
             var lowered = key
             lowered.withUnsafeMutableBufferPointer { b in
                 for i in b.indices where b[i] &- 0x41 < 26 { b[i] |= 0x20 }
             }
-            filter.mark(key, lowered: lowered, into: &present)
+            filter.mark(key, lowered: lowered, into: present)
         }
         let count = kinds.count
-        var index = filtering ? nextCandidate(from: 0) : 0
+        var index = filtering ? nextCandidate(from: 0, present) : 0
         while index < count {
             let kind = kinds[index]
             if kind == 2 { index += 1; continue }
@@ -164,7 +178,7 @@ public final class PatternTable: LookupTable {
                 }
                 if outcome { return (expand(replacements[index], key: key, groups: groups), lines[index]) }
             }
-            index = filtering ? nextCandidate(from: next) : next
+            index = filtering ? nextCandidate(from: next, present) : next
         }
         return nil
     }

@@ -33,6 +33,9 @@ public final class EnvironTable: LookupTable {
         getuid() == geteuid() && getgid() == getegid()
     }
 
+    /// `getenv` may run on several threads at once (while nothing sets variables).
+    public var concurrentLookups: Bool { true }
+
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         guard environmentIsTrusted, let value = getenv(variable(key)) else { return nil }
         return Array(UnsafeBufferPointer(start: value, count: strlen(value))).map { UInt8(bitPattern: $0) }

@@ -27,6 +27,8 @@ public final class FailTable: LookupTable {
         throw Self.failure(name, "query")
     }
 
+    public var concurrentLookups: Bool { true }
+
     public func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
         guard writable else { throw .notSupported("table \(type):\(name): update operation is not supported") }
         throw Self.failure(name, "write")

@@ -21,6 +21,9 @@ public final class InternalTable: LookupTable {
         InternalTable(name: name, request: request)
     })
 
+    /// Every access holds the mutex.
+    public var concurrentLookups: Bool { true }
+
     private func stored(_ key: [UInt8]) -> [UInt8] { fold ? CaseFolding.asciiLowercased(key) : key }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {

@@ -35,6 +35,9 @@ public final class RandomTable: LookupTable {
         try RandomTable(name: name, request: request)
     })
 
+    /// The values never change; `Int.random` is thread-safe.
+    public var concurrentLookups: Bool { true }
+
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         values[Int.random(in: 0..<values.count)]
     }

@@ -31,6 +31,7 @@ public final class StaticTable: LookupTable {
     }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? { value }
+    public var concurrentLookups: Bool { true }
 
     public func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
         throw .notSupported("table static:\(name): update operation is not supported")

@@ -33,6 +33,9 @@ public final class UnixTable: LookupTable {
         try UnixTable(name: name, request: request)
     })
 
+    /// `getpwnam_r`/`getgrnam_r` with a buffer per call.
+    public var concurrentLookups: Bool { true }
+
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
         let key = fold ? CaseFolding.asciiLowercased(key) : key
         return try withCString(KeyCodec.cString(key)) { (cKey) throws(MapError) -> [UInt8]? in
