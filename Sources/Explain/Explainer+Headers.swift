@@ -1,67 +1,63 @@
 import Maps
+import MapTools
 import PostfixText
 
-/// cleanup(8)'s header and body checks: each primary header through header_checks (MIME headers
-/// through mime_header_checks), each body line through body_checks, with the rule and action.
+/// cleanup(8)'s header and body checks: primary headers through header_checks, MIME headers and the
+/// headers of multipart parts through mime_header_checks, headers of attached messages through
+/// nested_header_checks, and body lines through body_checks, each with the rule and action.
 extension Explainer {
-    /// Explain `message` (a whole message, or header lines only when `headersOnly`).
+    /// The headers Postfix's `header_opts` marks as MIME headers: cleanup sends them to
+    /// mime_header_checks wherever they appear.
+    static let mimeHeaders: Set<String> = ["content-description", "content-disposition", "content-id",
+                                           "content-transfer-encoding", "content-type", "mime-version"]
+
+    /// The parameter cleanup(8) checks a header with: primary headers go to header_checks, headers of
+    /// multipart parts and every MIME header to mime_header_checks, headers of attached messages to
+    /// nested_header_checks (`cleanup_header_callback`).
+    static func checksParameter(for header: [UInt8], origin: MessageKeys.Origin) -> String {
+        if let name = headerName(header), mimeHeaders.contains(name) { return "mime_header_checks" }
+        switch origin {
+        case .primaryHeader: return "header_checks"
+        case .partHeader: return "mime_header_checks"
+        case .nestedHeader: return "nested_header_checks"
+        case .body: return "body_checks"
+        }
+    }
+
+    /// Explain `message` (a whole message, or header lines only when `headersOnly`). A whole message is
+    /// split as cleanup's MIME parser splits it (the parser postmap's `-hbm` uses): primary headers,
+    /// part headers, headers of attached messages, and body lines.
     public func headerChecks(_ message: [UInt8], headersOnly: Bool) throws(ExplainError) -> Explanation {
-        var headers: [[UInt8]] = []
-        var body: [[UInt8]] = []
-        var inBody = false
-        let limit = context.int("header_size_limit", 102400)
+        var keys: [(key: [UInt8], origin: MessageKeys.Origin)] = []
+        var limits = MessageKeys.Limits()
+        limits.headerSize = context.int("header_size_limit", 102400)
+        limits.nestingDepth = context.int("mime_nesting_limit", 100)
+        limits.boundaryLength = context.int("mime_boundary_length_limit", 2048)
+        var splitter = MessageKeys(mode: MessageKeys.Mode(headers: true, body: !headersOnly, mime: true), limits: limits)
         for line in FileText.lines(message) {
             var text = line.text
             if text.last == 0x0D { text.removeLast() }
-            if inBody { body.append(text); continue }
-            if text.isEmpty { inBody = true; continue }
-            if (text.first == 0x20 || text.first == 0x09), !headers.isEmpty {
-                headers[headers.count - 1] += [0x0A] + text
-                if headers[headers.count - 1].count > limit { headers[headers.count - 1] = Array(headers[headers.count - 1].prefix(limit)) }
-            } else if !headersOnly, Self.headerName(text) == nil {
-                // Not a header: the body starts here (cleanup does the same).
-                inBody = true
-                body.append(text)
-            } else {
-                headers.append(text)
+            if headersOnly, !text.isEmpty, text.first != 0x20, text.first != 0x09, Self.headerName(text) == nil {
+                throw ExplainError(.input, "not a header line: \(ExplainRenderer.show(text)) (want Name: value)")
             }
+            splitter.feed(text) { key, origin in keys.append((key, origin)) }
+            if headersOnly, splitter.isDone { break }
         }
-        if headersOnly, let bad = headers.first(where: { Self.headerName($0) == nil }) {
-            throw ExplainError(.input, "not a header line: \(ExplainRenderer.show(bad)) (want Name: value)")
-        }
+        splitter.finish { key, origin in keys.append((key, origin)) }
+        if headersOnly { keys.removeAll { $0.origin != .primaryHeader } }
         var nodes: [ExplainNode] = []
         var decided = false
-        var verdict: Explanation.Verdict = .notFound
         var summary: [String] = []
-        let multipart = headers.contains { h in
-            guard let n = Self.headerName(h), n == "content-type" else { return false }
-            return AddressSearch.lowerASCII(h).contains(Array("multipart/".utf8))
-        }
-        for header in headers {
-            let name = Self.headerName(header) ?? ""
-            let mime = name.hasPrefix("content-") || name == "mime-version"
-            let parameter = mime && !context.value("mime_header_checks").trimmingBlanks().isEmpty ? "mime_header_checks" : "header_checks"
-            let (node, action) = check(header, parameter: parameter)
+        for (key, origin) in keys {
+            let parameter = Self.checksParameter(for: key, origin: origin)
+            let (node, action) = check(key, parameter: parameter)
             nodes.append(node)
             if let action { decided = true; summary.append(action) }
         }
-        if !body.isEmpty {
-            if multipart {
-                nodes.append(ExplainNode(.notEvaluated, "a multipart message: Postfix sends MIME part headers to mime_header_checks and attached message headers to nested_header_checks; explain does not parse MIME parts, so body lines are shown only for single-part messages"))
-                verdict = .undetermined
-            } else if context.value("body_checks").trimmingBlanks().isEmpty {
-                nodes.append(ExplainNode(.note, "body_checks is empty: body lines are not checked"))
-            } else {
-                for line in body {
-                    let (node, action) = check(line, parameter: "body_checks")
-                    nodes.append(node)
-                    if let action { decided = true; summary.append(action) }
-                }
-            }
-        }
-        if verdict != .undetermined { verdict = decided ? .found : .notFound }
+        let headerCount = keys.filter { $0.origin != .body }.count
+        var verdict: Explanation.Verdict = decided ? .found : .notFound
         if nodes.contains(where: { $0.children.contains { $0.kind == .error } }) { verdict = .temporaryError }
-        var e = Explanation(subject: "header and body checks: \(headers.count) header(s), \(body.count) body line(s)",
+        var e = Explanation(subject: "header and body checks: \(headerCount) header(s), \(keys.count - headerCount) body line(s)",
                             verdict: verdict, summary: summary.isEmpty ? "no rule matched" : summary.joined(separator: "; "), nodes: nodes)
         e.warnings += context.drainWarnings()
         return e

@@ -133,4 +133,46 @@ struct RestrictionSetTests {
         #expect(e.summary.contains("header_checks:2 DISCARD"))
         #expect(e.summary.contains("body_checks:1 REJECT body spam"))
     }
+
+    /// cleanup's classes: primary headers to header_checks, MIME headers and multipart part headers to
+    /// mime_header_checks, headers of an attached message to nested_header_checks, body lines (boundaries
+    /// included, part headers not) to body_checks.
+    @Test func mimePartsGoToTheirOwnChecks() throws {
+        let config = try site()
+        let explainer = try config.explainer([
+            ("header_checks", "regexp:{ {/^Subject:/ WARN primary subject}, {/^X-Part:/ WARN part in header_checks} }"),
+            ("mime_header_checks", "regexp:{ {/^Content-Type:.*name=.*[.]exe/ REJECT exe attachment}, {/^X-Part:/ WARN part header} }"),
+            ("nested_header_checks", "regexp:{ {/^Subject:/ WARN nested subject} }"),
+            ("body_checks", "regexp:{ {/^--BB--/ WARN closing boundary}, {/^X-Part:/ WARN part header as body} }"),
+        ])
+        let message = """
+            Subject: outer
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary=BB
+
+            preamble
+            --BB
+            X-Part: one
+            Content-Type: application/octet-stream; name=run.exe
+
+            AAAA
+            --BB
+            Content-Type: message/rfc822
+
+            Subject: inner
+            From: a@example.com
+
+            inner body
+            --BB--
+
+            """
+        let e = try explainer.headerChecks(Array(message.utf8), headersOnly: false)
+        #expect(e.summary.contains("WARN primary subject"), "\(e.summary)")
+        #expect(e.summary.contains("WARN part header"), "\(e.summary)")
+        #expect(!e.summary.contains(":2 WARN part in header_checks") && !e.summary.contains(":2 WARN part header as body"), "\(e.summary)")
+        #expect(e.summary.contains("REJECT exe attachment"), "\(e.summary)")
+        #expect(e.summary.contains("WARN nested subject"), "\(e.summary)")
+        #expect(e.summary.contains("WARN closing boundary"), "\(e.summary)")
+        #expect(e.verdict == .found)
+    }
 }
