@@ -107,29 +107,10 @@ public enum ExplainRenderer {
 
     static func quote(_ bytes: [UInt8]) -> String { quote(String(decoding: bytes, as: UTF8.self)) }
 
-    /// A JSON string (bytes that are not UTF-8 became U+FFFD before).
-    /// A JSON string literal for `s`.
-    public static func jsonString(_ s: String) -> String { quote(s) }
+    /// A JSON string literal for `s` (PostfixText's `JSONText`, which postconf --check --json uses too).
+    public static func jsonString(_ s: String) -> String { JSONText.quote(s) }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in String(decoding: ByteText.bytes(of: s), as: UTF8.self).unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\u00" + hex(UInt8(scalar.value))
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONText.quote(s) }
 }
 
 extension String {

@@ -54,21 +54,13 @@ public final class ProxyTable: LookupTable {
     private static func waitForService(_ path: String, delay: UInt32, diagnostics: Diagnostics) throws(MapError) {
         var count = 0
         while true {
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(path.utf8.prefix(107))
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (i, b) in bytes.enumerated() { raw[i] = b }
+            let e: Int32
+            do throws(NetworkStream.ConnectFailure) {
+                _ = try NetworkStream.connectUnix(path, timeout: 100)
+                return
+            } catch {
+                e = error.errno
             }
-            let rc = fd < 0 ? -1 : withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
-            let e = errno
-            if fd >= 0 { Glibc.close(fd) }
-            if rc == 0 { return }
             count += 1
             let text = "connect #\(count) to subsystem \(path): \(systemErrorText(e))"
             if count >= attempts { throw MapError(.temporary, text, errno: e, fatalInPostfix: true) }

@@ -1,11 +1,7 @@
-import ToolSupport
-import PostfixConfig
-import PostfixText
-import Maps
-
-/// JSON string quoting (bytes that are not UTF-8 become U+FFFD).
-enum JSONText {
-    static func quote(_ s: String) -> String {
+/// JSON string literals, for the `--json` outputs of postconf --check and postexplain. Bytes that are
+/// not UTF-8 become U+FFFD; control characters and DEL are written as `\u00XX`.
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in String(decoding: ByteText.bytes(of: s), as: UTF8.self).unicodeScalars {
             switch scalar {
@@ -15,7 +11,7 @@ enum JSONText {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
+                if scalar.value < 0x20 || scalar.value == 0x7F {
                     let hex = String(scalar.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
