@@ -107,7 +107,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         for (name, rawValue) in pairs {
             let value = try expand(rawValue)
             func fail(_ why: String) -> ServerConfigError { ServerConfigError("\(path): \(name) = \(rawValue): \(why)") }
-            if name.hasPrefix("table_") {
+            // The names this file knows come first: table_check_interval is not a table.
+            if name.hasPrefix("table_"), !knownNames.contains(name) {
                 let tableName = String(name.dropFirst("table_".count))
                 guard !tableName.isEmpty else { throw fail("table name missing after table_") }
                 guard !value.isEmpty else { throw fail("no table given") }

@@ -35,7 +35,8 @@ public final class ServedTable: @unchecked Sendable {
                 throw ServerConfigError("table \(name): \"\(spec.name)\": expected type:name")
             }
             do {
-                let table = try SharedTable(spec, registry: registry, request: request, checkInterval: checkInterval)
+                let table = try SharedTable(spec, registry: registry, request: request, checkInterval: checkInterval,
+                                            missingFilesFail: true)
                 opened.append((spec, table))
                 shared.append(table)
             } catch {
