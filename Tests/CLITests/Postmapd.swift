@@ -68,6 +68,8 @@ struct ServerTestError: Error, CustomStringConvertible {
 /// A raw client socket with a receive timeout, for protocol and fault tests.
 final class RawClient {
     let fd: Int32
+    /// Bytes received beyond the last reply taken.
+    private var pending: [UInt8] = []
 
     init(port: Int, timeout: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -111,13 +113,18 @@ final class RawClient {
     func send(_ text: String) { send(Array(text.utf8)) }
 
     /// Read until `done` says the bytes are complete, the peer closes, or the timeout passes.
+    /// A reset by the server (it closed with our bytes unread) counts as closed; a timeout does not.
     func receive(until done: ([UInt8]) -> Bool) -> (bytes: [UInt8], closed: Bool) {
-        var out: [UInt8] = []
+        var out = pending
+        pending = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !done(out) {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { return (out, true) }
-            if n < 0 { return (out, false) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return (out, errno != EAGAIN && errno != EWOULDBLOCK)
+            }
             out += buffer[0..<n]
         }
         return (out, false)
@@ -131,6 +138,7 @@ final class RawClient {
         }
         guard let colon = bytes.firstIndex(of: 0x3A), let n = Int(String(decoding: bytes[..<colon], as: UTF8.self)),
               bytes.count >= colon + n + 2 else { return nil }
+        pending = Array(bytes[(colon + n + 2)...])
         return String(decoding: bytes[(colon + 1)..<(colon + 1 + n)], as: UTF8.self)
     }
 
@@ -138,6 +146,7 @@ final class RawClient {
     func line() -> String? {
         let (bytes, _) = receive { $0.contains(0x0A) }
         guard let nl = bytes.firstIndex(of: 0x0A) else { return nil }
+        pending = Array(bytes[(nl + 1)...])
         return String(decoding: bytes[..<nl], as: UTF8.self)
     }
 
