@@ -26,7 +26,9 @@ struct ConfigurationTests {
         #expect(config.requestTimeout == 3)
         #expect(config.tableCheckInterval == 100)
         #expect(config.unixSocketMode == 0o660)
-        #expect(config.unused == ["postmapd.cf: unused parameter: dir=/etc/postfix"])
+        #expect(config.unused.isEmpty, "dir is used as $dir")
+        let stray = try ServerConfiguration.parse([("socketmap_listen", "127.0.0.1:1"), ("virtual_maps", "hash:x")])
+        #expect(stray.unused == ["postmapd.cf: unused parameter: virtual_maps=hash:x"])
     }
 
     @Test("errors name the parameter", arguments: [

@@ -153,7 +153,9 @@ public struct ServerConfiguration: Sendable, Equatable {
             case "syslog_name": config.syslogName = value
             case "syslog_facility": config.syslogFacility = value
             default:
-                config.unused.append("\(path): unused parameter: \(name)=\(rawValue)")
+                // A name that another value refers to is a macro, as in main.cf.
+                let referenced = pairs.contains { $0.1.contains("$\(name)") || $0.1.contains("${\(name)}") || $0.1.contains("$(\(name))") }
+                if !referenced { config.unused.append("\(path): unused parameter: \(name)=\(rawValue)") }
             }
         }
         for listener in config.listeners {
