@@ -52,11 +52,11 @@ test:
 	scripts/gen-postconf-table --check
 	scripts/test-completions
 
-# Thread Sanitizer on the thread-sharing test only: 8 threads in every table type while its files are
+# Thread Sanitizer on the thread-sharing test (8 threads in every table type while its files are
 # rebuilt (a separate build in .build-tsan; a reported race fails the run).
 tsan-test:
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter ThreadSharing
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "ThreadSharing|ServerConcurrency"
 
 completions:
 	scripts/gen-completions
