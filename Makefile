@@ -53,7 +53,8 @@ test:
 	scripts/test-completions
 
 # Thread Sanitizer on the thread-sharing test (8 threads in every table type while its files are
-# rebuilt (a separate build in .build-tsan; a reported race fails the run).
+# rebuilt) and on the in-process map server under 8 clients and reloads (a separate build in
+# .build-tsan; a reported race fails the run).
 tsan-test:
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "ThreadSharing|ServerConcurrency"
