@@ -116,6 +116,8 @@ let package = Package(
         .executableTarget(name: "postmapd", dependencies: [
             "MapServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The load generator of scripts/bench-server (postmapd against Redis); not installed.
+        .executableTarget(name: "server-bench"),
         // Measures the cost of traces against plain lookups for scripts/bench-explain; not installed.
         .executableTarget(name: "explain-bench", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
@@ -130,7 +132,8 @@ let package = Package(
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig"]),
         .testTarget(name: "MapServerTests", dependencies: [
-            "MapServer", "Maps", "PostfixText",
+            "MapServer", "Maps", "MapBackends", "PostfixText",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
