@@ -182,8 +182,9 @@ __postfix_maps_complete() {
     fi
 
     if (( ! optsdone )) && [[ $cur == -* || ( $maps == 0 && -z $cur ) ]]; then
-        # an argument glued to its option: -c/etc/postfix, -fqkey
-        for (( j = 1; j < ${#cur} - 1 && ${#cur} > 1 && ${cur:1:1} != -; j++ )); do
+        # an argument glued to its option: -c/etc/postfix, -fqkey (not in a long option: --version)
+        for (( j = 1; j < ${#cur} - 1; j++ )); do
+            [[ $cur == --* ]] && break
             c=${cur:j:1}
             if [[ $argopts == *"$c"* ]]; then
                 [[ $dirs == *"$c"* ]] && __postfix_maps_paths d "${cur:0:j+1}" "${cur:j+1}"
