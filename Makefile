@@ -72,7 +72,7 @@ test:
 	scripts/gen-postconf-table --check
 	scripts/test-completions
 	scripts/gen-man --check
-	scripts/test-install
+	REQUIRE_ORACLE=1 scripts/test-install
 
 # Thread Sanitizer on the thread-sharing test only: 8 threads in every table type while its files are
 # rebuilt (a separate build in .build-tsan; a reported race fails the run).
