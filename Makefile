@@ -13,13 +13,16 @@ VERSION := $(shell sed -n 's/^ *public static let version = "\(.*\)"$$/\1/p' $(V
 PACKAGE := $(shell sed -n 's/^ *public static let package = "\(.*\)"$$/\1/p' $(VERSION_SOURCE))
 
 # What make install installs. PROGRAMS are required; SERVER_PROGRAMS go to SBINDIR, each only when the
-# release build has it (postmapd, the map server, is built on another branch). Pages: every man/*.[1-8].
+# release build has it (a tree without the server still installs). Pages: every man/*.[1-8].
 PROGRAMS := postmap postalias newaliases postconf postexplain postmap-migrate
 SERVER_PROGRAMS := postmapd
-COMPLETION_TOOLS := postmap postalias newaliases postconf postexplain postmap-migrate
+COMPLETION_TOOLS := postmap postalias newaliases postconf postexplain postmap-migrate postmapd
 MAN_PAGES := $(wildcard man/*.[1-8])
 UNIT := systemd/postmapd.service
-SAMPLE_CONFIG := testdata/postmapd/postmapd.cf
+# The server's sample configuration with the tables it names: installed as an example (its paths are
+# relative to `sample =`, and its tables are samples), not as the configuration in SYSCONFDIR.
+SAMPLE_DIR := testdata/postmapd
+SAMPLE_FILES := $(wildcard $(SAMPLE_DIR)/*)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -37,7 +40,6 @@ DOCDIR ?= $(PREFIX)/share/doc/$(PACKAGE)
 DEB_DEPENDS := libc6, libdb5.3, liblmdb0, libpcre2-8-0, libldap-2.5-0, adduser
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB_LIBDIR := /usr/lib/$(PACKAGE)
-DEB := $(PACKAGE)_$(VERSION)_$(DEB_ARCH).deb
 
 all: build
 
@@ -141,23 +143,18 @@ install-files:
 	@if test -f $(UNIT); then echo "install $(UNIT)"; install -d $(DESTDIR)$(UNITDIR) && \
 		sed -E -e 's|^(ExecStart=)[^ ]*/postmapd|\1$(SBINDIR)/postmapd|' -e 's|/etc/postmapd/|$(SYSCONFDIR)/postmapd/|g' \
 			$(UNIT) > $(DESTDIR)$(UNITDIR)/$(notdir $(UNIT)) && chmod 644 $(DESTDIR)$(UNITDIR)/$(notdir $(UNIT)); fi
-	@if test -f $(SAMPLE_CONFIG); then echo "install $(SAMPLE_CONFIG)"; \
-		install -d $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/postmapd && \
-		install -m 644 $(SAMPLE_CONFIG) $(DESTDIR)$(DOCDIR)/examples/ && \
-		{ test -e $(DESTDIR)$(SYSCONFDIR)/postmapd/$(notdir $(SAMPLE_CONFIG)) || \
-		  install -m 644 $(SAMPLE_CONFIG) $(DESTDIR)$(SYSCONFDIR)/postmapd/; }; fi
+	@if test -n "$(SAMPLE_FILES)"; then echo "install $(SAMPLE_DIR)"; \
+		install -d $(DESTDIR)$(DOCDIR)/examples/postmapd && \
+		install -m 644 $(SAMPLE_FILES) $(DESTDIR)$(DOCDIR)/examples/postmapd/; fi
 
-# Remove what install-files installs (whether or not it is still in the tree: every name that could have
-# been installed). The server's configuration is removed only when it is still the sample.
+# Remove what install-files installs (the names it would install from this tree, and the server's).
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS)) $(addprefix $(DESTDIR)$(SBINDIR)/,$(SERVER_PROGRAMS))
 	rm -f $(foreach m,$(notdir $(MAN_PAGES)) postmapd.8 postmapd.cf.5,$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(m))
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(COMPLETION_TOOLS)) $(addprefix $(DESTDIR)$(ZSHCOMPDIR)/_,$(COMPLETION_TOOLS)) \
 		$(addsuffix .fish,$(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(COMPLETION_TOOLS)))
-	rm -f $(DESTDIR)$(UNITDIR)/$(notdir $(UNIT)) $(DESTDIR)$(DOCDIR)/examples/$(notdir $(SAMPLE_CONFIG))
-	if test -f $(SAMPLE_CONFIG) && cmp -s $(SAMPLE_CONFIG) $(DESTDIR)$(SYSCONFDIR)/postmapd/$(notdir $(SAMPLE_CONFIG)); then \
-		rm -f $(DESTDIR)$(SYSCONFDIR)/postmapd/$(notdir $(SAMPLE_CONFIG)); fi
-	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/postmapd 2>/dev/null
+	rm -f $(DESTDIR)$(UNITDIR)/$(notdir $(UNIT)) $(addprefix $(DESTDIR)$(DOCDIR)/examples/postmapd/,$(notdir $(SAMPLE_FILES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples/postmapd $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # The Debian package, from the install tree (scripts/make-deb; the layout is explained in the README).
 deb: release

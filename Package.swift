@@ -114,7 +114,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "postmapd", dependencies: [
-            "MapServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MapServer", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Measures the cost of traces against plain lookups for scripts/bench-explain; not installed.
         .executableTarget(name: "explain-bench", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import MapServer
 import ServiceLifecycle
+import ToolSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +18,7 @@ struct PostmapDaemon: AsyncParsableCommand {
             the *_maps parameters of a Postfix main.cf to serve (postfix_maps), and the listeners \
             (socketmap_listen, tcp_table_listen). SIGHUP re-reads it; SIGTERM stops the server gracefully.
             """,
-        version: "postmapd (postfix-maps) \(ServerVersion.project), compatible with Postfix \(ServerVersion.postfix)",
+        version: ToolVersion.line(program: "postmapd"),
         helpNames: [.long]
     )
 
