@@ -137,6 +137,14 @@ struct DifferentialTests {
         }
     }
 
+    @Test("--version of the tools that are not Postfix's: the same line, from the same constant",
+          arguments: ["postexplain", "postmap-migrate", "postmapd"])
+    func parserToolVersion(tool: String) throws {
+        let ours = try CLITests.run(Paths.ours(tool), ["--version"], in: TempDir().url)
+        #expect(ours.status == 0)
+        #expect(ours.out.hasPrefix("\(tool) (postfix-maps) ") && ours.out.hasSuffix(", compatible with Postfix 3.7.11\n"))
+    }
+
     @Test("postalias: build, query, dump, update, delete", arguments: types, configs)
     func postalias(type: String, config: String) throws {
         let twin = Twin(mainCf: config + "myhostname = mx.example.com\n", files: ["aliases": Fixtures.richAliases])
