@@ -140,7 +140,8 @@ struct DifferentialTests {
     @Test("--version of the tools that are not Postfix's: the same line, from the same constant",
           arguments: ["postexplain", "postmap-migrate", "postmapd"])
     func parserToolVersion(tool: String) throws {
-        let ours = try CLITests.run(Paths.ours(tool), ["--version"], in: TempDir().url)
+        let dir = TempDir()
+        let ours = try CLITests.run(Paths.ours(tool), ["--version"], in: dir.url)
         #expect(ours.status == 0)
         #expect(ours.out.hasPrefix("\(tool) (postfix-maps) ") && ours.out.hasSuffix(", compatible with Postfix 3.7.11\n"))
     }
