@@ -89,11 +89,12 @@ test:
 	scripts/gen-man --check
 	REQUIRE_ORACLE=1 scripts/test-install
 
-# Thread Sanitizer on the thread-sharing test only: 8 threads in every table type while its files are
-# rebuilt (a separate build in .build-tsan; a reported race fails the run).
+# Thread Sanitizer on the thread-sharing test (8 threads in every table type while its files are
+# rebuilt) and on the in-process map server under 8 clients and reloads (a separate build in
+# .build-tsan; a reported race fails the run).
 tsan-test:
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter ThreadSharing
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "ThreadSharing|ServerConcurrency"
 
 completions:
 	scripts/gen-completions

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Logging
 import MapServer
 import ServiceLifecycle
@@ -9,7 +10,7 @@ import Glibc
 
 /// postmapd: serve lookup tables to Postfix over tcp_table and socketmap (postmapd(8)).
 @main
-struct PostmapDaemon: AsyncParsableCommand {
+struct PostmapDaemon: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postmapd",
         abstract: "Serve Postfix lookup tables over the tcp_table and socketmap protocols.",
@@ -31,7 +32,7 @@ struct PostmapDaemon: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where messages go: stderr or syslog.", valueName: "destination"))
     var log: PostfixLogHandler.Destination = .stderr
 
-    func run() async throws {
+    func run() throws {
         let configuration: ServerConfiguration
         let stderrLogger = Logger(label: "postmapd") { _ in PostfixLogHandler(name: "postmapd", destination: .stderr) }
         do {
@@ -63,13 +64,34 @@ struct PostmapDaemon: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "postmapd.lifecycle") { _ in SwiftLogNoOpLogHandler() }
         ))
-        do {
-            try await group.run()
-        } catch {
-            logger.critical("\(error)")
+        // The main thread waits here instead of in dispatch_main(), which ends it with pthread_exit():
+        // a thread that has ended keeps its credentials, so after the drop to `user` /proc would still
+        // show the process as root. Alive and waiting, it changes user with the others.
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                try await group.run()
+            } catch {
+                outcome.set("\(error)")
+            }
+            done.signal()
+        }
+        done.wait()
+        if let failure = outcome.get() {
+            logger.critical("\(failure)")
             throw ExitCode(1)
         }
     }
 }
 
 extension PostfixLogHandler.Destination: ExpressibleByArgument {}
+
+/// How the server's task ended, handed to the waiting main thread.
+final class Outcome: @unchecked Sendable {
+    // `@unchecked Sendable`: written once by the task before it signals the semaphore, read by the main
+    // thread after the wait returns (the semaphore orders the two).
+    private var failure: String?
+    func set(_ text: String) { failure = text }
+    func get() -> String? { failure }
+}

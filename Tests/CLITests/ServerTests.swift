@@ -440,3 +440,36 @@ struct ServerReloadTests {
         #expect(missing.status == 1 && missing.stderr.contains("fatal: open \(dir.path)/nope.cf: No such file or directory"), "\(missing)")
     }
 }
+
+/// Privileges: started as root, the server binds, sets the unix socket's owner and mode, then runs as
+/// the configured user.
+@Suite("postmapd: privileges", .serialized)
+struct ServerPrivilegeTests {
+    @Test("user = nobody after binding; unix socket owner and mode", .enabled(if: geteuid() == 0))
+    func dropsPrivileges() throws {
+        let dir = TempDir("postmapd")
+        chmod(dir.path, 0o755)
+        dir.write("virtual", "alice@example.com alice@local\n")
+        let sm = try Slapd.freePort()
+        let server = try Postmapd("""
+            table_virtual = texthash:\(dir.path)/virtual
+            socketmap_listen = 127.0.0.1:\(sm), unix:\(dir.path)/socketmap
+            unix_socket_owner = nobody:nogroup
+            unix_socket_mode = 0660
+            user = nobody
+
+            """, in: dir)
+        defer { server.stop() }
+        let status = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8)
+        let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+        let nobody = getpwnam("nobody").map { Int($0.pointee.pw_uid) } ?? -1
+        #expect(uidLine.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().allSatisfy { Int($0) == nobody }, "\(uidLine)")
+        var st = stat()
+        #expect(stat(dir.file("socketmap"), &st) == 0)
+        #expect(Int(st.st_uid) == nobody && st.st_mode & 0o777 == 0o660)
+        try ServerFaultTests.healthy(sm)
+        let client = try RawClient(unixPath: dir.file("socketmap"))
+        client.send(ScriptedServer.request("virtual", "alice@example.com"))
+        #expect(client.netstring() == "OK alice@local")
+    }
+}

@@ -163,7 +163,11 @@ public struct ServerConfiguration: Sendable, Equatable {
                 throw ServerConfigError("\(path): tcp_table_listen: \(listener.address)=\(table): no table_\(table) or postfix_maps entry \(table)")
             }
         }
-        let addresses = config.listeners.map(\.address) + (config.metricsListen.map { [$0] } ?? [])
+        // Port 0 (the system picks one) may be given more than once.
+        let addresses = (config.listeners.map(\.address) + (config.metricsListen.map { [$0] } ?? [])).filter {
+            if case .inet(_, 0) = $0 { return false }
+            return true
+        }
         if Set(addresses).count != addresses.count {
             throw ServerConfigError("\(path): the same address is given to more than one listener")
         }

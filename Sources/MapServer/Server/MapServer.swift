@@ -113,14 +113,21 @@ public final class MapServer: Service, Sendable {
     // MARK: Listeners
 
     private func bind(_ listener: ServerConfiguration.Listener, _ config: ServerConfiguration) async throws -> NIOAsyncChannel<Connection, Never> {
-        let bootstrap = ServerBootstrap(group: group)
+        let logger = self.logger
+        var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: logger, listener: listener.address.description))
+                }
+            }
+        if case .inet = listener.address {
+            bootstrap = bootstrap.childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+        }
         let maximumRequest = config.maximumRequestSize
         let idle = TimeAmount.seconds(Int64(config.idleTimeout))
         let request = TimeAmount.seconds(Int64(config.requestTimeout))
-        let logger = self.logger
         let metrics = self.metrics
         let requestSeconds = config.requestTimeout
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
@@ -361,5 +368,23 @@ public final class MapServer: Service, Sendable {
             limit.rlim_cur = target
             _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         }
+    }
+}
+
+/// On a listening channel: an error while accepting or setting up one connection (out of descriptors,
+/// a socket option refused) is logged, and the listener goes on; without it the error would end the
+/// stream of connections.
+final class AcceptErrorHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Any
+    private let logger: Logger
+    private let listener: String
+
+    init(logger: Logger, listener: String) {
+        self.logger = logger
+        self.listener = listener
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.warning("\(listener): cannot accept a connection: \(error)")
     }
 }
