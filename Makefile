@@ -4,7 +4,42 @@ SWIFT ?= swift
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release demo test tsan-test unit-tests completions check-completions bench bench-postconf bench-startup bench-ldap clean
+.PHONY: all build release demo test tsan-test unit-tests completions check-completions man bench bench-postconf bench-startup bench-ldap clean \
+	install install-files uninstall deb test-install
+
+# The version, from the one constant every tool prints with --version (Sources/ToolSupport/ToolVersion.swift).
+VERSION_SOURCE := Sources/ToolSupport/ToolVersion.swift
+VERSION := $(shell sed -n 's/^ *public static let version = "\(.*\)"$$/\1/p' $(VERSION_SOURCE))
+PACKAGE := $(shell sed -n 's/^ *public static let package = "\(.*\)"$$/\1/p' $(VERSION_SOURCE))
+
+# What make install installs. PROGRAMS are required; SERVER_PROGRAMS go to SBINDIR, each only when the
+# release build has it (a tree without the server still installs). Pages: every man/*.[1-8].
+PROGRAMS := postmap postalias newaliases postconf postexplain postmap-migrate
+SERVER_PROGRAMS := postmapd
+COMPLETION_TOOLS := postmap postalias newaliases postconf postexplain postmap-migrate postmapd
+MAN_PAGES := $(wildcard man/*.[1-8])
+UNIT := systemd/postmapd.service
+# The server's sample configuration with the tables it names: installed as an example (its paths are
+# relative to `sample =`, and its tables are samples), not as the configuration in SYSCONFDIR.
+SAMPLE_DIR := testdata/postmapd
+SAMPLE_FILES := $(wildcard $(SAMPLE_DIR)/*)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= $(PREFIX)/etc
+DOCDIR ?= $(PREFIX)/share/doc/$(PACKAGE)
+
+# The Debian package: runtime libraries in one list (add a backend's library here).
+DEB_DEPENDS := libc6, libgcc-s1, libstdc++6, libdb5.3, liblmdb0, libpcre2-8-0, libldap-2.5-0, adduser
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_LIBDIR := /usr/lib/$(PACKAGE)
 
 all: build
 
@@ -51,6 +86,8 @@ test:
 	scripts/gen-completions --check
 	scripts/gen-postconf-table --check
 	scripts/test-completions
+	scripts/gen-man --check
+	REQUIRE_ORACLE=1 scripts/test-install
 
 # Thread Sanitizer on the thread-sharing test (8 threads in every table type while its files are
 # rebuilt) and on the in-process map server under 8 clients and reloads (a separate build in
@@ -82,5 +119,47 @@ bench-ldap: release
 	@scripts/ensure-deps bench
 	scripts/bench-ldap --no-build
 
+man:
+	scripts/gen-man
+
+# Install the release binaries, man pages, completions, and (when present) the server's unit and sample
+# configuration under DESTDIR/PREFIX. Nothing else is written: Debian's /usr/sbin/postmap stays Debian's
+# (with the default PREFIX=/usr/local, ours comes first in PATH; see the README's Install section).
+install: release install-files
+
+# The copy alone, from an existing release build (scripts/test-install and make deb use it).
+install-files:
+	@for p in $(PROGRAMS); do test -x $(RELEASE)/$$p || { echo "install: $(RELEASE)/$$p is not built (make release)" >&2; exit 1; }; done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 $(addprefix $(RELEASE)/,$(PROGRAMS)) $(DESTDIR)$(BINDIR)/
+	@for p in $(SERVER_PROGRAMS); do \
+		if test -x $(RELEASE)/$$p; then echo "install $$p"; install -d $(DESTDIR)$(SBINDIR) && install -m 755 $(RELEASE)/$$p $(DESTDIR)$(SBINDIR)/ || exit 1; \
+		else echo "install: $$p is not built: skipped"; fi; done
+	@for m in $(MAN_PAGES); do s=$${m##*.}; echo "install $$m"; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	@for t in $(COMPLETION_TOOLS); do \
+		install -m 644 completions/$$t.bash $(DESTDIR)$(BASHCOMPDIR)/$$t && \
+		sed '1{/^#compdef/!d}' completions/$$t.zsh > $(DESTDIR)$(ZSHCOMPDIR)/_$$t && chmod 644 $(DESTDIR)$(ZSHCOMPDIR)/_$$t && \
+		install -m 644 completions/$$t.fish $(DESTDIR)$(FISHCOMPDIR)/$$t.fish || exit 1; done
+	@if test -f $(UNIT); then echo "install $(UNIT)"; install -d $(DESTDIR)$(UNITDIR) && \
+		sed -E -e 's|^(ExecStart=)[^ ]*/postmapd|\1$(SBINDIR)/postmapd|' -e 's|/etc/postmapd/|$(SYSCONFDIR)/postmapd/|g' \
+			$(UNIT) > $(DESTDIR)$(UNITDIR)/$(notdir $(UNIT)) && chmod 644 $(DESTDIR)$(UNITDIR)/$(notdir $(UNIT)); fi
+	@if test -n "$(SAMPLE_FILES)"; then echo "install $(SAMPLE_DIR)"; \
+		install -d $(DESTDIR)$(DOCDIR)/examples/postmapd && \
+		install -m 644 $(SAMPLE_FILES) $(DESTDIR)$(DOCDIR)/examples/postmapd/; fi
+
+# Remove what install-files installs (the names it would install from this tree, and the server's).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS)) $(addprefix $(DESTDIR)$(SBINDIR)/,$(SERVER_PROGRAMS))
+	rm -f $(foreach m,$(notdir $(MAN_PAGES)) postmapd.8 postmapd.cf.5,$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(m))
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(COMPLETION_TOOLS)) $(addprefix $(DESTDIR)$(ZSHCOMPDIR)/_,$(COMPLETION_TOOLS)) \
+		$(addsuffix .fish,$(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(COMPLETION_TOOLS)))
+	rm -f $(DESTDIR)$(UNITDIR)/$(notdir $(UNIT)) $(addprefix $(DESTDIR)$(DOCDIR)/examples/postmapd/,$(notdir $(SAMPLE_FILES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples/postmapd $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian package, from the install tree (scripts/make-deb; the layout is explained in the README).
+deb: release
+	scripts/make-deb
+
 clean:
-	rm -rf .build .build-tsan .demo bench-out
+	rm -rf .build .build-tsan .demo bench-out .deb

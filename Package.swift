@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(name: "postconf", dependencies: ["PostconfTool"], linkerSettings: startupLinkerSettings),
         .target(name: "MapMigration", dependencies: ["ToolSupport", "PostfixText", "Maps", "MapBackends", "PostconfTool"]),
         .executableTarget(name: "postmap-migrate", dependencies: [
-            "MapMigration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MapMigration", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: startupLinkerSettings),
         .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport",
                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -114,14 +114,14 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "postmapd", dependencies: [
-            "MapServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MapServer", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The load generator of scripts/bench-server (postmapd against Redis); not installed.
         .executableTarget(name: "server-bench"),
         // Measures the cost of traces against plain lookups for scripts/bench-explain; not installed.
         .executableTarget(name: "explain-bench", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
-        .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "MapMigration", "ToolSupport"]),
+        .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "MapMigration", "ToolSupport", "Maps"]),
 
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),

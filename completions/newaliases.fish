@@ -105,3 +105,4 @@ complete -c newaliases -f
 complete -c newaliases -n '__postfix_maps_is "c" options' -s c -x -a '(__postfix_maps_arg_dirs c)' -d 'read main.cf from config_dir instead of the default directory'
 complete -c newaliases -n '__postfix_maps_is "c" options' -s v -d 'verbose logging, repeat for more'
 complete -c newaliases -n '__postfix_maps_is "c" argc' -x -a '(__postfix_maps_files -d (commandline -ct))'
+complete -c newaliases -n '__postfix_maps_is "c" options' -l version -d 'print the version and the Postfix version it is compatible with'

@@ -22,7 +22,8 @@ __postfix_maps_map_arg() {
 _newaliases() {
   _arguments -s -S -A '-*' \
     '-c+[read main.cf from config_dir instead of the default directory]:config_dir:_directories' \
-    '*-v[verbose logging, repeat for more]'
+    '*-v[verbose logging, repeat for more]' \
+    '(- *)--version[print the version and the Postfix version it is compatible with]'
 }
 
 if [[ ${zsh_eval_context[-1]-} == loadautofunc ]]; then

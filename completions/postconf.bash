@@ -28,6 +28,7 @@
 #   -X  remove parameters, master.cf entries with -M or -o parameters with -P
 #   -#  comment out parameters, or master.cf entries with -M
 #   --check [--json]  check main.cf and master.cf (this toolkit)
+#   --version  print the version and the Postfix version it is compatible with
 # Operands: parameter names (name= after -e), service/type after -M, -F, -P
 
 # ---- helpers shared by the postmap, postalias and newaliases completions ----
@@ -163,6 +164,7 @@ __postfix_maps_complete() {
         w=${words[i]}
         if [[ -n $pending ]]; then pending=; continue; fi
         if [[ $w == -- || $w != -?* ]]; then optsdone=1; break; fi
+        [[ $w == --* ]] && continue
         for (( j = 1; j < ${#w}; j++ )); do
             c=${w:j:1}
             if [[ $argopts == *"$c"* ]]; then
@@ -180,8 +182,9 @@ __postfix_maps_complete() {
     fi
 
     if (( ! optsdone )) && [[ $cur == -* || ( $maps == 0 && -z $cur ) ]]; then
-        # an argument glued to its option: -c/etc/postfix, -fqkey
+        # an argument glued to its option: -c/etc/postfix, -fqkey (not in a long option: --version)
         for (( j = 1; j < ${#cur} - 1; j++ )); do
+            [[ $cur == --* ]] && break
             c=${cur:j:1}
             if [[ $argopts == *"$c"* ]]; then
                 [[ $dirs == *"$c"* ]] && __postfix_maps_paths d "${cur:0:j+1}" "${cur:j+1}"
@@ -225,7 +228,7 @@ __postfix_postconf_services() {
 }
 
 _postconf() {
-    local optwords='-a -A -b -c -C -d -e -f -F -h -H -l -m -M -n -o -p -P -t -T -v -x -X -# --check --json' argletters='cCoT'
+    local optwords='-a -A -b -c -C -d -e -f -F -h -H -l -m -M -n -o -p -P -t -T -v -x -X -# --check --json --version' argletters='cCoT'
     local words_C='builtin,service,user,all'
     local words_T='compile-version,run-version,public-key-algorithms'
     local -a words

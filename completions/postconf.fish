@@ -184,4 +184,5 @@ complete -c postconf -n '__postfix_maps_is "cCoT" options' -s 'X' -d 'remove par
 complete -c postconf -n '__postfix_maps_is "cCoT" options' -s '#' -d 'comment out parameters, or master.cf entries with -M'
 complete -c postconf -n '__postfix_maps_is "cCoT" options' -l check -d 'check main.cf and master.cf'
 complete -c postconf -n '__postfix_maps_is "cCoT" options' -l json -d 'with --check, print JSON'
+complete -c postconf -n '__postfix_maps_is "cCoT" options' -l version -d 'print the version and the Postfix version it is compatible with'
 complete -c postconf -n '__postfix_maps_want_map "cCoT"' -x -a '(__postfix_postconf_operands)'

@@ -72,6 +72,7 @@ _postconf() {
     '-#[comment out parameters, or master.cf entries with -M]' \
     '--check[check main.cf and master.cf]' \
     '--json[with --check, print JSON]' \
+    '(- *)--version[print the version and the Postfix version it is compatible with]' \
     '*:parameter:__postfix_postconf_operand'
 }
 

@@ -163,7 +163,7 @@ _postexplain() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(--help)
+    local -a non_repeating_flags=(--version --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
     __postexplain_offer_flags_options 0
@@ -186,7 +186,7 @@ _postexplain() {
 
 _postexplain_lookup() {
     repeating_flags=()
-    non_repeating_flags=(--json --help)
+    non_repeating_flags=(--json --version --help)
     repeating_options=(-o --set)
     non_repeating_options=(-c --config-directory --service --color --table)
     __postexplain_offer_flags_options 2
@@ -223,7 +223,7 @@ _postexplain_lookup() {
 
 _postexplain_restrictions() {
     repeating_flags=()
-    non_repeating_flags=(--json --help)
+    non_repeating_flags=(--json --version --help)
     repeating_options=(-o --set)
     non_repeating_options=(-c --config-directory --service --color --client --helo --sender --recipient --sasl-user)
     __postexplain_offer_flags_options 0
@@ -264,7 +264,7 @@ _postexplain_restrictions() {
 
 _postexplain_headers() {
     repeating_flags=()
-    non_repeating_flags=(--json --help)
+    non_repeating_flags=(--json --version --help)
     repeating_options=(-o --set --header)
     non_repeating_options=(-c --config-directory --service --color)
     __postexplain_offer_flags_options 0
@@ -292,7 +292,11 @@ _postexplain_headers() {
 }
 
 _postexplain_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __postexplain_offer_flags_options -1
 }
 
 complete -o filenames -F _postexplain postexplain

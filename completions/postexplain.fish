@@ -20,16 +20,16 @@ function __postexplain_parse_tokens -S
     set -l unparsed_tokens (__postexplain_tokens -pc)
     switch $unparsed_tokens[1]
     case 'postexplain'
-        __postexplain_parse_subcommand 0 'help'
+        __postexplain_parse_subcommand 0 'version' 'help'
         switch $unparsed_tokens[1]
         case 'lookup'
-            __postexplain_parse_subcommand 2 'c/config-directory=' 'service=' 'o/set=+' 'json' 'color=' 'table=' 'help'
+            __postexplain_parse_subcommand 2 'c/config-directory=' 'service=' 'o/set=+' 'json' 'color=' 'table=' 'version' 'help'
         case 'restrictions'
-            __postexplain_parse_subcommand 0 'c/config-directory=' 'service=' 'o/set=+' 'json' 'color=' 'client=' 'helo=' 'sender=' 'recipient=' 'sasl-user=' 'help'
+            __postexplain_parse_subcommand 0 'c/config-directory=' 'service=' 'o/set=+' 'json' 'color=' 'client=' 'helo=' 'sender=' 'recipient=' 'sasl-user=' 'version' 'help'
         case 'headers'
-            __postexplain_parse_subcommand 0 'c/config-directory=' 'service=' 'o/set=+' 'json' 'color=' 'header=+' 'help'
+            __postexplain_parse_subcommand 0 'c/config-directory=' 'service=' 'o/set=+' 'json' 'color=' 'header=+' 'version' 'help'
         case 'help'
-            __postexplain_parse_subcommand -r 1 
+            __postexplain_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -83,6 +83,7 @@ function __postexplain_custom_completion
 end
 
 complete -c 'postexplain' -f
+complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain" version' -l 'version' -d 'Show the version.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain" help' -l 'help' -d 'Show help information.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_positional "postexplain" -eq 1' -fa 'lookup' -d 'Show the keys Postfix tries for one role, in order, and which table and rule answers.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_positional "postexplain" -eq 1' -fa 'restrictions' -d 'Evaluate smtpd\'s restriction lists for an envelope and show which restriction decided.'
@@ -95,6 +96,7 @@ complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_o
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain lookup" color' -l 'color' -d 'Colour the trace: auto (on a terminal), always or never.' -rfka 'auto always never'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain lookup" table' -l 'table' -d 'The table(s) to search instead of the role\'s parameter (required for check_*_access roles).' -rfka ''
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_positional "postexplain lookup" -eq 1' -fka 'virtual_alias_maps canonical_maps sender_canonical_maps recipient_canonical_maps transport_maps relocated_maps virtual_mailbox_maps relay_recipient_maps sender_dependent_relayhost_maps alias_maps check_client_access check_reverse_client_access check_helo_access check_sender_access check_recipient_access check_client_mx_access check_client_ns_access check_helo_mx_access check_helo_ns_access check_sender_mx_access check_sender_ns_access check_recipient_mx_access check_recipient_ns_access'
+complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain lookup" version' -l 'version' -d 'Show the version.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain lookup" help' -l 'help' -d 'Show help information.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain restrictions" c config-directory' -s 'c' -l 'config-directory' -d 'Read main.cf and master.cf from this directory (default: $MAIL_CONFIG, else /etc/postfix).' -rfa '(__postexplain_complete_directories)'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain restrictions" service' -l 'service' -d 'Apply the -o settings of this master.cf service (name/type, e.g. submission/inet).' -rfka ''
@@ -106,6 +108,7 @@ complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_o
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain restrictions" sender' -l 'sender' -d 'The envelope sender (<> for the null sender).' -rfka ''
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain restrictions" recipient' -l 'recipient' -d 'The envelope recipient.' -rfka ''
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain restrictions" sasl-user' -l 'sasl-user' -d 'The SASL login name, when the client authenticated.' -rfka ''
+complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain restrictions" version' -l 'version' -d 'Show the version.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain restrictions" help' -l 'help' -d 'Show help information.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" c config-directory' -s 'c' -l 'config-directory' -d 'Read main.cf and master.cf from this directory (default: $MAIL_CONFIG, else /etc/postfix).' -rfa '(__postexplain_complete_directories)'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" service' -l 'service' -d 'Apply the -o settings of this master.cf service (name/type, e.g. submission/inet).' -rfka ''
@@ -113,4 +116,6 @@ complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_o
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" json' -l 'json' -d 'Print one JSON document instead of the indented trace.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" color' -l 'color' -d 'Colour the trace: auto (on a terminal), always or never.' -rfka 'auto always never'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers"' -l 'header' -d 'A header line (Name: value) to check instead of a message on stdin; may be repeated.' -rfka ''
+complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" version' -l 'version' -d 'Show the version.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" help' -l 'help' -d 'Show help information.'
+complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain help" version' -l 'version' -d 'Show the version.'

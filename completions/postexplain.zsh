@@ -41,6 +41,7 @@ _postexplain() {
 
     local -i ret=1
     local -ar arg_specs=(
+        '--version[Show the version.]'
         '--help[Show help information.]'
         '(-): :->command'
         '(-)*:: :->arg'
@@ -81,6 +82,7 @@ _postexplain_lookup() {
         '--table[The table(s) to search instead of the role'\''s parameter (required for check_*_access roles).]:table:'
         ':role:{__postexplain_complete "${_role[@]}"}'
         ':key:'
+        '--version[Show the version.]'
         '--help[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -102,6 +104,7 @@ _postexplain_restrictions() {
         '--sender[The envelope sender (<> for the null sender).]:sender:'
         '--recipient[The envelope recipient.]:recipient:'
         '--sasl-user[The SASL login name, when the client authenticated.]:sasl-user:'
+        '--version[Show the version.]'
         '--help[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -119,6 +122,7 @@ _postexplain_headers() {
         '--json[Print one JSON document instead of the indented trace.]'
         '--color[Colour the trace\: auto (on a terminal), always or never.]:color:{__postexplain_complete "${___color[@]}"}'
         '*--header[A header line (Name\: value) to check instead of a message on stdin; may be repeated.]:header:'
+        '--version[Show the version.]'
         '--help[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -130,6 +134,7 @@ _postexplain_help() {
     local -i ret=1
     local -ar arg_specs=(
         '*:subcommands:'
+        '--version[Show the version.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
 

@@ -6,6 +6,7 @@
 #   -c config_dir  read main.cf and master.cf from config_dir
 #   -n  dry run, print the plan and change nothing
 #   -v  verbose, show each step
+#   --version  print the version and the Postfix version it is compatible with
 # Operands: none
 
 # ---- helpers shared by the postmap, postalias and newaliases completions ----
@@ -141,6 +142,7 @@ __postfix_maps_complete() {
         w=${words[i]}
         if [[ -n $pending ]]; then pending=; continue; fi
         if [[ $w == -- || $w != -?* ]]; then optsdone=1; break; fi
+        [[ $w == --* ]] && continue
         for (( j = 1; j < ${#w}; j++ )); do
             c=${w:j:1}
             if [[ $argopts == *"$c"* ]]; then
@@ -158,8 +160,9 @@ __postfix_maps_complete() {
     fi
 
     if (( ! optsdone )) && [[ $cur == -* || ( $maps == 0 && -z $cur ) ]]; then
-        # an argument glued to its option: -c/etc/postfix, -fqkey
+        # an argument glued to its option: -c/etc/postfix, -fqkey (not in a long option: --version)
         for (( j = 1; j < ${#cur} - 1; j++ )); do
+            [[ $cur == --* ]] && break
             c=${cur:j:1}
             if [[ $argopts == *"$c"* ]]; then
                 [[ $dirs == *"$c"* ]] && __postfix_maps_paths d "${cur:0:j+1}" "${cur:j+1}"
@@ -190,6 +193,6 @@ __postfix_maps_complete() {
 # ---- end of helpers ----
 
 _postmap-migrate() {
-    __postfix_maps_complete '-c -n -v' 'c' '' 0
+    __postfix_maps_complete '-c -n -v --version' 'c' '' 0
 }
 complete -F _postmap-migrate postmap-migrate

@@ -106,3 +106,4 @@ complete -c postmap-migrate -n '__postfix_maps_is "c" options' -s c -x -a '(__po
 complete -c postmap-migrate -n '__postfix_maps_is "c" options' -s n -d 'dry run, print the plan and change nothing'
 complete -c postmap-migrate -n '__postfix_maps_is "c" options' -s v -d 'verbose, show each step'
 complete -c postmap-migrate -n '__postfix_maps_is "c" argc' -x -a '(__postfix_maps_files -d (commandline -ct))'
+complete -c postmap-migrate -n '__postfix_maps_is "c" options' -l version -d 'print the version and the Postfix version it is compatible with'

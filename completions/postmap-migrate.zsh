@@ -23,7 +23,8 @@ _postmap-migrate() {
   _arguments -s -S -A '-*' \
     '-c+[read main.cf and master.cf from config_dir]:config_dir:_directories' \
     '-n[dry run, print the plan and change nothing]' \
-    '*-v[verbose, show each step]'
+    '*-v[verbose, show each step]' \
+    '(- *)--version[print the version and the Postfix version it is compatible with]'
 }
 
 if [[ ${zsh_eval_context[-1]-} == loadautofunc ]]; then

@@ -20,18 +20,24 @@ struct MapCommandLine {
     /// Tool-specific flag letters that were given (postmap's `-b -F -h -m -U`).
     var extra: Set<Character> = []
     var operands: [String] = []
+    /// `--version` was given: print the version and do nothing else.
+    var version = false
 
     /// Parse `arguments` (without argv[0]) against `spec`; usage errors are fatal.
     static func parse(_ arguments: [String], spec: String, usage: String, tool: Tool) throws(Fatal) -> MapCommandLine {
         var line = MapCommandLine()
         if getenv("MAIL_VERBOSE") != nil { tool.verbose = 1 }
-        let parsed: (options: [Getopt.Option], operands: [String])
+        let parsed: Getopt.Parsed
         switch Getopt.parse(arguments, spec: spec) {
         case .failure(let failure):
             tool.messages.info(failure.message)
             throw Fatal(usage)
         case .success(let result):
             parsed = result
+        }
+        if parsed.version {
+            line.version = true
+            return line
         }
         for option in parsed.options {
             switch option.letter {

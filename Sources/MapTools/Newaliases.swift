@@ -26,6 +26,7 @@ public enum Newaliases {
             tool.messages.info(failure.message)
             throw Fatal(usage)
         case .success(let parsed):
+            if parsed.version { return ToolVersion.write(program: "newaliases") }
             if !parsed.operands.isEmpty { throw Fatal(usage) }
             for option in parsed.options {
                 switch option.letter {

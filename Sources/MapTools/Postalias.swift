@@ -19,6 +19,7 @@ public enum Postalias {
     static func run(_ arguments: [String], tool: Tool) throws(Fatal) -> Int32 {
         umask(0o022)
         let line = try MapCommandLine.parse(Array(arguments.dropFirst()), spec: MapCommands.postalias.getopt, usage: usage, tool: tool)
+        if line.version { return ToolVersion.write(program: "postalias") }
         let config = try tool.loadConfig(directory: line.configDirectory)
         let settings = try tool.settings(from: config)
         let defaultType = config.value("default_database_type") ?? "hash"

@@ -19,6 +19,7 @@ public enum Postmap {
     static func run(_ arguments: [String], tool: Tool) throws(Fatal) -> Int32 {
         umask(0o022)
         var line = try MapCommandLine.parse(Array(arguments.dropFirst()), spec: MapCommands.postmap.getopt, usage: usage, tool: tool)
+        if line.version { return ToolVersion.write(program: "postmap") }
         var config = try tool.loadConfig(directory: line.configDirectory)
         let settings = try tool.settings(from: config)
         let defaultType = config.value("default_database_type") ?? "hash"

@@ -14,6 +14,8 @@ public enum Postconf {
         let program = arguments.first ?? "postconf"
         let messages = MessageWriter(program: program)
         let out = OutputBuffer()
+        // --version where an option may stand (also before --check); Getopt says where that is.
+        if versionRequested(Array(arguments.dropFirst())) { return ToolVersion.write(program: "postconf") }
         if arguments.dropFirst().contains("--check") {
             return Lint.main(Array(arguments.dropFirst()), program: program)
         }
@@ -45,6 +47,20 @@ public enum Postconf {
     }
 
     static var getoptSpec: String { PostconfCommand.spec.getopt }
+
+    /// Whether the options, up to the first bad one, include `--version`. `--check` and `--json` stand
+    /// where options do, so they are stepped over here.
+    static func versionRequested(_ arguments: [String]) -> Bool {
+        var parser = Getopt(arguments.filter { $0 != "--check" && $0 != "--json" }, spec: getoptSpec)
+        while let step = parser.next() {
+            switch step {
+            case .version: return true
+            case .failure: return false
+            case .option: continue
+            }
+        }
+        return false
+    }
 
     /// The usage text (Postfix lists `-c` twice; the second is `-C`).
     static func usage(_ program: String) -> Fatal {
@@ -82,6 +98,9 @@ public enum Postconf {
             case .failure(let text):
                 messages.info(text)
                 throw .fatal(usage(program))
+            case .version:
+                // handled by main before the run
+                throw .exit(ToolVersion.write(program: "postconf"))
             case .option(let o, let a):
                 option = o
                 argument = a

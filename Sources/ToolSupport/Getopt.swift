@@ -2,12 +2,21 @@ import PostfixText
 /// POSIX `getopt(3)` as Postfix calls it on Linux: options stop at the first operand, `--` ends them,
 /// and the diagnostics are glibc's. One option at a time, so that a tool can act on each option in the
 /// order Postfix does (and fail on the first bad one); `parse` runs the whole loop.
+///
+/// The one addition to Postfix's command lines is `--version`: the word exactly, where an option may
+/// stand, is `.version`. Any other word that starts with `--` (`--help`, `--versio`, `--version=1`) is
+/// still glibc's `invalid option -- '-'`, as in Postfix.
 public struct Getopt {
-    /// One step: an option with its argument, or glibc's complaint (without the program prefix).
+    /// One step: an option with its argument, `--version`, or glibc's complaint (without the program prefix).
     public enum Step: Equatable, Sendable {
         case option(Character, String?)
+        /// `--version`, the only long option the Postfix-compatible tools accept.
+        case version
         case failure(String)
     }
+
+    /// The long option every tool accepts.
+    public static let versionOption = "--version"
 
     /// One parsed option: its letter and, for options that take one, its argument.
     public struct Option: Equatable, Sendable {
@@ -58,6 +67,10 @@ public struct Getopt {
                 done = true
                 return nil
             }
+            if word == Self.versionOption {
+                index += 1
+                return .version
+            }
             guard word.hasPrefix("-"), word.count > 1 else {
                 done = true
                 return nil
@@ -80,16 +93,25 @@ public struct Getopt {
         return .option(c, arguments[index - 1])
     }
 
-    /// Parse every option; the first bad one is the failure.
-    public static func parse(_ arguments: [String], spec: String) -> Result<(options: [Option], operands: [String]), Failure> {
+    /// What `parse` found: the options and operands, and whether `--version` stopped the parse (the
+    /// options before it are kept; the tool prints its version and exits 0).
+    public struct Parsed: Sendable {
+        public var options: [Option]
+        public var operands: [String]
+        public var version: Bool
+    }
+
+    /// Parse every option; the first bad one is the failure; `--version` ends the parse.
+    public static func parse(_ arguments: [String], spec: String) -> Result<Parsed, Failure> {
         var parser = Getopt(arguments, spec: spec)
         var options: [Option] = []
         while let step = parser.next() {
             switch step {
             case .option(let letter, let argument): options.append(Option(letter: letter, argument: argument))
+            case .version: return .success(Parsed(options: options, operands: [], version: true))
             case .failure(let message): return .failure(Failure(message: message))
             }
         }
-        return .success((options, parser.operands))
+        return .success(Parsed(options: options, operands: parser.operands, version: false))
     }
 }

@@ -2,9 +2,34 @@ import MapTools
 import PostconfTool
 import MapMigration
 import ToolSupport
+import Maps
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Prints the tools' option tables and the catalog's table types as shell assignments, for
 // scripts/gen-completions. Not installed: a build tool of this package.
+//
+// `completion-spec --catalog` prints the table catalog instead, one type per line, for scripts/gen-man
+// (the maps(5) page): NAME<TAB>implemented|postfix-only<TAB>buildable|-<TAB>fixed|patterns<TAB>FILES<TAB>SUMMARY,
+// FILES being none, in-name, indexed:SUFFIX, rules, client-config, members or service.
+if CommandLine.arguments.dropFirst().first == "--catalog" {
+    for entry in MapCatalog.entries {
+        let files: String
+        switch entry.files {
+        case .none: files = "none"
+        case .inName: files = "in-name"
+        case .indexed(let suffix): files = "indexed:\(suffix)"
+        case .rules: files = "rules"
+        case .clientConfig: files = "client-config"
+        case .members: files = "members"
+        case .service: files = "service"
+        }
+        print([entry.name, entry.isImplemented ? "implemented" : "postfix-only", entry.buildable ? "buildable" : "-",
+               entry.keys == .fixed ? "fixed" : "patterns", files, entry.summary].joined(separator: "\t"))
+    }
+    exit(0)
+}
 let commands: [(CommandSpec, String)] = [
     (MapCommands.postmap, "MAP_TYPES"),
     (MapCommands.postalias, "POSTALIAS_MAP_TYPES"),

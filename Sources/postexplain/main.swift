@@ -1,6 +1,7 @@
 import ArgumentParser
 import Explain
 import PostfixText
+import ToolSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,6 +77,7 @@ struct PostExplain: ParsableCommand {
         malformed address), 3 depends on something not evaluated offline (DNS, a policy service, data not \
         given), 4 configuration error (a table that cannot be opened), 64 usage error, 75 temporary table error.
         """,
+        version: ToolVersion.line(program: "postexplain"),
         subcommands: [Lookup.self, Restrictions.self, Headers.self],
         helpNames: [.long])
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MapMigration
+import ToolSupport
 
 /// `postmap-migrate [-nv] [-c config_dir]`: move a Postfix configuration off Berkeley DB tables.
 struct PostmapMigrate: ParsableCommand {
@@ -14,6 +15,7 @@ struct PostmapMigrate: ParsableCommand {
             default_database_type = lmdb. Tables are built before any setting changes and the .db files stay, \
             so a failure leaves a working configuration. Running it again changes nothing.
             """,
+        version: ToolVersion.line(program: "postmap-migrate"),
         helpNames: [.long])
 
     @Option(name: [.customShort("c"), .customLong("config-dir")], help: "Read main.cf and master.cf from this directory (default: $MAIL_CONFIG, else /etc/postfix).")

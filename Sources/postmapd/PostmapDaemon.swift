@@ -3,6 +3,7 @@ import Dispatch
 import Logging
 import MapServer
 import ServiceLifecycle
+import ToolSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,7 @@ struct PostmapDaemon: ParsableCommand {
             the *_maps parameters of a Postfix main.cf to serve (postfix_maps), and the listeners \
             (socketmap_listen, tcp_table_listen). SIGHUP re-reads it; SIGTERM stops the server gracefully.
             """,
-        version: "postmapd (postfix-maps) \(ServerVersion.project), compatible with Postfix \(ServerVersion.postfix)",
+        version: ToolVersion.line(program: "postmapd"),
         helpNames: [.long]
     )
 

@@ -107,6 +107,10 @@ struct DifferentialTests {
             ["whatever:map"], ["-q", "a", "whatever:map"], ["-s", "whatever:map"], ["-d", "a", "whatever:map"],
             ["-q", "a", "hash:"], ["-s", "hash:"], ["hash:"], ["-s"], ["-b", "map"], ["-bq", "a", "map"],
             ["-hq", "a", "map"], ["--", "map"], ["-i", "-i", "hash:m2"],
+            // --version is the one long option we add; other long words, and --version where no option
+            // stands, behave as in Postfix.
+            ["--versio", "map"], ["--help"], ["--version=1", "map"], ["-q", "--version", "map"], ["map", "--version"],
+            ["--", "--version"],
         ]
         for args in cases {
             try twin.same("postmap", args, stdin: [])
@@ -114,6 +118,32 @@ struct DifferentialTests {
         // A missing config directory.
         let (a, b) = try twin.run("postmap", ["-c", "/nonexistent-config", "-q", "a", "map"], config: false)
         #expect(a == b)
+    }
+
+    @Test("--version: ours prints the toolkit's and Postfix's versions; Postfix's tools have no long options",
+          arguments: ["postmap", "postalias", "newaliases", "postconf"])
+    func version(tool: String) throws {
+        let dir = TempDir()
+        let ours = try CLITests.run(Paths.ours(tool), ["--version"], in: dir.url)
+        #expect(ours.status == 0 && ours.stderr.isEmpty)
+        #expect(ours.out.hasPrefix("\(tool) (postfix-maps) ") && ours.out.hasSuffix(", compatible with Postfix 3.7.11\n"))
+        // after other options, and in front of a bad one: the version, before anything else is done
+        let late = try CLITests.run(Paths.ours(tool), ["-v", "--version", "-z"], in: dir.url)
+        #expect(late.status == 0 && late.out == ours.out)
+        // Debian's newaliases is sendmail's; the others reject every long option
+        if tool != "newaliases" {
+            let theirs = try CLITests.run(Paths.postfix(tool), ["--version"], in: dir.url)
+            #expect(theirs.status != 0 && theirs.stderr.contains("invalid option -- '-'"))
+        }
+    }
+
+    @Test("--version of the tools that are not Postfix's: the same line, from the same constant",
+          arguments: ["postexplain", "postmap-migrate", "postmapd"])
+    func parserToolVersion(tool: String) throws {
+        let dir = TempDir()
+        let ours = try CLITests.run(Paths.ours(tool), ["--version"], in: dir.url)
+        #expect(ours.status == 0)
+        #expect(ours.out.hasPrefix("\(tool) (postfix-maps) ") && ours.out.hasSuffix(", compatible with Postfix 3.7.11\n"))
     }
 
     @Test("postalias: build, query, dump, update, delete", arguments: types, configs)

@@ -309,6 +309,11 @@ enum PostconfCases {
               ["-c", ".", "-z"], ["-c", ".", "-e", "-n", "a=b"], ["-c", ".", "-fe", "a=b"], ["-c", ".", "-Mh"], ["-c", ".", "-Fd"],
               ["-c", ".", "-lm"], ["-c", ".", "-b", "-t"], ["-c", ".", "-T", "a", "-T", "b"], ["-c", ".", "-T", "foo"],
               ["-c", ".", "-E"], ["-c", ".", "-Mn"], ["-c"], ["-c", ".", "-l"], ["-c", ".", "-a"], ["-c", ".", "-A"]),
+        // --version is the one long option we add: every other long word is still glibc's complaint, and
+        // --version where no option stands is a name, as in Postfix.
+        .init("long options other than --version", main: "x=1\n",
+              ["-c", ".", "--versio"], ["-c", ".", "--help"], ["-c", ".", "--version=1"], ["-c", ".", "x", "--version"],
+              ["-c", ".", "--", "--version"]),
         .init("master.cf selection errors", main: "x=1\n", master: "foo unix - n n - 0 other\n",
               ["-c", ".", "-M", "foo/unix/x"], ["-c", ".", "-M", "*x"], ["-c", ".", "-M", "/foo"], ["-c", ".", "-F", "foo/unix/bogus"],
               ["-c", ".", "-F", "foo/unix/command", "foo/unix/*"], ["-c", ".", "-P", "foo/unix/x"], ["-c", ".", "-P", "a/b/c/d"],
