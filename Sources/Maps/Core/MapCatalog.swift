@@ -12,7 +12,7 @@ public enum MapCatalog {
     public static let entries: [Entry] = [
         .backend("btree", module: "MapsBerkeleyDB", keys: .fixed, buildable: true, files: .indexed(".db"),
                  summary: "Berkeley DB B-tree file NAME.db, built from NAME"),
-        .postfixOnly("cdb", keys: .fixed, buildable: true, files: .indexed(".cdb"), summary: "tinycdb file NAME.cdb"),
+        .builtin(CDBMaps.cdb, files: .indexed(".cdb"), summary: "constant database (tinycdb) file NAME.cdb, built from NAME"),
         .builtin(CIDRMaps.cidr, files: .rules, summary: "network address patterns, first match wins"),
         .postfixOnly("dbm", keys: .fixed, buildable: true, files: .indexed(".dir"), summary: "NDBM file"),
         .builtin(SimpleTables.environ, files: .none, summary: "the process environment"),
