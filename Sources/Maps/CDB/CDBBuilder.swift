@@ -34,8 +34,9 @@ final class CDBBuilder: TableBuilder, RecordSink {
         temporary = name + ".cdb.tmp"
         flags = request.flags
         diagnostics = request.diagnostics
-        writer = CDBWriter(expectedBytes: request.sizeHint)
-        fd = try CDBBuilder.openLocked(temporary)
+        let fd = try CDBBuilder.openLocked(temporary)
+        self.fd = fd
+        writer = CDBWriter(fd: fd)
     }
 
     /// Open and lock the temporary file, again and again until the locked file still has the name
@@ -90,11 +91,16 @@ final class CDBBuilder: TableBuilder, RecordSink {
         case .replace: .replace
         case .warn, .fatal: .insert
         }
-        if writer.put(k, v, mode: mode), mode == .insert {
+        switch writer.put(k, v, mode: mode) {
+        case .failure(let e):
+            throw MapError(.temporary, "error writing \(temporary): \(systemErrorText(e.code))", errno: e.code,
+                           fatalInPostfix: true)
+        case .success(true) where mode == .insert:
             try reportDuplicate(label: duplicateLabel, key: k, policy: policy, diagnostics: diagnostics)
             return .duplicate
+        case .success:
+            return .stored
         }
-        return .stored
     }
 
     func load(_ feed: (Bool, any RecordSink) throws -> Void) throws {
@@ -105,18 +111,7 @@ final class CDBBuilder: TableBuilder, RecordSink {
         guard !finished else { throw .temporary("\(target): build already finished") }
         finished = true
         let fd = self.fd
-        var rc = writer.finish { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress.map { $0 + done }, bytes.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                done += n
-            }
-            return 0
-        }
+        var rc = writer.finish()
         // Postfix does not sync; the rename is only crash-safe when the data is on disk first.
         if rc == 0, fsync(fd) != 0 { rc = errno }
         if rc != 0 {
