@@ -28,7 +28,7 @@ public enum MapCatalog {
         .postfixOnly("memcache", keys: .fixed, buildable: false, files: .clientConfig, summary: "memcached client"),
         .postfixOnly("mysql", keys: .fixed, buildable: false, files: .clientConfig, summary: "MySQL/MariaDB client"),
         .postfixOnly("netinfo", keys: .fixed, buildable: false, files: .service, summary: "NetInfo (macOS)"),
-        .postfixOnly("nis", keys: .fixed, buildable: false, files: .service, summary: "NIS map"),
+        .builtin(NISTable.mapType, files: .service, summary: "NIS map of the machine's NIS domain (yp_match)"),
         .postfixOnly("nisplus", keys: .fixed, buildable: false, files: .service, summary: "NIS+ table"),
         .backend("pcre", module: "MapsPCRE2", keys: .patterns, buildable: false, files: .rules,
                  summary: "PCRE2 patterns, first match wins"),
