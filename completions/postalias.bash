@@ -17,7 +17,7 @@
 #   -u  disable UTF-8 support
 #   -v  verbose logging, repeat for more
 #   -w  when updating, ignore existing entries without complaint
-# Operands: [map_type:]file; map types: btree hash lmdb
+# Operands: [map_type:]file; map types: btree cdb hash lmdb
 
 # ---- helpers shared by the postmap, postalias and newaliases completions ----
 
@@ -201,6 +201,6 @@ __postfix_maps_complete() {
 # ---- end of helpers ----
 
 _postalias() {
-    __postfix_maps_complete '-N -c -d -f -i -n -o -p -q -r -s -u -v -w' 'c' 'dq' 1 btree hash lmdb
+    __postfix_maps_complete '-N -c -d -f -i -n -o -p -q -r -s -u -v -w' 'c' 'dq' 1 btree cdb hash lmdb
 }
 complete -F _postalias postalias
