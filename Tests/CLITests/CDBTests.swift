@@ -91,6 +91,18 @@ struct CDBTests {
                        singleKeys: ["user0@domain0.example.com", "USER19999@DOMAIN15.EXAMPLE.COM", "user500@domain15.example.com"])
     }
 
+    @Test("keys with the same hash, far apart in the file, with duplicates", arguments: [[], ["-r"], ["-w"]])
+    func hashCollisions(flags: [String]) throws {
+        // djb hash pairs: aaB/aba, aaA/abb, aaG/abd collide; the filler pushes the first ones out of the
+        // writer's buffer, so the duplicate checks compare against the file.
+        var source = "aaB first\naaA first\naaG first\n"
+        for n in 0..<5_000 { source += "filler\(n) " + String(repeating: "v", count: 20) + "\n" }
+        source += "aba second\nabb second\naaB again\nabd second\naaA again\nabb again\n"
+        try crossCheck(tool: "postmap", source: Array(source.utf8), config: "compatibility_level = 0\n",
+                       buildFlags: flags, keys: Array("aaB\naba\naaA\nabb\naaG\nabd\nfiller77\nabe\n".utf8),
+                       singleKeys: ["aaB", "aba", "abb", "aaA"])
+    }
+
     @Test("what cdb refuses, and broken files, give Postfix's messages")
     func refusals() throws {
         guard Oracle.postmap(for: "cdb") else { return }
