@@ -11,6 +11,8 @@ import PackageDescription
 //                          database client settings (TableParameters)            -> PostfixText, Maps
 //   MapsLDAP               the ldap table; libldap is loaded on first use (CLDAPLoader)
 //                                                                   -> Maps, PostfixConfig, CLDAPLoader
+//   MapsSQLite             the sqlite table; libsqlite3 is loaded on first use (CSQLiteLoader)
+//                                                                 -> Maps, PostfixConfig, CSQLiteLoader
 //   MapBackends            the registry of every implemented table type                  -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
@@ -47,6 +49,7 @@ let package = Package(
         .library(name: "MapsLMDB", targets: ["MapsLMDB"]),
         .library(name: "MapsPCRE2", targets: ["MapsPCRE2"]),
         .library(name: "MapsLDAP", targets: ["MapsLDAP"]),
+        .library(name: "MapsSQLite", targets: ["MapsSQLite"]),
         .library(name: "MapBackends", targets: ["MapBackends"]),
         .library(name: "PostfixConfig", targets: ["PostfixConfig"]),
         .executable(name: "postmap", targets: ["postmap"]),
@@ -83,7 +86,10 @@ let package = Package(
         // libldap's functions for MapsLDAP, the library loaded when the first ldap table opens.
         .target(name: "CLDAPLoader"),
         .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "CLDAP", "CLDAPLoader"]),
-        .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP"]),
+        // libsqlite3's functions for MapsSQLite, the library loaded when the first sqlite table opens.
+        .target(name: "CSQLiteLoader"),
+        .target(name: "MapsSQLite", dependencies: ["Maps", "PostfixConfig", "CSQLiteLoader"]),
+        .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapsSQLite"]),
 
         .target(name: "ToolSupport", dependencies: ["PostfixText"]),
         .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),

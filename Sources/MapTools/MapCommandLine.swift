@@ -48,6 +48,7 @@ struct MapCommandLine {
                 if line.sequence || line.query != nil || line.deleteKey != nil { throw Fatal("specify only one of -s -q or -d") }
                 line.deleteKey = option.argument
             case "f": line.flags.remove(.foldFixed)
+            case "F": line.flags.insert(.sourceValueIsFile); line.extra.insert("F")
             case "i": line.incremental = true
             case "o": line.asOwner = false
             case "p": line.saveMode = false

@@ -10,7 +10,7 @@ import Glibc
 public enum Newaliases {
     static let usage = "usage: newaliases [-v] [-c config_dir]"
     /// The types that have a file to rebuild.
-    static let rebuildable: Set<String> = ["hash", "btree", "lmdb"]
+    static let rebuildable: Set<String> = ["hash", "btree", "lmdb", "cdb"]
 
     /// Run newaliases with `arguments` (argv[0] first); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {

@@ -34,9 +34,6 @@ public enum Postmap {
         if bodyKeys || headerKeys || mimeKeys, line.query != "-" { throw Fatal("specify -b -h or -m only with \"-q -\"") }
         if mimeKeys, !bodyKeys, !headerKeys { tool.warning("ignoring -m option without -b or -h") }
         if bodyKeys || headerKeys, !line.extra.contains("U") { line.flags.remove(.utf8Request) }
-        if line.extra.contains("F") {
-            throw Fatal("-F (values are file names) is not supported yet")
-        }
 
         let specs = line.operands.map { MapSpec(parsing: $0, defaultType: defaultType) }
         if bodyKeys || headerKeys {
@@ -55,7 +52,8 @@ public enum Postmap {
             let source = line.incremental ? try tool.standardInputSource() : try tool.openSource(spec.name)
             try tool.adoptSourceIdentity(source.status, saveMode: line.saveMode, asOwner: line.asOwner)
             let parse = { (lines: LogicalLineReader, store: StoreRecord) throws(MapError) in
-                try storeRecords(lines, store: store, utf8Active: utf8Active, tool: tool)
+                try storeRecords(lines, store: store, utf8Active: utf8Active,
+                                 fileValues: line.flags.contains(.sourceValueIsFile), tool: tool)
             }
             if line.incremental {
                 try tool.incrementalUpdate(spec, source: source, flags: line.flags, settings: settings, parse: parse)
@@ -67,8 +65,10 @@ public enum Postmap {
         return 0
     }
 
-    /// Postmap's source format: one `key whitespace value` record per logical line.
-    static func storeRecords(_ lines: LogicalLineReader, store: StoreRecord, utf8Active: Bool, tool: Tool) throws(MapError) {
+    /// Postmap's source format: one `key whitespace value` record per logical line. With `fileValues`
+    /// (`-F`) each value names files, and their contents are stored base64-encoded.
+    static func storeRecords(_ lines: LogicalLineReader, store: StoreRecord, utf8Active: Bool, fileValues: Bool = false,
+                             tool: Tool) throws(MapError) {
         let path = lines.path
         while let line = lines.next() {
             let text = KeyCodec.cString(line.text)
@@ -85,7 +85,17 @@ public enum Postmap {
                 if record.key.last == 0x3A {
                     tool.warning("\(path), line \(line.lineNumber): record is in \"key: value\" format; is this an alias file?")
                 }
-                try store(record.key, record.value, .standard)
+                var value = record.value
+                if fileValues {
+                    switch ValueFiles.encodedContents(of: value) {
+                    case .failure(let failure):
+                        tool.warning("\(path), line \(line.lineNumber): \(failure.message): skipping this entry")
+                        continue
+                    case .success(let encoded):
+                        value = encoded
+                    }
+                }
+                try store(record.key, value, .standard)
             }
         }
     }

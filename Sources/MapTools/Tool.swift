@@ -133,6 +133,16 @@ extension Tool {
         return Fatal("table \(table.type):\(table.dictName): \(op) error: \(Tool.errnoText(error))")
     }
 
+    /// `-F`: the stored value base64-decoded (and cut at a NUL, as Postfix prints it); one that does not
+    /// decode is Postfix's warning and a configuration error of the table.
+    func decodeFileValue(_ value: [UInt8], table: any LookupTable, key: [UInt8]) throws(Fatal) -> [UInt8] {
+        guard let decoded = ValueFiles.decode(value) else {
+            warning("table \(table.type):\(table.dictName): key \(ByteText.string(key)): \(ValueFiles.malformed(value))")
+            throw Fatal("table \(table.type):\(table.dictName): query error")
+        }
+        return KeyCodec.cString(decoded)
+    }
+
     /// Warn about an empty lookup result, as Postfix does before printing it anyway.
     func warnEmpty(_ spec: MapSpec, key: [UInt8]) {
         warning("table \(spec.type):\(spec.name): key \(ByteText.string(key)): empty string result is not allowed")
@@ -148,7 +158,12 @@ extension Tool {
         defer { list.close() }
         let (outcome, trace) = list.find(key)
         switch outcome {
-        case .found(let value):
+        case .found(var value):
+            if flags.contains(.sourceValueIsFile) {
+                let index = specs.firstIndex(where: { $0.description == trace.last?.table })
+                guard let index, let table = try? list.table(index) else { throw Fatal("table lookup error") }
+                value = try decodeFileValue(value, table: table, key: key)
+            }
             if value.isEmpty, let spec = specs.first(where: { $0.description == trace.last?.table }) {
                 warnEmpty(spec, key: key)
             }
@@ -191,7 +206,7 @@ extension Tool {
         }
         func query(_ key: [UInt8]) throws(Fatal) {
             batchCount += 1
-            for (n, spec) in specs.enumerated() {
+            for n in specs.indices {
                 let table = try table(n)
                 if !inBatch[n] {
                     do { try table.beginBatch() } catch { throw tableFailure(table, "query", error) }
@@ -205,8 +220,12 @@ extension Tool {
                     }
                     throw tableFailure(table, "query", error)
                 }
-                if let value {
-                    if value.isEmpty { warnEmpty(spec, key: key) }
+                if var value {
+                    if flags.contains(.sourceValueIsFile), message == nil {
+                        value = try decodeFileValue(value, table: table, key: key)
+                    }
+                    // Postfix's stream loop names the table as its handle does (`hash:NAME.db`).
+                    if value.isEmpty { warnEmpty(MapSpec(type: table.type, name: table.dictName), key: key) }
                     out.write(key); out.write(separator); out.write(value); out.write(newline)
                     found = true
                     break
@@ -264,6 +283,15 @@ extension Tool {
                     warning("table \(spec.type):\(spec.name): empty lookup key value is not allowed")
                 } else if value.isEmpty {
                     warnEmpty(spec, key: key)
+                }
+                var value = value
+                if flags.contains(.sourceValueIsFile) {
+                    // -F: a value that does not decode is reported and left out.
+                    guard let decoded = ValueFiles.decode(value) else {
+                        warning("table \(table.type):\(table.dictName): key \(ByteText.string(key)): \(ValueFiles.malformed(value))")
+                        return
+                    }
+                    value = KeyCodec.cString(decoded)
                 }
                 out.write(key); out.write(separator); out.write(value); out.write(newline)
             }

@@ -47,10 +47,25 @@ struct LDAPClientCheck {
     /// Check a client file (`ldap:/etc/postfix/ldap.cf`).
     static func checkFile(_ path: String, spec: String,
                           report: @escaping (LintFinding.Severity, String, Int?, String, [String]) -> Void) {
+        guard let (settings, mode) = readClientFile(path, type: "ldap", spec: spec, report: report) else { return }
+        let check = LDAPClientCheck(spec: spec, file: path, table: path, isFile: true, settings: settings, report: report)
+        check.run()
+        if let pw = settings["bind_pw"], !pw.value.isEmpty, mode & 0o004 != 0 {
+            report(.warning, path, pw.line,
+                   "\(spec): \(path) holds bind_pw and every user can read it (mode \(String(mode & 0o7777, radix: 8))); "
+                   + "make it readable by root and postfix only", [])
+        }
+    }
+
+    /// The settings of a database client file with their lines, and the file's mode; nil (after an
+    /// error) when it cannot be opened. Shared by the checks of every client type.
+    static func readClientFile(_ path: String, type: String, spec: String,
+                               report: @escaping (LintFinding.Severity, String, Int?, String, [String]) -> Void)
+        -> (settings: [String: Setting], mode: mode_t)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            report(.error, path, nil, "\(spec): open \"ldap\" configuration \"\(path)\": \(systemErrorText(errno))", [])
-            return
+            report(.error, path, nil, "\(spec): open \"\(type)\" configuration \"\(path)\": \(systemErrorText(errno))", [])
+            return nil
         }
         defer { close(fd) }
         var settings: [String: Setting] = [:]
@@ -71,24 +86,25 @@ struct LDAPClientCheck {
                 settings[key] = Setting(value: ConfigText.text(value), line: line.lineNumber)
             }
         }
-        let check = LDAPClientCheck(spec: spec, file: path, table: path, isFile: true, settings: settings, report: report)
-        check.run()
-        if let pw = settings["bind_pw"], !pw.value.isEmpty, mode & 0o004 != 0 {
-            report(.warning, path, pw.line,
-                   "\(spec): \(path) holds bind_pw and every user can read it (mode \(String(mode & 0o7777, radix: 8))); "
-                   + "make it readable by root and postfix only", [])
-        }
+        return (settings, mode)
     }
 
-    /// Check the main.cf form (`ldap:ldapdata` with `ldapdata_*` parameters).
-    static func checkMain(_ name: String, spec: String, main: String, values: [(name: String, value: String, line: Int?)],
-                          report: @escaping (LintFinding.Severity, String, Int?, String, [String]) -> Void) {
+    /// The settings of the main.cf form (`NAME_parameter`) among `parameters`, by short name.
+    static func mainSettings(_ name: String, parameters: [String], values: [(name: String, value: String, line: Int?)])
+        -> [String: Setting] {
         var settings: [String: Setting] = [:]
         let prefix = name + "_"
         for (full, value, line) in values where full.hasPrefix(prefix) {
             let short = String(full.dropFirst(prefix.count))
             if parameters.contains(short) { settings[short] = Setting(value: value, line: line) }
         }
+        return settings
+    }
+
+    /// Check the main.cf form (`ldap:ldapdata` with `ldapdata_*` parameters).
+    static func checkMain(_ name: String, spec: String, main: String, values: [(name: String, value: String, line: Int?)],
+                          report: @escaping (LintFinding.Severity, String, Int?, String, [String]) -> Void) {
+        let settings = mainSettings(name, parameters: parameters, values: values)
         LDAPClientCheck(spec: spec, file: main, table: name, isFile: false, settings: settings, report: report).run()
     }
 

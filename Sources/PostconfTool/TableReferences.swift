@@ -114,6 +114,16 @@ struct TableReferences {
             } else {
                 LDAPClientCheck.checkMain(path, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
             }
+        case .clientConfig where SQLClientCheck.types.contains(type):
+            let run = self.run, parameter = self.parameter
+            let sink: (LintFinding.Severity, String, Int?, String, [String]) -> Void = { severity, file, line, message, near in
+                run.report(severity, file, line, parameter, message, suggestions: near)
+            }
+            if TableParameters.isFileName(path) {
+                SQLClientCheck.checkFile(path, type: type, spec: spec, report: sink)
+            } else {
+                SQLClientCheck.checkMain(path, type: type, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
+            }
         case .clientConfig:
             if rest.first == 0x2F {
                 var st = stat()

@@ -31,6 +31,9 @@ enum Paths {
     static var pcreOracleAvailable: Bool {
         oracleAvailable && FileManager.default.fileExists(atPath: "/usr/lib/postfix/postfix-pcre.so")
     }
+    static var cdbOracleAvailable: Bool {
+        oracleAvailable && FileManager.default.fileExists(atPath: "/usr/lib/postfix/postfix-cdb.so")
+    }
     static var postconfOracleAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/postconf") }
 }
 
@@ -56,6 +59,7 @@ enum Oracle {
     /// Debian's postmap for tables of `type`: postfix, plus postfix-lmdb for lmdb.
     static func postmap(for type: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
         type == "lmdb" ? check(Paths.lmdbOracleAvailable, "Debian's postfix-lmdb", sourceLocation: sourceLocation)
+            : type == "cdb" ? check(Paths.cdbOracleAvailable, "Debian's postfix-cdb", sourceLocation: sourceLocation)
             : check(Paths.oracleAvailable, "Debian's postfix", sourceLocation: sourceLocation)
     }
 }

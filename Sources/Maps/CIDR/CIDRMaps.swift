@@ -7,6 +7,7 @@ public enum CIDRMaps {
         guard request.mode == .readOnly else {
             throw .usage("cidr:\(name) map requires O_RDONLY access mode")
         }
-        return try CIDRTable(name: name, diagnostics: request.diagnostics)
+        return try CIDRTable(name: name, diagnostics: request.diagnostics,
+                             fileValues: request.flags.contains(.sourceValueIsFile))
     })
 }

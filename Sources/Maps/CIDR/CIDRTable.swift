@@ -28,7 +28,9 @@ public final class CIDRTable: LookupTable {
     public var concurrentLookups: Bool { true }
     public var sourceFiles: [String] { name.hasPrefix("{") ? [] : [name] }
 
-    public init(name: String, diagnostics: Diagnostics) throws(MapError) {
+    /// With `fileValues` (`postmap -F`) each result names files, and the rule answers their contents,
+    /// base64-encoded.
+    public init(name: String, diagnostics: Diagnostics, fileValues: Bool = false) throws(MapError) {
         self.name = name
         let source: RuleSource
         do {
@@ -46,7 +48,16 @@ public final class CIDRTable: LookupTable {
             switch Self.parse(text, nesting: open.count) {
             case .failure(let error):
                 diagnostics.warning("\(source.location("cidr", line.lineNumber)): \(error.message): skipping this rule")
-            case .success(.rule(let pattern, let negated, let value)):
+            case .success(.rule(let pattern, let negated, var value)):
+                if fileValues {
+                    switch ValueFiles.encodedContents(of: value) {
+                    case .failure(let failure):
+                        diagnostics.warning("\(source.location("cidr", line.lineNumber)): \(failure.message): skipping this rule")
+                        continue
+                    case .success(let encoded):
+                        value = encoded
+                    }
+                }
                 statements.append(.rule(pattern, negated: negated, value: values.count))
                 values.append(value)
                 ruleLines.append(line.lineNumber)

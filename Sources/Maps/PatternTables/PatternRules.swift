@@ -79,7 +79,9 @@ struct PatternProgram<D: PatternDialect> {
     var filter = LiteralFilter()
 
     /// Parse `source` with Postfix's rules and warnings.
-    init(source: RuleSource, diagnostics: Diagnostics) {
+    /// With `fileValues` (`postmap -F`) each replacement names files, and the rule answers their
+    /// contents base64-encoded (the `$n` syntax then applies to that text, as in Postfix).
+    init(source: RuleSource, diagnostics: Diagnostics, fileValues: Bool = false) {
         var stack: [Int] = []
         for line in source.lines {
             let location = source.location(D.mapType, line.lineNumber)
@@ -87,7 +89,7 @@ struct PatternProgram<D: PatternDialect> {
             while let last = text.last, isCSpace(last) { text.removeLast() }
             let warn = { (message: String) in diagnostics.warning("\(location): \(message)") }
             guard let rule = Self.parse(text, line: line.lineNumber, nesting: stack.count, warn: warn,
-                                        plain: { diagnostics.warning($0) }) else { continue }
+                                        plain: { diagnostics.warning($0) }, fileValues: fileValues) else { continue }
             switch rule {
             case .ifRule:
                 stack.append(rules.count)
@@ -235,7 +237,7 @@ struct PatternProgram<D: PatternDialect> {
 
     /// One logical line as a rule, or nil (with Postfix's warning) when it is skipped.
     static func parse(_ text: [UInt8], line: Int, nesting: Int, warn: (String) -> Void,
-                      plain: (String) -> Void) -> PatternRule<D>? {
+                      plain: (String) -> Void, fileValues: Bool = false) -> PatternRule<D>? {
         guard let first = text.first else { return nil }
         let isAlnum = { (c: UInt8) in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
         func keyword(_ word: String) -> Bool {
@@ -254,7 +256,16 @@ struct PatternProgram<D: PatternDialect> {
             }
             while p < text.count, isCSpace(text[p]) { p += 1 }
             if p >= text.count { warn("no replacement text: using empty string") }
-            let replacementText = Array(text[p...])
+            var replacementText = Array(text[p...])
+            if fileValues {
+                switch ValueFiles.encodedContents(of: replacementText) {
+                case .failure(let failure):
+                    warn("\(failure.message): skipping this rule")
+                    return nil
+                case .success(let encoded):
+                    replacementText = encoded
+                }
+            }
             guard let (parts, maxGroup) = parseReplacement(replacementText, warn: { warn($0) }, plain: plain) else {
                 warn("bad replacement syntax: skipping this rule")
                 return nil

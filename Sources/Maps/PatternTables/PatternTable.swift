@@ -44,7 +44,8 @@ public final class PatternTable: LookupTable {
         self.diagnostics = request.diagnostics
         let source = try RuleSource.load(type: D.mapType, name: name, diagnostics: request.diagnostics)
         self.source = source
-        let program = PatternProgram<D>(source: source, diagnostics: request.diagnostics)
+        let program = PatternProgram<D>(source: source, diagnostics: request.diagnostics,
+                                        fileValues: request.flags.contains(.sourceValueIsFile))
         filter = program.filter
         var kinds: [UInt8] = [], positive: [Bool] = [], hasLiteral: [Bool] = [], jump: [Int32] = []
         var lines: [Int32] = [], maxGroups: [Int32] = []

@@ -12,7 +12,9 @@ public enum Inline {
         guard request.mode == .readOnly else {
             throw .usage("\(typeName):\(name) map requires O_RDONLY access mode")
         }
-        let need = "need \"\(typeName):{name=value...}\""
+        // With -F the values name files, whose contents are stored base64-encoded.
+        let fileValues = request.flags.contains(.sourceValueIsFile)
+        let need = "need \"\(typeName):{name=\(fileValues ? "filename" : "value")...}\""
         // Bytes a caller carried through `ByteText` count as themselves.
         let bytes = ByteText.bytes(of: name)
         if request.utf8Active, !CaseFolding.isASCII(bytes), !CaseFolding.isValidUTF8(bytes) {
@@ -38,7 +40,16 @@ public enum Inline {
             case .failure(let error):
                 throw .configuration("\(error.message): \"\(typeName):\(name)\"; \(need)")
             case .success(let pair):
-                entries.set(request.storedFixedKey(pair.key), pair.value)
+                var value = pair.value
+                if fileValues {
+                    switch ValueFiles.encodedContents(of: value) {
+                    case .failure(let failure):
+                        throw .configuration("\(failure.message): \"\(typeName):\(name)\"; \(need)")
+                    case .success(let encoded):
+                        value = encoded
+                    }
+                }
+                entries.set(request.storedFixedKey(pair.key), value)
             }
         }
         if entries.count == 0 {

@@ -24,6 +24,15 @@ public final class RandomTable: LookupTable {
         if length > 2, length == bytes.count {
             values = ConfigText.quotedTokens(Array(bytes[1..<(length - 1)]), ConfigText.isCommaOrBlank)
         }
+        if request.flags.contains(.sourceValueIsFile) {
+            // postmap -F: each value names files, whose contents are the value, base64-encoded.
+            for n in values.indices {
+                switch ValueFiles.encodedContents(of: values[n]) {
+                case .failure(let failure): throw .configuration(failure.message)
+                case .success(let encoded): values[n] = encoded
+                }
+            }
+        }
         guard !values.isEmpty else {
             throw .configuration("bad syntax: \"randmap:\(name)\"; need \"randmap:{value...}\"")
         }

@@ -10,24 +10,32 @@ public final class StaticTable: LookupTable {
 
     /// A table whose name is `name` (as given after `static:`); `{...}` syntax errors are configuration
     /// errors in Postfix's words (`bad static:name syntax: missing '}' in "{ foo"`).
-    public init(name: String) throws(MapError) {
+    /// With `fileValues` (`postmap -F`) the text names files, and the value is their contents,
+    /// base64-encoded.
+    public init(name: String, fileValues: Bool = false) throws(MapError) {
         self.name = name
-        guard name.hasPrefix("{") else {
-            value = ByteText.bytes(of: name)
-            return
+        var text = ByteText.bytes(of: name)
+        if name.hasPrefix("{") {
+            switch BraceText.extract(name, strip: true) {
+            case .failure(let error):
+                throw .configuration("bad static:name syntax: \(error.message)")
+            case .success(let inner):
+                text = ByteText.bytes(of: inner)
+            }
         }
-        switch BraceText.extract(name, strip: true) {
-        case .failure(let error):
-            throw .configuration("bad static:name syntax: \(error.message)")
-        case .success(let text):
-            value = ByteText.bytes(of: text)
+        if fileValues {
+            switch ValueFiles.encodedContents(of: text) {
+            case .failure(let failure): throw .configuration(failure.message)
+            case .success(let encoded): text = encoded
+            }
         }
+        value = text
     }
 
     /// The type for the registry. Postfix opens it in any mode (so `-d` gets as far as the delete) and
     /// has no bulk-mode creator for it.
-    public static let mapType = MapType(name: "static") { name, _ throws(MapError) in
-        try StaticTable(name: name)
+    public static let mapType = MapType(name: "static") { name, request throws(MapError) in
+        try StaticTable(name: name, fileValues: request.flags.contains(.sourceValueIsFile))
     }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? { value }

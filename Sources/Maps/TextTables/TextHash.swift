@@ -71,7 +71,7 @@ public enum TextHash {
             warn("\(at): non-UTF-8 input \"\(ByteText.string(text))\" -- ignoring this line")
             return
         }
-        let record: (key: [UInt8], value: [UInt8])
+        var record: (key: [UInt8], value: [UInt8])
         switch SourceRecord.split(text) {
         case .failure(.unbalancedQuote):
             warn("\(at): unbalanced '\"' in '\(ByteText.string(text))' -- ignoring this line")
@@ -84,6 +84,15 @@ public enum TextHash {
         }
         if record.key.last == 0x3A {
             warn("\(at): record is in \"key: value\" format; is this an alias file?")
+        }
+        if request.flags.contains(.sourceValueIsFile) {
+            switch ValueFiles.encodedContents(of: record.value) {
+            case .failure(let failure):
+                warn("\(at): \(failure.message): skipping this entry")
+                return
+            case .success(let encoded):
+                record.value = encoded
+            }
         }
         let key = request.storedFixedKey(record.key)
         guard entries.contains(key) else {
