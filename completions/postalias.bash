@@ -17,6 +17,7 @@
 #   -u  disable UTF-8 support
 #   -v  verbose logging, repeat for more
 #   -w  when updating, ignore existing entries without complaint
+#   --version  print the version and the Postfix version it is compatible with
 # Operands: [map_type:]file; map types: btree cdb hash lmdb
 
 # ---- helpers shared by the postmap, postalias and newaliases completions ----
@@ -152,6 +153,7 @@ __postfix_maps_complete() {
         w=${words[i]}
         if [[ -n $pending ]]; then pending=; continue; fi
         if [[ $w == -- || $w != -?* ]]; then optsdone=1; break; fi
+        [[ $w == --* ]] && continue
         for (( j = 1; j < ${#w}; j++ )); do
             c=${w:j:1}
             if [[ $argopts == *"$c"* ]]; then
@@ -169,8 +171,9 @@ __postfix_maps_complete() {
     fi
 
     if (( ! optsdone )) && [[ $cur == -* || ( $maps == 0 && -z $cur ) ]]; then
-        # an argument glued to its option: -c/etc/postfix, -fqkey
+        # an argument glued to its option: -c/etc/postfix, -fqkey (not in a long option: --version)
         for (( j = 1; j < ${#cur} - 1; j++ )); do
+            [[ $cur == --* ]] && break
             c=${cur:j:1}
             if [[ $argopts == *"$c"* ]]; then
                 [[ $dirs == *"$c"* ]] && __postfix_maps_paths d "${cur:0:j+1}" "${cur:j+1}"
@@ -201,6 +204,6 @@ __postfix_maps_complete() {
 # ---- end of helpers ----
 
 _postalias() {
-    __postfix_maps_complete '-N -c -d -f -i -n -o -p -q -r -s -u -v -w' 'c' 'dq' 1 btree cdb hash lmdb
+    __postfix_maps_complete '-N -c -d -f -i -n -o -p -q -r -s -u -v -w --version' 'c' 'dq' 1 btree cdb hash lmdb
 }
 complete -F _postalias postalias

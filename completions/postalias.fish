@@ -117,4 +117,5 @@ complete -c postalias -n '__postfix_maps_is "cdq" options' -s u -d 'disable UTF-
 complete -c postalias -n '__postfix_maps_is "cdq" options' -s v -d 'verbose logging, repeat for more'
 complete -c postalias -n '__postfix_maps_is "cdq" options' -s w -d 'when updating, ignore existing entries without complaint'
 complete -c postalias -n '__postfix_maps_is "cdq" argc' -x -a '(__postfix_maps_files -d (commandline -ct))'
+complete -c postalias -n '__postfix_maps_is "cdq" options' -l version -d 'print the version and the Postfix version it is compatible with'
 complete -c postalias -n '__postfix_maps_want_map "cdq"' -x -a '(__postfix_maps_map_args btree cdb hash lmdb)'

@@ -35,6 +35,7 @@ _postalias() {
     '-u[disable UTF-8 support]' \
     '*-v[verbose logging, repeat for more]' \
     '-w[when updating, ignore existing entries without complaint]' \
+    '(- *)--version[print the version and the Postfix version it is compatible with]' \
     '*:map ([map_type\:]file):{__postfix_maps_map_arg btree cdb hash lmdb}'
 }
 

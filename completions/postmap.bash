@@ -22,6 +22,7 @@
 #   -U  force UTF-8 syntax checks with -b and -h
 #   -v  verbose logging, repeat for more
 #   -w  when updating, ignore existing entries without complaint
+#   --version  print the version and the Postfix version it is compatible with
 # Operands: [map_type:]file; map types: btree cdb cidr environ fail hash inline internal ldap lmdb nis pcre pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix
 
 # ---- helpers shared by the postmap, postalias and newaliases completions ----
@@ -157,6 +158,7 @@ __postfix_maps_complete() {
         w=${words[i]}
         if [[ -n $pending ]]; then pending=; continue; fi
         if [[ $w == -- || $w != -?* ]]; then optsdone=1; break; fi
+        [[ $w == --* ]] && continue
         for (( j = 1; j < ${#w}; j++ )); do
             c=${w:j:1}
             if [[ $argopts == *"$c"* ]]; then
@@ -174,8 +176,9 @@ __postfix_maps_complete() {
     fi
 
     if (( ! optsdone )) && [[ $cur == -* || ( $maps == 0 && -z $cur ) ]]; then
-        # an argument glued to its option: -c/etc/postfix, -fqkey
+        # an argument glued to its option: -c/etc/postfix, -fqkey (not in a long option: --version)
         for (( j = 1; j < ${#cur} - 1; j++ )); do
+            [[ $cur == --* ]] && break
             c=${cur:j:1}
             if [[ $argopts == *"$c"* ]]; then
                 [[ $dirs == *"$c"* ]] && __postfix_maps_paths d "${cur:0:j+1}" "${cur:j+1}"
@@ -206,6 +209,6 @@ __postfix_maps_complete() {
 # ---- end of helpers ----
 
 _postmap() {
-    __postfix_maps_complete '-b -c -d -f -F -h -i -m -N -n -o -p -q -r -s -u -U -v -w' 'c' 'dq' 1 btree cdb cidr environ fail hash inline internal ldap lmdb nis pcre pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix
+    __postfix_maps_complete '-b -c -d -f -F -h -i -m -N -n -o -p -q -r -s -u -U -v -w --version' 'c' 'dq' 1 btree cdb cidr environ fail hash inline internal ldap lmdb nis pcre pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix
 }
 complete -F _postmap postmap

@@ -40,6 +40,7 @@ _postmap() {
     '-U[force UTF-8 syntax checks with -b and -h]' \
     '*-v[verbose logging, repeat for more]' \
     '-w[when updating, ignore existing entries without complaint]' \
+    '(- *)--version[print the version and the Postfix version it is compatible with]' \
     '*:map ([map_type\:]file):{__postfix_maps_map_arg btree cdb cidr environ fail hash inline internal ldap lmdb nis pcre pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix}'
 }
 
