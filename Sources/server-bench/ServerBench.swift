@@ -5,7 +5,7 @@ import Synchronization
 /// postmapd (socketmap or tcp_table) and Redis (GET), each request's answer checked. Not installed.
 ///
 ///   server-bench PROTOCOL PORT KEYFILE CONNECTIONS REQUESTS-PER-CONNECTION DEPTH
-///   PROTOCOL: socketmap | tcp | redis
+///   PROTOCOL: socketmap | socketmap:TABLE | tcp | redis
 ///
 /// Prints one line: requests, seconds, requests/s, p50/p99/max batch latency (µs), found, not found.
 @main
@@ -70,7 +70,7 @@ struct ServerBench {
         let (latencies, found, missing, errors) = results.withLock { ($0.latencies.sorted(), $0.found, $0.missing, $0.errors) }
         let total = found + missing
         func percentile(_ p: Double) -> UInt64 { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] / 1000 }
-        print("\(proto) requests=\(total) seconds=\(String(format3(elapsed))) rate=\(Int(Double(total) / elapsed)) p50us=\(percentile(0.5)) p99us=\(percentile(0.99)) maxus=\(latencies.last.map { $0 / 1000 } ?? 0) found=\(found) notfound=\(missing) errors=\(errors)")
+        print("\(proto.split(separator: ":").first.map(String.init) ?? proto) requests=\(total) seconds=\(String(format3(elapsed))) rate=\(Int(Double(total) / elapsed)) p50us=\(percentile(0.5)) p99us=\(percentile(0.99)) maxus=\(latencies.last.map { $0 / 1000 } ?? 0) found=\(found) notfound=\(missing) errors=\(errors)")
         exit(errors == 0 ? 0 : 1)
     }
 
@@ -85,7 +85,9 @@ struct ServerBench {
         case "redis": return Array("*2\r\n$3\r\nGET\r\n$\(key.count)\r\n".utf8) + key + [13, 10]
         case "tcp": return Array("get ".utf8) + key + [10]
         default:
-            let payload = Array("virtual ".utf8) + key
+            // socketmap, or socketmap:NAME for a table other than "virtual"
+            let name = proto.hasPrefix("socketmap:") ? String(proto.dropFirst("socketmap:".count)) : "virtual"
+            let payload = Array("\(name) ".utf8) + key
             return Array("\(payload.count):".utf8) + payload + [0x2C]
         }
     }

@@ -121,13 +121,22 @@ struct ConnectionTimerTests {
         #expect(log.all == [.request])
     }
 
+    @Test("pipelined requests from one read are passed on as one batch")
+    func batches() throws {
+        let channel = try channel(ExpiryLog())
+        try channel.writeInbound(ByteBuffer(string: "3:a b,3:c d,5:e"))
+        #expect(try channel.readInbound(as: [[UInt8]].self) == [Array("a b".utf8), Array("c d".utf8)])
+        try channel.writeInbound(ByteBuffer(string: " fgh,"))
+        #expect(try channel.readInbound(as: [[UInt8]].self) == [Array("e fgh".utf8)])
+    }
+
     @Test("requests answered in time keep the connection; idleness closes it")
     func idle() throws {
         let log = ExpiryLog()
         let channel = try channel(log)
         for _ in 0..<3 {
             try channel.writeInbound(ByteBuffer(string: "3:a b,"))
-            #expect(try channel.readInbound(as: [UInt8].self) == Array("a b".utf8))
+            #expect(try channel.readInbound(as: [[UInt8]].self) == [Array("a b".utf8)])
             channel.embeddedEventLoop.advanceTime(by: .seconds(20))
             #expect(channel.isActive)
             try channel.writeOutbound(ByteBuffer(string: "9:NOTFOUND ,"))

@@ -5,10 +5,12 @@ import NIOCore
 /// It sits after the protocol decoder and sees its frames: `.started` arms the request timer (the whole
 /// request must arrive within `requestTimeout`), `.request` disarms it. When no request is partly read
 /// and every request has been answered, the idle timer runs (`idleTimeout`). Replies are counted as
-/// they are written. The `.started` frames stop here; requests go on.
+/// they are written. The `.started` frames stop here; requests go on in batches: every request decoded
+/// from one read of the socket (pipelined requests) is passed on as one array at `channelReadComplete`,
+/// so that the server looks them up in one go and answers them with one write, in order.
 public final class ConnectionTimer: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = RequestFrame
-    public typealias InboundOut = [UInt8]
+    public typealias InboundOut = [[UInt8]]
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
@@ -21,7 +23,9 @@ public final class ConnectionTimer: ChannelDuplexHandler, RemovableChannelHandle
     private let requestTimeout: TimeAmount
     private let onExpiry: @Sendable (Expiry) -> Void
     private var partial = false
+    /// Batches passed on and not answered yet (one write answers one batch).
     private var unanswered = 0
+    private var batch: [[UInt8]] = []
     private var timer: Scheduled<Void>?
 
     /// `onExpiry` is told before the connection is closed.
@@ -47,20 +51,33 @@ public final class ConnectionTimer: ChannelDuplexHandler, RemovableChannelHandle
             arm(context, .request)
         case .request(let payload):
             partial = false
-            unanswered += 1
             cancel()
-            context.fireChannelRead(wrapInboundOut(payload))
+            batch.append(payload)
         }
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        flushBatch(context)
+        context.fireChannelReadComplete()
+    }
+
+    private func flushBatch(_ context: ChannelHandlerContext) {
+        guard !batch.isEmpty else { return }
+        let requests = batch
+        batch = []
+        unanswered += 1
+        context.fireChannelRead(wrapInboundOut(requests))
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         unanswered = max(0, unanswered - 1)
-        if !partial, unanswered == 0 { arm(context, .idle) }
+        if !partial, unanswered == 0, batch.isEmpty { arm(context, .idle) }
         context.write(data, promise: promise)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
         cancel()
+        flushBatch(context)
         context.fireChannelInactive()
     }
 

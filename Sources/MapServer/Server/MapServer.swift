@@ -14,11 +14,13 @@ import Glibc
 /// The map server: serves tables over tcp_table and socketmap listeners (postmapd(8)).
 ///
 /// Connections are NIO channels; each request is decoded on its event loop, looked up on a thread pool
-/// (table lookups block: Berkeley DB, LMDB, libldap), and answered in order. SIGHUP re-reads the
+/// (table lookups block: Berkeley DB, LMDB, libldap) or, for tables that answer from memory (rule
+/// lists, inline, texthash), on the connection's task, and answered in order. SIGHUP re-reads the
 /// configuration; a configuration that fails keeps the old one serving. Graceful shutdown (SIGTERM,
 /// through swift-service-lifecycle) stops accepting, lets requests in progress be answered, and closes.
 public final class MapServer: Service, Sendable {
-    public typealias Connection = NIOAsyncChannel<[UInt8], ByteBuffer>
+    /// A connection: batches of requests in (see `ConnectionTimer`), replies out.
+    public typealias Connection = NIOAsyncChannel<[[UInt8]], ByteBuffer>
 
     private let configPath: String?
     private let logger: Logger
@@ -209,11 +211,12 @@ public final class MapServer: Service, Sendable {
         defer { _ = live.withLock { $0.removeValue(forKey: id) } }
         do {
             try await connection.executeThenClose { inbound, outbound in
-                for try await payload in inbound {
+                for try await batch in inbound {
                     live.withLock { $0[id]?.busy = true }
-                    let reply = try await self.respond(payload, listener, allocator: channel.allocator)
-                    try await outbound.write(reply)
+                    let (reply, violation) = await self.respond(batch, listener, allocator: channel.allocator)
+                    if reply.readableBytes > 0 { try await outbound.write(reply) }
                     live.withLock { $0[id]?.busy = false }
+                    if let violation { throw violation }
                     if shuttingDown.load(ordering: .acquiring) { break }
                 }
             }
@@ -225,48 +228,79 @@ public final class MapServer: Service, Sendable {
         }
     }
 
-    private func respond(_ payload: [UInt8], _ listener: ServerConfiguration.Listener,
-                         allocator: ByteBufferAllocator) async throws -> ByteBuffer {
-        switch listener.kind {
-        case .socketmap:
-            let (name, key) = try SocketmapProtocol.parse(payload)
-            let answer = await lookup(name, key)
-            let reply = SocketmapProtocol.reply(answer)
-            var buffer = allocator.buffer(capacity: reply.count + 12)
-            Netstring.encode(reply, into: &buffer)
-            return buffer
-        case .tcpTable:
-            let key = try TCPTableProtocol.parse(payload)
-            let answer = await lookup(listener.table ?? "", key)
-            return allocator.buffer(bytes: TCPTableProtocol.reply(answer))
+    /// Answer a batch of pipelined requests in order, with one write. A request that breaks the protocol
+    /// ends the batch: the requests before it are answered, and the violation is returned.
+    private func respond(_ batch: [[UInt8]], _ listener: ServerConfiguration.Listener,
+                         allocator: ByteBufferAllocator) async -> (ByteBuffer, ProtocolViolation?) {
+        var keys: [(name: String, key: [UInt8])] = []
+        var violation: ProtocolViolation?
+        do throws(ProtocolViolation) {
+            for payload in batch {
+                switch listener.kind {
+                case .socketmap: keys.append(try SocketmapProtocol.parse(payload))
+                case .tcpTable: keys.append((listener.table ?? "", try TCPTableProtocol.parse(payload)))
+                }
+            }
+        } catch {
+            violation = error
         }
+        let answers = await lookup(keys)
+        var buffer = allocator.buffer(capacity: 64 * answers.count)
+        for answer in answers {
+            switch listener.kind {
+            case .socketmap: Netstring.encode(SocketmapProtocol.reply(answer), into: &buffer)
+            case .tcpTable: buffer.writeBytes(TCPTableProtocol.reply(answer))
+            }
+        }
+        return (buffer, violation)
     }
 
-    /// Answer `key` from the table called `name`, on the thread pool.
+    /// Answer `key` from the table called `name`.
     public func lookup(_ name: String, _ key: [UInt8]) async -> LookupAnswer {
+        await lookup([(name, key)])[0]
+    }
+
+    /// Answer each key from its table, in order: on this task when every table answers from memory,
+    /// else in one job on the thread pool.
+    func lookup(_ requests: [(name: String, key: [UInt8])]) async -> [LookupAnswer] {
+        guard !requests.isEmpty else { return [] }
         let directory = state.withLock { state in
             state.directory?.retain()
             return state.directory
         }
-        guard let directory else { return .temporary("server is starting or stopping") }
+        guard let directory else {
+            return requests.map { _ in .temporary("server is starting or stopping") }
+        }
         defer { directory.release() }
-        guard let table = directory.tables[name] else {
-            logger.warning("request for unknown table \"\(name)\"")
-            return .permanent("unknown table \(name)")
+        let tables = requests.map { directory.tables[$0.name] }
+        let logger = self.logger
+        let work: @Sendable () -> [LookupAnswer] = {
+            var answers: [LookupAnswer] = []
+            answers.reserveCapacity(requests.count)
+            for (index, request) in requests.enumerated() {
+                guard let table = tables[index] else {
+                    logger.warning("request for unknown table \"\(request.name)\"")
+                    answers.append(.permanent("unknown table \(request.name)"))
+                    continue
+                }
+                let start = ContinuousClock.now
+                let answer = table.answer(request.key)
+                let elapsed = ContinuousClock.now - start
+                table.metrics?.record(answer, nanoseconds: elapsed.components.seconds * 1_000_000_000
+                                      + elapsed.components.attoseconds / 1_000_000_000)
+                if case .temporary(let why) = answer {
+                    logger.warning("table \(request.name): lookup of \"\(ByteText.string(request.key))\" failed: \(why)")
+                }
+                answers.append(answer)
+            }
+            return answers
         }
-        let start = ContinuousClock.now
-        let answer: LookupAnswer
+        if tables.allSatisfy({ $0?.answersFromMemory ?? true }) { return work() }
         do {
-            answer = try await pool.runIfActive { table.answer(key) }
+            return try await pool.runIfActive(work)
         } catch {
-            answer = .temporary("server is stopping")
+            return requests.map { _ in .temporary("server is stopping") }
         }
-        if case .temporary(let why) = answer {
-            logger.warning("table \(name): lookup of \"\(ByteText.string(key))\" failed: \(why)")
-        }
-        let elapsed = ContinuousClock.now - start
-        table.metrics?.record(answer, nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        return answer
     }
 
     // MARK: Reload and shutdown
