@@ -11,6 +11,7 @@ import PackageDescription
 //                          database client settings (TableParameters)            -> PostfixText, Maps
 //   MapsLDAP               the ldap table; libldap is loaded on first use (CLDAPLoader)
 //                                                                   -> Maps, PostfixConfig, CLDAPLoader
+//   MapsMemcache           the memcache table (its client protocol is in Maps)   -> Maps, PostfixConfig
 //   MapBackends            the registry of every implemented table type                  -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
@@ -47,6 +48,7 @@ let package = Package(
         .library(name: "MapsLMDB", targets: ["MapsLMDB"]),
         .library(name: "MapsPCRE2", targets: ["MapsPCRE2"]),
         .library(name: "MapsLDAP", targets: ["MapsLDAP"]),
+        .library(name: "MapsMemcache", targets: ["MapsMemcache"]),
         .library(name: "MapBackends", targets: ["MapBackends"]),
         .library(name: "PostfixConfig", targets: ["PostfixConfig"]),
         .executable(name: "postmap", targets: ["postmap"]),
@@ -76,7 +78,9 @@ let package = Package(
         // libldap's functions for MapsLDAP, the library loaded when the first ldap table opens.
         .target(name: "CLDAPLoader"),
         .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "CLDAP", "CLDAPLoader"]),
-        .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP"]),
+        .target(name: "MapsMemcache", dependencies: ["Maps", "PostfixConfig"]),
+        .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP",
+                                                    "MapsMemcache"]),
 
         .target(name: "ToolSupport", dependencies: ["PostfixText"]),
         .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
@@ -103,7 +107,8 @@ let package = Package(
 
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
-        .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapBackends"]),
+        .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP",
+                                                         "MapsMemcache", "MapBackends"]),
         .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
