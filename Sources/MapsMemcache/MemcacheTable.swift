@@ -137,8 +137,9 @@ final class MemcacheTable: LookupTable {
         diagnostics.warning(e != 0 ? "database \(label): I/O error: \(systemErrorText(e))" : "database \(label): I/O error")
     }
 
-    /// The length in a `VALUE key flags length` line, read as Postfix's `sscanf("VALUE %*s %*s %ld")`.
-    static func valueLength(_ line: [UInt8]) -> Int? {
+    /// The length in a `VALUE key flags length` line, read as Postfix's `sscanf("VALUE %*s %*s %ld")`:
+    /// a number too large for a long is `Int.max` (or `Int.min`) and sets `ERANGE`, as in glibc.
+    static func valueLength(_ line: [UInt8], errno: inout Int32) -> Int? {
         let prefix = Array("VALUE".utf8)
         guard line.count >= prefix.count, Array(line[..<prefix.count]) == prefix else { return nil }
         var i = prefix.count
@@ -166,7 +167,10 @@ final class MemcacheTable: LookupTable {
             i += 1
         }
         guard digits > 0 else { return nil }
-        if overflow { return negative ? Int.min : Int.max }
+        if overflow {
+            errno = ERANGE
+            return negative ? Int.min : Int.max
+        }
         return negative ? -value : value
     }
 
@@ -178,7 +182,7 @@ final class MemcacheTable: LookupTable {
             if let raw = client.readLine(bound: settings.lineLimit) {
                 let line = KeyCodec.cString(raw)
                 if line == Array("END".utf8) { return .notFound }
-                if let todo = Self.valueLength(line), todo >= 0, todo <= settings.dataLimit {
+                if let todo = Self.valueLength(line, errno: &client.lastErrno), todo >= 0, todo <= settings.dataLimit {
                     if let data = client.readBlock(count: todo) {
                         if client.readLine(bound: settings.lineLimit).map(KeyCodec.cString) != Array("END".utf8) {
                             client.recover()
