@@ -53,6 +53,14 @@ public final class MemcacheClient {
         self.diagnostics = diagnostics
     }
 
+    /// What Postfix would refuse about the endpoint when it first connects (a malformed `host:port`:
+    /// `127.0.0.1: garbage after numerical service`), or nil. For `postconf --check`.
+    public var endpointProblem: String? {
+        guard transport == .inet else { return nil }
+        if case .failure(let fatal) = NetworkStream.hostPort(endpoint) { return fatal.message }
+        return nil
+    }
+
     /// Whether a connection is open (`auto_clnt_access`): connect when there is none. A failed connect
     /// warns `connect to ENDPOINT: ...` and answers false; a malformed `host:port` is fatal.
     public func access() throws(MapError) -> Bool {
