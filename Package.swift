@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig"]),
-        .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
+        .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsMemcache"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -24,6 +24,8 @@ final class MemcacheTable: LookupTable {
     private var templates: QueryTemplates
     private let domains: DomainList?
     private let fold: Bool
+    /// Opened for updates (Postfix installs its update and delete methods only for O_RDWR).
+    private let writable: Bool
     private let diagnostics: Diagnostics
     /// `memcache:NAME`, as Postfix's messages name the table.
     private let label: String
@@ -66,6 +68,7 @@ final class MemcacheTable: LookupTable {
             throw error
         }
         fold = request.flags.contains(.foldFixed)
+        writable = request.mode != .readOnly
     }
 
     func close() {
@@ -270,6 +273,7 @@ final class MemcacheTable: LookupTable {
     }
 
     func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
+        guard writable else { throw .notSupported("table \(label): update operation is not supported") }
         guard let mcKey = try memcacheKey(key, operation: "update", noisy: true) else { return .stored }
         let stored = try set(mcKey, value)
         if let backup { return try backup.update(key, value, options: options) }
@@ -278,6 +282,7 @@ final class MemcacheTable: LookupTable {
     }
 
     func delete(_ key: [UInt8]) throws(MapError) -> Bool {
+        guard writable else { throw .notSupported("table \(label): delete operation is not supported") }
         guard let mcKey = try memcacheKey(key, operation: "delete", noisy: false) else { return false }
         let deleted = try del(mcKey)
         if let backup { return try backup.delete(key) }
