@@ -281,6 +281,43 @@ struct MemcacheTests {
         }
     }
 
+    /// A server that answers `get a` and then goes away (closes the connection and stops listening).
+    static func dyingServer() throws -> ScriptedServer {
+        final class Holder: @unchecked Sendable {
+            // Proof: `server` is only touched under `lock`.
+            private let lock = NSLock()
+            private var server: ScriptedServer?
+            func set(_ s: ScriptedServer) { lock.withLock { server = s } }
+            func stop() { lock.withLock { server }?.stop() }
+        }
+        let holder = Holder()
+        let server = try ScriptedServer(frame: memcacheFrame) { request, _ in
+            if request == Array("get a\r\n".utf8) { return .reply(Array("VALUE a 0 3\r\nxyz\r\nEND\r\n".utf8)) }
+            holder.stop()
+            return .close
+        }
+        holder.set(server)
+        return server
+    }
+
+    @Test("a server that goes away between two lookups of one process")
+    func serverGoneBetweenLookups() throws {
+        let twin = Twin()
+        var outcomes: [Outcome] = []
+        for (dir, tool) in [(twin.ours, Paths.ours("postmap")), (twin.theirs, Paths.postfix("postmap"))] {
+            let server = try Self.dyingServer()
+            defer { server.stop() }
+            dir.write("mc.cf", "memcache = inet:\(server.address)\n")
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: dir.file("mc.cf"))
+            var o = try run(tool, ["-c", ".", "-q", "-", "memcache:./mc.cf"], in: dir.url, stdin: Array("a\nb\na\n".utf8))
+            o.stderr = o.stderr.replacingOccurrences(of: String(server.port), with: "PORT")
+            outcomes.append(o)
+        }
+        #expect(outcomes[0] == outcomes[1], "ours:\n\(outcomes[0])\ntheirs:\n\(outcomes[1])")
+        #expect(outcomes[0].stderr.contains("connect to 127.0.0.1:PORT: Connection refused"), "\(outcomes[0])")
+        #expect(outcomes[0].status == 1)
+    }
+
     @Test("a server that breaks the protocol: garbage, truncated and oversized replies")
     func brokenProtocol() throws {
         let server = try Self.brokenServer()

@@ -162,3 +162,7 @@ public final class MemcacheClient {
         recover()
     }
 }
+
+/// One connection, used by one thread at a time (its table's).
+@available(*, unavailable)
+extension MemcacheClient: Sendable {}
