@@ -29,10 +29,6 @@ struct MemcacheSettings {
     /// `domain`: the list the key's domain must be on (empty: any key).
     var domain = ""
 
-    /// The parameters of memcache_table(5), as main.cf's `NAME_parameter` form and client files know them.
-    static let parameters = ["backup", "data_size_limit", "domain", "flags", "key_format", "line_size_limit",
-                             "max_try", "memcache", "retry_pause", "timeout", "ttl"]
-
     init(_ p: TableParameters) throws(MapError) {
         keyFormat = ByteText.bytes(of: try p.string("key_format", default: "%s"))
         timeout = try p.int("timeout", default: 2)

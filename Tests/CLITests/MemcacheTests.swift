@@ -134,6 +134,8 @@ struct MemcacheTests {
             try Self.same(twin, server, ["-q", key, map], seed: seed, watch: watch)
         }
         try Self.same(twin, server, ["-q", "-", map], stdin: Array("k1\nk2\nbig\nnothing\nMIXED\n".utf8), seed: seed, watch: watch)
+        // The NUL flags are the backup's business (memcache keys never have a NUL).
+        for flag in ["-n", "-N"] { try Self.same(twin, server, [flag, "-q", "k1", map], seed: seed, watch: watch) }
         try Self.same(twin, server, ["-s", map], seed: seed, watch: watch)
         #expect(try Self.same(twin, server, ["-q", "k1", map], seed: seed, watch: watch).out == "v1\n")
         #expect(try server.dump([Self.bytes("k1")]) == "VALUE k1 7 2\r\nv1\r\nEND\r\n", "refreshed from the backup")
