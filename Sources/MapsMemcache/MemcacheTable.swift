@@ -122,6 +122,8 @@ final class MemcacheTable: LookupTable {
         case found([UInt8])
         case notFound
         case failed
+
+        var failed: Bool { if case .failed = self { return true } else { return false } }
     }
 
     private enum Stored {
@@ -259,17 +261,44 @@ final class MemcacheTable: LookupTable {
     // MARK: Operations
 
     func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
-        guard let mcKey = try memcacheKey(key, operation: "lookup", noisy: false) else { return nil }
+        try find(key, traced: false).value
+    }
+
+    /// The key memcache was asked for; for the backup, its own trace.
+    func lookupTraced(_ key: [UInt8]) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail) {
+        try find(key, traced: true)
+    }
+
+    private func find(_ key: [UInt8], traced: Bool) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail) {
+        guard let mcKey = try memcacheKey(key, operation: "lookup", noisy: false) else {
+            return (nil, LookupDetail(keys: [], notes: ["memcache: not looked up (an empty key, a domain not listed, "
+                + "an empty key_format expansion, or white space)"]))
+        }
         let fetched = try get(mcKey)
-        if case .found(let value) = fetched { return value }
+        if case .found(let value) = fetched { return (value, LookupDetail(keys: [mcKey], notes: ["memcache: in the cache"])) }
         guard let backup else {
             if case .failed = fetched { throw failure("query") }
-            return nil
+            return (nil, LookupDetail(keys: [mcKey]))
         }
         // Postfix asks the backup after a memcache failure too: the backup's answer (or error) decides.
-        guard let value = try backup.lookup(key) else { return nil }
-        _ = try set(mcKey, value)
-        return value
+        var notes = [fetched.failed ? "memcache: the cache failed; the backup answers" : "memcache: not in the cache; the backup answers"]
+        let value: [UInt8]?
+        var members: [TraceStep] = []
+        if traced {
+            let step = backup.traceStep(key)
+            members = [step]
+            switch step.outcome {
+            case .failed(let error): throw error
+            case .found(let v): value = v
+            case .notFound, .skipped: value = nil
+            }
+        } else {
+            value = try backup.lookup(key)
+        }
+        if let value {
+            if case .done = try set(mcKey, value) { notes.append("memcache: stored in the cache") }
+        }
+        return (value, LookupDetail(keys: [mcKey], members: members, notes: notes))
     }
 
     func update(_ key: [UInt8], _ value: [UInt8], options: RecordOptions) throws(MapError) -> UpdateOutcome {
