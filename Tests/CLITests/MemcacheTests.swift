@@ -327,6 +327,9 @@ struct MemcacheTests {
         let twin = Twin()
         twin.write("mc.cf", "memcache = inet:\(server.address)\n")
         twin.write("small.cf", "memcache = inet:\(server.address)\nline_size_limit = 20\ndata_size_limit = 2\n")
+        // No time limit: Postfix connects in blocking mode (so its %m texts differ).
+        twin.write("notimeout.cf", "memcache = inet:\(server.address)\ntimeout = 0\n")
+        for key in ["empty", "garbage", "lf"] { try twin.same("postmap", ["-q", key, "memcache:./notimeout.cf"]) }
         twin.write("backup", "notstored from backup\nstored from backup too\n")
         try twin.same("postmap", ["hash:backup"])
         twin.write("backup.cf", "memcache = inet:\(server.address)\nbackup = hash:./backup\n")

@@ -69,7 +69,8 @@ public final class MemcacheClient {
             let opened = transport == .inet
                 ? try NetworkStream.connectInet(endpoint, timeout: timeout)
                 : try NetworkStream.connectUnix(endpoint, timeout: timeout)
-            if opened.connectErrno != 0 { lastErrno = opened.connectErrno }
+            // Without a time limit Postfix connects in blocking mode, which leaves errno alone.
+            if opened.connectErrno != 0, timeout > 0 { lastErrno = opened.connectErrno }
             stream = opened
             pending.removeAll(keepingCapacity: true)
             return true
