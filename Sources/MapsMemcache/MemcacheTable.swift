@@ -29,6 +29,10 @@ final class MemcacheTable: LookupTable {
     private let diagnostics: Diagnostics
     /// `memcache:NAME`, as Postfix's messages name the table.
     private let label: String
+    /// Memcache keys whose `get` was sent ahead by `prefetch`, oldest first, on connection
+    /// `pipelineGeneration` of the client.
+    private var pipelined: [[UInt8]] = []
+    private var pipelineGeneration = -1
 
     init(name: String, request: OpenRequest) throws(MapError) {
         self.name = name
@@ -179,11 +183,53 @@ final class MemcacheTable: LookupTable {
         return negative ? -value : value
     }
 
+    /// Whether the next reply on the connection answers a `get` of `key` sent ahead. Requests sent ahead on a
+    /// connection that has since closed are forgotten; a request out of their order (a caller that did not
+    /// look up what it announced) closes the connection, and with it their replies.
+    private func takePipelined(_ key: [UInt8]) -> Bool {
+        guard !pipelined.isEmpty else { return false }
+        if pipelineGeneration != client.generation {
+            pipelined.removeAll()
+            return false
+        }
+        if pipelined[0] == key {
+            pipelined.removeFirst()
+            return true
+        }
+        pipelined.removeAll()
+        client.recover()
+        return false
+    }
+
+    /// Send the `get` of every key that the lookups will send, on the open connection, so that the round trips
+    /// overlap; each lookup then reads its own reply, with the same messages and order. Only without a backup
+    /// (whose cache refresh would interleave `set` commands) and without a `domain` list that asks tables,
+    /// and only on a connection that is already open (so that no connect warning comes early).
+    func prefetch(_ keys: [[UInt8]]) {
+        guard backup == nil, domains?.isLiteral ?? true, client.isConnected, pipelined.isEmpty else { return }
+        for key in keys {
+            guard let mcKey = try? memcacheKey(key, operation: "lookup", noisy: false) else { continue }
+            client.sendLine(Array("get ".utf8) + mcKey)
+            pipelined.append(mcKey)
+        }
+        pipelineGeneration = client.generation
+        if !pipelined.isEmpty, !client.push() { pipelined.removeAll() }
+    }
+
+    /// Before a command that is not a `get` sent ahead: no replies may still be awaited.
+    private func dropPipeline() {
+        if !pipelined.isEmpty {
+            if pipelineGeneration == client.generation { client.recover() }
+            pipelined.removeAll()
+        }
+    }
+
     private func get(_ key: [UInt8]) throws(MapError) -> Fetched {
         for count in 0..<settings.maxTries {
             if count > 0 { sleep(UInt32(clamping: settings.retryPause)) }
+            let sentAhead = count == 0 && takePipelined(key)
             guard try client.access() else { break }
-            client.sendLine(Array("get ".utf8) + key)
+            if !sentAhead { client.sendLine(Array("get ".utf8) + key) }
             if let raw = client.readLine(bound: settings.lineLimit) {
                 let line = KeyCodec.cString(raw)
                 if line == Array("END".utf8) { return .notFound }
@@ -213,6 +259,7 @@ final class MemcacheTable: LookupTable {
                 + "(data_size_limit=\(settings.dataLimit)) -- not stored")
             return .refused
         }
+        dropPipeline()
         for count in 0..<settings.maxTries {
             if count > 0 { sleep(UInt32(clamping: settings.retryPause)) }
             guard try client.access() else { break }
@@ -237,6 +284,7 @@ final class MemcacheTable: LookupTable {
     }
 
     private func del(_ key: [UInt8]) throws(MapError) -> Deleted {
+        dropPipeline()
         for count in 0..<settings.maxTries {
             if count > 0 { sleep(UInt32(clamping: settings.retryPause)) }
             guard try client.access() else { break }

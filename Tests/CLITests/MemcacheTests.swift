@@ -77,6 +77,11 @@ struct MemcacheTests {
         let stream = Array(Self.keys.joined(separator: "\n").utf8) + [0x0A] + [0x63, 0x61, 0x66, 0xE9, 0x0A]
         try Self.same(twin, server, ["-q", "-", map], stdin: stream)
         try Self.same(twin, server, ["-fq", "-", map], stdin: stream)
+        // More keys than one read-ahead batch (64): later batches are sent ahead on the open connection.
+        var many: [String] = []
+        for i in 0..<300 { many.append(Self.keys[i % Self.keys.count]); many.append("miss\(i)") }
+        let manyOut = try Self.same(twin, server, ["-q", "-", map], stdin: Array((many.joined(separator: "\n") + "\n").utf8))
+        #expect(manyOut.out.split(separator: "\n").count > 200)
         #expect(try Self.same(twin, server, ["-q", "-", map, "static:fallback"], stdin: stream).out.contains("zz\tfallback\n"))
         for key in ["a", "A", "zz", "a b", "caf\u{e9}", "user@example.com"] {
             try Self.same(twin, server, ["-d", key, map])
@@ -341,6 +346,14 @@ struct MemcacheTests {
         }
         for key in ["lf", "glued", "nothing"] { try twin.same("postmap", ["-q", key, "memcache:./small.cf"]) }
         try twin.same("postmap", ["-q", "-", "memcache:./mc.cf"], stdin: Array("noend\nlf\nnul\nnothing\nplus\n".utf8))
+        // Requests sent ahead (past the first 64 keys) and a reply out of step (noend), then a failure.
+        var keys = (0..<100).map { $0 % 3 == 0 ? "lf" : "k\($0)" }
+        keys += ["noend", "lf", "nul"] + (0..<80).map { $0 % 2 == 0 ? "plus" : "z\($0)" } + ["close", "lf"]
+        let ahead = try twin.same("postmap", ["-q", "-", "memcache:./mc.cf"], stdin: Array((keys.joined(separator: "\n") + "\n").utf8))
+        #expect(ahead.status == 1 && ahead.stderr.contains("I/O error"))
+        keys.removeLast(2)
+        let aheadOK = try twin.same("postmap", ["-q", "-", "memcache:./mc.cf"], stdin: Array((keys.joined(separator: "\n") + "\n").utf8))
+        #expect(aheadOK.status == 0 && aheadOK.out.contains("noend\tabc\n"))
         for key in ["gone", "missing", "other"] { try twin.same("postmap", ["-d", key, "memcache:./mc.cf"]) }
         // The backup answers; storing its value in memcache fails with the server's reply.
         for key in ["notstored", "stored", "absent"] { try twin.same("postmap", ["-q", key, "memcache:./backup.cf"]) }

@@ -85,8 +85,26 @@ public final class MemcacheClient {
 
     /// Close the connection after a failed exchange (`auto_clnt_recover`); the next access reconnects.
     public func recover() {
+        if stream != nil { generation += 1 }
         stream = nil
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Counts closed connections: replies awaited on a connection of an older generation are gone.
+    public private(set) var generation = 0
+
+    /// Whether a connection is open now (nothing is attempted).
+    public var isConnected: Bool { stream != nil }
+
+    /// Send the queued commands now, for replies to be read later (requests sent ahead). Postfix's errno
+    /// is left as it was; on failure the connection is closed, and the next request reconnects.
+    public func push() -> Bool {
+        guard let open = stream else { return false }
+        let saved = lastErrno
+        defer { lastErrno = saved }
+        if flush(open) { return true }
+        recover()
+        return false
     }
 
     /// Queue one command line (`memcache_printf`): the text and CRLF.
