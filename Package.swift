@@ -13,6 +13,7 @@ import PackageDescription
 //                                                                   -> Maps, PostfixConfig, CLDAPLoader
 //   MapsSQLite             the sqlite table; libsqlite3 is loaded on first use (CSQLiteLoader)
 //                                                                 -> Maps, PostfixConfig, CSQLiteLoader
+//   MapsMemcache           the memcache table (its client protocol is in Maps)   -> Maps, PostfixConfig
 //   MapBackends            the registry of every implemented table type                  -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
@@ -50,6 +51,7 @@ let package = Package(
         .library(name: "MapsPCRE2", targets: ["MapsPCRE2"]),
         .library(name: "MapsLDAP", targets: ["MapsLDAP"]),
         .library(name: "MapsSQLite", targets: ["MapsSQLite"]),
+        .library(name: "MapsMemcache", targets: ["MapsMemcache"]),
         .library(name: "MapBackends", targets: ["MapBackends"]),
         .library(name: "PostfixConfig", targets: ["PostfixConfig"]),
         .executable(name: "postmap", targets: ["postmap"]),
@@ -89,7 +91,9 @@ let package = Package(
         // libsqlite3's functions for MapsSQLite, the library loaded when the first sqlite table opens.
         .target(name: "CSQLiteLoader"),
         .target(name: "MapsSQLite", dependencies: ["Maps", "PostfixConfig", "CSQLiteLoader"]),
-        .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapsSQLite"]),
+        .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapsSQLite",
+                                                    "MapsMemcache"]),
+        .target(name: "MapsMemcache", dependencies: ["Maps", "PostfixConfig"]),
 
         .target(name: "ToolSupport", dependencies: ["PostfixText"]),
         .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
@@ -144,7 +148,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
+        .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsMemcache"]),
     ],
     swiftLanguageModes: [.v6]
 )

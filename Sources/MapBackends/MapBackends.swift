@@ -2,6 +2,7 @@ import Maps
 import MapsBerkeleyDB
 import MapsLDAP
 import MapsLMDB
+import MapsMemcache
 import MapsPCRE2
 import MapsSQLite
 
@@ -12,6 +13,7 @@ public enum MapBackends {
     /// The openers of the backend modules' types; each has a `.backend` row in `MapCatalog`.
     public static let types: [MapType] = [
         BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb, PCRE2Maps.pcre, LDAPMaps.ldap, SQLiteMaps.sqlite,
+        MemcacheMaps.memcache,
     ]
 
     /// Every implemented type.

@@ -124,6 +124,19 @@ struct TableReferences {
             } else {
                 SQLClientCheck.checkMain(path, type: type, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
             }
+        case .clientConfig where type == "memcache":
+            let run = self.run, parameter = self.parameter
+            let sink: MemcacheClientCheck.Report = { severity, file, line, message, near in
+                run.report(severity, file, line, parameter, message, suggestions: near)
+            }
+            // The backup table is checked as any table, at the place that names the memcache table.
+            let backup: (String) -> Void = { walk(Array($0.utf8)) }
+            if TableParameters.isFileName(path) {
+                MemcacheClientCheck.checkFile(path, spec: spec, report: sink, backupTable: backup)
+            } else {
+                MemcacheClientCheck.checkMain(path, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink,
+                                              backupTable: backup)
+            }
         case .clientConfig:
             if rest.first == 0x2F {
                 var st = stat()
