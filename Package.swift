@@ -11,6 +11,8 @@ import PackageDescription
 //                          database client settings (TableParameters)            -> PostfixText, Maps
 //   MapsLDAP               the ldap table; libldap is loaded on first use (CLDAPLoader)
 //                                                                   -> Maps, PostfixConfig, CLDAPLoader
+//   MapsRemoteSQL          the pgsql and mysql tables; libpq and libmariadb are loaded on first use
+//                          (CSQLLoader)                    -> Maps, PostfixConfig, MapsLDAP (DomainList), CSQLLoader
 //   MapBackends            the registry of every implemented table type                  -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
@@ -47,6 +49,7 @@ let package = Package(
         .library(name: "MapsLMDB", targets: ["MapsLMDB"]),
         .library(name: "MapsPCRE2", targets: ["MapsPCRE2"]),
         .library(name: "MapsLDAP", targets: ["MapsLDAP"]),
+        .library(name: "MapsRemoteSQL", targets: ["MapsRemoteSQL"]),
         .library(name: "MapBackends", targets: ["MapBackends"]),
         .library(name: "PostfixConfig", targets: ["PostfixConfig"]),
         .executable(name: "postmap", targets: ["postmap"]),
@@ -76,7 +79,10 @@ let package = Package(
         // libldap's functions for MapsLDAP, the library loaded when the first ldap table opens.
         .target(name: "CLDAPLoader"),
         .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "CLDAP", "CLDAPLoader"]),
-        .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP"]),
+        // libpq's and libmariadb's functions for MapsRemoteSQL, loaded when the first pgsql or mysql table opens.
+        .target(name: "CSQLLoader"),
+        .target(name: "MapsRemoteSQL", dependencies: ["Maps", "PostfixConfig", "MapsLDAP", "CSQLLoader"]),
+        .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapsRemoteSQL"]),
 
         .target(name: "ToolSupport", dependencies: ["PostfixText"]),
         .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),

@@ -3,6 +3,7 @@ import MapsBerkeleyDB
 import MapsLDAP
 import MapsLMDB
 import MapsPCRE2
+import MapsRemoteSQL
 
 /// The registry of every table type this toolkit implements: the catalog's built-in types plus the
 /// types of the backend modules, which link C libraries. Tools that open any `type:name` use it;
@@ -11,6 +12,7 @@ public enum MapBackends {
     /// The openers of the backend modules' types; each has a `.backend` row in `MapCatalog`.
     public static let types: [MapType] = [
         BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb, PCRE2Maps.pcre, LDAPMaps.ldap,
+        RemoteSQLMaps.pgsql,
     ]
 
     /// Every implemented type.

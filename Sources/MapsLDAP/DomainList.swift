@@ -8,8 +8,8 @@ import Glibc
 /// The `domain` setting of a database client table: Postfix's string match list. Items are separated
 /// by commas or white space; each is a literal domain (matched without regard to case), a `type:name`
 /// table (the domain is looked up), or a `/file/name` whose lines hold more items. A leading `!` negates
-/// an item; the first item that matches decides.
-final class DomainList {
+/// an item; the first item that matches decides. The SQL tables (MapsRemoteSQL) use it too.
+public final class DomainList {
     private enum Pattern {
         case literal([UInt8])
         case table(any LookupTable)
@@ -21,7 +21,7 @@ final class DomainList {
     private let unicodeFold: Bool
     private let diagnostics: Diagnostics
 
-    init(_ text: String, owner: String, request: OpenRequest) throws(MapError) {
+    public init(_ text: String, owner: String, request: OpenRequest) throws(MapError) {
         self.owner = owner
         self.unicodeFold = request.settings.utf8Enabled
         self.diagnostics = request.diagnostics
@@ -81,12 +81,12 @@ final class DomainList {
     }
 
     /// Whether the list holds literal domains only, so checking it has no side effects.
-    var isLiteral: Bool {
+    public var isLiteral: Bool {
         patterns.allSatisfy { if case .literal = $0.pattern { return true } else { return false } }
     }
 
     /// Whether `domain` is on the list; a table that fails makes the whole check fail (temporarily).
-    func contains(_ domain: [UInt8]) throws(MapError) -> Bool {
+    public func contains(_ domain: [UInt8]) throws(MapError) -> Bool {
         let folded = fold(domain)
         for (match, pattern) in patterns {
             switch pattern {
@@ -104,7 +104,7 @@ final class DomainList {
         return false
     }
 
-    func close() {
+    public func close() {
         for case (_, .table(let table)) in patterns { table.close() }
     }
 }
