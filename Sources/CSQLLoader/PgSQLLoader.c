@@ -4,7 +4,6 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,7 @@
 
 #define CSQL_PQ_FUNCTIONS(X) \
     X(PQconnectdbParams) X(PQstatus) X(PQerrorMessage) X(PQsetClientEncoding) X(PQescapeStringConn) \
-    X(PQsendQuery) X(PQisBusy) X(PQconsumeInput) X(PQgetResult) X(PQsocket) X(PQresultStatus) \
+    X(PQexec) X(PQsocket) X(PQresultStatus) \
     X(PQresultErrorMessage) X(PQntuples) X(PQnfields) X(PQgetvalue) X(PQclear) X(PQfinish) \
     X(PQconninfo) X(PQconninfoFree)
 
@@ -122,55 +121,17 @@ int csql_pq_connect_timeout(void *conn) {
     return seconds > 0 ? seconds : 0;
 }
 
-/* Wait until the connection's socket is readable; 0 when it is (or broken), -1 on timeout. */
-static int csql_pq_wait(void *conn, int timeout) {
-    struct pollfd pfd;
-    int rc;
-
-    pfd.fd = csql_p_PQsocket(conn);
-    if (pfd.fd < 0)
-        return 0;
-    pfd.events = POLLIN;
-    do {
-        pfd.revents = 0;
-        rc = poll(&pfd, 1, timeout > 0 ? timeout * 1000 : -1);
-    } while (rc < 0 && errno == EINTR);
-    return rc == 0 ? -1 : 0;
-}
-
 void *csql_pq_exec(void *conn, const char *query, int timeout, int *timed_out) {
-    PGresult *last = NULL;
     PGresult *result;
 
-    *timed_out = 0;
-    if (!csql_p_PQsendQuery(conn, query))
+    csql_watch_arm(csql_p_PQsocket(conn), timeout);
+    result = csql_p_PQexec(conn, query);
+    *timed_out = csql_watch_disarm();
+    if (*timed_out) {
+        csql_p_PQclear(result);
         return NULL;
-    for (;;) {
-        while (csql_p_PQisBusy(conn)) {
-            if (csql_pq_wait(conn, timeout) < 0) {
-                csql_p_PQclear(last);
-                *timed_out = 1;
-                return NULL;
-            }
-            if (!csql_p_PQconsumeInput(conn))
-                break;
-        }
-        if ((result = csql_p_PQgetResult(conn)) == NULL)
-            break;
-        csql_p_PQclear(last);
-        last = result;
-        if (csql_p_PQstatus(conn) == CONNECTION_BAD)
-            break;
-        switch (csql_p_PQresultStatus(result)) {
-        case PGRES_COPY_IN:
-        case PGRES_COPY_OUT:
-        case PGRES_COPY_BOTH:
-            return last;
-        default:
-            break;
-        }
     }
-    return last;
+    return result;
 }
 
 int csql_pq_result_status(void *res) {

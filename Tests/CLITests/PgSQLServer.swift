@@ -83,6 +83,11 @@ final class PgSQLServer: @unchecked Sendable {
         throw SlapdError("postgres did not start on port \(port)")
     }
 
+    /// Start the server again if a test stopped it.
+    func startIfStopped() throws {
+        if lock.withLock({ process == nil }) { try start() }
+    }
+
     /// The server and its backends (the children of the postmaster).
     private func processIDs() -> [pid_t] {
         guard let p = lock.withLock({ process }), p.isRunning else { return [] }

@@ -38,9 +38,8 @@ size_t csql_pq_escape(void *conn, char *to, const char *from, size_t length, int
 /* The connect_timeout in effect for the connection, 0 when none. */
 int csql_pq_connect_timeout(void *conn);
 /*
- * PQexec with every wait for the server bounded by timeout seconds (0: no bound): send the query,
- * wait for all its results and return the last one, as PQexec does. NULL when the query could not be
- * sent or, with *timed_out set, when the server did not answer in time.
+ * PQexec, bounded by timeout seconds (0: no bound) with the watchdog: the result, or NULL when the
+ * query could not be sent; *timed_out is set when the watchdog cut the connection.
  */
 void *csql_pq_exec(void *conn, const char *query, int timeout, int *timed_out);
 int csql_pq_result_status(void *res);
@@ -77,6 +76,14 @@ unsigned csql_my_num_fields(void *res);
 char **csql_my_fetch_row(void *res);
 void csql_my_free_result(void *res);
 void csql_my_close(void *db);
+
+/*
+ * Bound a blocking library call on socket fd to seconds (Watchdog.c): arm before the call, disarm
+ * after it; disarm returns 1 when the deadline passed and the socket was shut down. One call at a
+ * time per process (the tables take turns).
+ */
+void csql_watch_arm(int fd, int seconds);
+int csql_watch_disarm(void);
 
 /* errno, for messages that print %m after a library call. */
 int csql_errno(void);
