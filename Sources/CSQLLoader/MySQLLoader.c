@@ -19,7 +19,7 @@
     X(mysql_init) X(mysql_options) X(mysql_ssl_set) X(mysql_real_connect) X(mysql_error) \
     X(mysql_real_escape_string) X(mysql_query) X(mysql_store_result) X(mysql_field_count) \
     X(mysql_next_result) X(mysql_num_rows) X(mysql_num_fields) X(mysql_fetch_row) \
-    X(mysql_free_result) X(mysql_close)
+    X(mysql_free_result) X(mysql_close) X(mysql_get_socket) X(mysql_get_optionv)
 
 #define CSQL_MY_POINTER(name) static __typeof__(name) *csql_p_##name;
 CSQL_MY_FUNCTIONS(CSQL_MY_POINTER)
@@ -131,4 +131,15 @@ void csql_my_free_result(void *res) {
 
 void csql_my_close(void *db) {
     csql_p_mysql_close(db);
+}
+
+int csql_my_socket(void *db) {
+    return (int) csql_p_mysql_get_socket(db);
+}
+
+int csql_my_timeout(void *db, int fallback) {
+    unsigned int seconds = 0;
+    if (csql_p_mysql_get_optionv(db, MYSQL_OPT_CONNECT_TIMEOUT, &seconds) != 0 || seconds == 0)
+        return fallback;
+    return (int) seconds;
 }

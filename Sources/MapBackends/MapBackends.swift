@@ -12,7 +12,7 @@ public enum MapBackends {
     /// The openers of the backend modules' types; each has a `.backend` row in `MapCatalog`.
     public static let types: [MapType] = [
         BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb, PCRE2Maps.pcre, LDAPMaps.ldap,
-        RemoteSQLMaps.pgsql,
+        RemoteSQLMaps.pgsql, RemoteSQLMaps.mysql,
     ]
 
     /// Every implemented type.

@@ -7,4 +7,7 @@ public enum RemoteSQLMaps {
     public static let pgsql = MapType(name: "pgsql", open: { name, request throws(MapError) in
         try PgSQLTable(name: name, request: request)
     })
+    public static let mysql = MapType(name: "mysql", open: { name, request throws(MapError) in
+        try MySQLTable(name: name, request: request)
+    })
 }

@@ -76,6 +76,10 @@ unsigned csql_my_num_fields(void *res);
 char **csql_my_fetch_row(void *res);
 void csql_my_free_result(void *res);
 void csql_my_close(void *db);
+/* The connection's socket (for the watchdog), -1 without one. */
+int csql_my_socket(void *db);
+/* The connection's connect timeout in seconds, else fallback. */
+int csql_my_timeout(void *db, int fallback);
 
 /*
  * Bound a blocking library call on socket fd to seconds (Watchdog.c): arm before the call, disarm
