@@ -44,13 +44,16 @@ struct LDAPClientCheck {
         })
     }
 
-    /// Check a client file (`ldap:/etc/postfix/ldap.cf`).
-    static func checkFile(_ path: String, spec: String,
-                          report: @escaping (LintFinding.Severity, String, Int?, String, [String]) -> Void) {
+    /// Read a client file of a `type` table (`ldap:/etc/postfix/ldap.cf`, `pgsql:...`) as Postfix's
+    /// dict_load_file does, reporting syntax errors and overridden entries: its settings and file mode,
+    /// nil when it cannot be opened.
+    static func readFile(_ path: String, spec: String, type: String,
+                         report: @escaping (LintFinding.Severity, String, Int?, String, [String]) -> Void)
+        -> (settings: [String: Setting], mode: mode_t)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            report(.error, path, nil, "\(spec): open \"ldap\" configuration \"\(path)\": \(systemErrorText(errno))", [])
-            return
+            report(.error, path, nil, "\(spec): open \"\(type)\" configuration \"\(path)\": \(systemErrorText(errno))", [])
+            return nil
         }
         defer { close(fd) }
         var settings: [String: Setting] = [:]
@@ -71,13 +74,26 @@ struct LDAPClientCheck {
                 settings[key] = Setting(value: ConfigText.text(value), line: line.lineNumber)
             }
         }
-        let check = LDAPClientCheck(spec: spec, file: path, table: path, isFile: true, settings: settings, report: report)
-        check.run()
-        if let pw = settings["bind_pw"], !pw.value.isEmpty, mode & 0o004 != 0 {
+        return (settings, mode)
+    }
+
+    /// Warn about a password (`bind_pw`, `password`) in a client file that every user can read.
+    static func checkPassword(_ parameter: String, in settings: [String: Setting], mode: mode_t, path: String, spec: String,
+                              report: (LintFinding.Severity, String, Int?, String, [String]) -> Void) {
+        if let pw = settings[parameter], !pw.value.isEmpty, mode & 0o004 != 0 {
             report(.warning, path, pw.line,
-                   "\(spec): \(path) holds bind_pw and every user can read it (mode \(String(mode & 0o7777, radix: 8))); "
+                   "\(spec): \(path) holds \(parameter) and every user can read it (mode \(String(mode & 0o7777, radix: 8))); "
                    + "make it readable by root and postfix only", [])
         }
+    }
+
+    /// Check a client file (`ldap:/etc/postfix/ldap.cf`).
+    static func checkFile(_ path: String, spec: String,
+                          report: @escaping (LintFinding.Severity, String, Int?, String, [String]) -> Void) {
+        guard let (settings, mode) = readFile(path, spec: spec, type: "ldap", report: report) else { return }
+        let check = LDAPClientCheck(spec: spec, file: path, table: path, isFile: true, settings: settings, report: report)
+        check.run()
+        checkPassword("bind_pw", in: settings, mode: mode, path: path, spec: spec, report: report)
     }
 
     /// Check the main.cf form (`ldap:ldapdata` with `ldapdata_*` parameters).

@@ -114,6 +114,21 @@ struct TableReferences {
             } else {
                 LDAPClientCheck.checkMain(path, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
             }
+        case .clientConfig where type == "pgsql" || type == "mysql":
+            let run = self.run, parameter = self.parameter
+            let sink: (LintFinding.Severity, String, Int?, String, [String]) -> Void = { severity, file, line, message, near in
+                run.report(severity, file, line, parameter, message, suggestions: near)
+            }
+            if TableParameters.isFileName(path) {
+                // A file that cannot be read is reported where the table is named.
+                guard access(path, R_OK) == 0 else {
+                    report(.error, "\(spec): open \"\(type)\" configuration \"\(path)\": \(systemErrorText(errno))")
+                    return
+                }
+                SQLClientCheck.checkFile(path, type: type, spec: spec, report: sink)
+            } else {
+                SQLClientCheck.checkMain(path, type: type, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
+            }
         case .clientConfig:
             if rest.first == 0x2F {
                 var st = stat()
