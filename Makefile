@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release demo test tsan-test unit-tests completions check-completions bench bench-postconf bench-startup bench-ldap clean
+.PHONY: all build release demo test tsan-test unit-tests completions check-completions bench bench-postconf bench-startup bench-ldap bench-sql clean
 
 all: build
 
@@ -67,6 +67,12 @@ bench-startup: release
 bench-ldap: release
 	@scripts/ensure-deps bench
 	scripts/bench-ldap --no-build
+
+# postmap -q - with 10,000 keys against a 100,000-row pgsql and mysql table (private PostgreSQL and
+# MariaDB servers), ours against Debian's postmap with postfix-pgsql and postfix-mysql.
+bench-sql: release
+	@scripts/ensure-deps bench
+	scripts/bench-sql --no-build
 
 clean:
 	rm -rf .build .build-tsan .demo bench-out

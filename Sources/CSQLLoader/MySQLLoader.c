@@ -19,7 +19,8 @@
     X(mysql_init) X(mysql_options) X(mysql_ssl_set) X(mysql_real_connect) X(mysql_error) \
     X(mysql_real_escape_string) X(mysql_query) X(mysql_store_result) X(mysql_field_count) \
     X(mysql_next_result) X(mysql_num_rows) X(mysql_num_fields) X(mysql_fetch_row) \
-    X(mysql_free_result) X(mysql_close) X(mysql_get_socket) X(mysql_get_optionv)
+    X(mysql_free_result) X(mysql_close) X(mysql_get_socket) X(mysql_get_optionv) \
+    X(mysql_send_query) X(mysql_read_query_result)
 
 #define CSQL_MY_POINTER(name) static __typeof__(name) *csql_p_##name;
 CSQL_MY_FUNCTIONS(CSQL_MY_POINTER)
@@ -98,6 +99,14 @@ unsigned long csql_my_escape(void *db, char *to, const char *from, unsigned long
 
 int csql_my_query(void *db, const char *query) {
     return csql_p_mysql_query(db, query);
+}
+
+int csql_my_send(void *db, const char *query) {
+    return csql_p_mysql_send_query(db, query, (unsigned long) strlen(query));
+}
+
+int csql_my_read(void *db) {
+    return (int) csql_p_mysql_read_query_result(db);
 }
 
 void *csql_my_store_result(void *db) {

@@ -17,7 +17,8 @@
 
 #define CSQL_PQ_FUNCTIONS(X) \
     X(PQconnectdbParams) X(PQstatus) X(PQerrorMessage) X(PQsetClientEncoding) X(PQescapeStringConn) \
-    X(PQexec) X(PQsocket) X(PQresultStatus) \
+    X(PQexec) X(PQsocket) X(PQenterPipelineMode) X(PQexitPipelineMode) X(PQsendQueryParams) \
+    X(PQpipelineSync) X(PQgetResult) X(PQresultStatus) \
     X(PQresultErrorMessage) X(PQntuples) X(PQnfields) X(PQgetvalue) X(PQclear) X(PQfinish) \
     X(PQconninfo) X(PQconninfoFree)
 
@@ -132,6 +133,38 @@ void *csql_pq_exec(void *conn, const char *query, int timeout, int *timed_out) {
         return NULL;
     }
     return result;
+}
+
+int csql_pq_pipeline_enter(void *conn) {
+    return csql_p_PQenterPipelineMode(conn);
+}
+
+int csql_pq_pipeline_send(void *conn, const char *query) {
+    return csql_p_PQsendQueryParams(conn, query, 0, NULL, NULL, NULL, NULL, 0) && csql_p_PQpipelineSync(conn);
+}
+
+void *csql_pq_pipeline_next(void *conn, int timeout, int *timed_out) {
+    PGresult *result, *extra;
+
+    csql_watch_arm(csql_p_PQsocket(conn), timeout);
+    result = csql_p_PQgetResult(conn);
+    /* The end of this query's results, then its Sync. */
+    if (result != NULL && csql_p_PQresultStatus(result) != PGRES_PIPELINE_SYNC) {
+        while ((extra = csql_p_PQgetResult(conn)) != NULL)
+            csql_p_PQclear(extra);
+        if ((extra = csql_p_PQgetResult(conn)) != NULL)
+            csql_p_PQclear(extra);
+    }
+    *timed_out = csql_watch_disarm();
+    if (*timed_out || csql_p_PQstatus(conn) == CONNECTION_BAD) {
+        csql_p_PQclear(result);
+        return NULL;
+    }
+    return result;
+}
+
+int csql_pq_pipeline_exit(void *conn) {
+    return csql_p_PQexitPipelineMode(conn);
 }
 
 int csql_pq_result_status(void *res) {

@@ -35,6 +35,11 @@ final class MySQLTable: LookupTable {
     private let diagnostics: Diagnostics
     private let fold: Bool
     static let defaultTimeout: Int32 = 60
+    /// Queries sent ahead (`prefetch`), oldest first, and the host they were sent to.
+    private var pending: [[UInt8]] = []
+    private var pipelineHost: Int?
+    /// The wait bound of the current connection (looked up once per connection).
+    private var wait: (db: UnsafeMutableRawPointer, seconds: Int32)?
 
     init(name: String, request: OpenRequest) throws(MapError) {
         if request.mode != .readOnly {
@@ -171,6 +176,7 @@ final class MySQLTable: LookupTable {
 
     private func active() -> Int? {
         hosts.closeIdle()
+        if let host = pipelineHost, hosts.hosts[host].state != .active { dropPipeline() }
         if let i = hosts.nextActive() { return i }
         var count = 100
         while true {
@@ -187,15 +193,90 @@ final class MySQLTable: LookupTable {
         guard let db = csql_my_init(optionFile, optionGroup, tlsKeyFile, tlsCertFile, tlsCAFile, tlsCAPath, tlsCiphers,
                                     tlsVerifyCert, Self.defaultTimeout) else {
             warn("dict_mysql: insufficient memory")
-            hosts.down(i)
+            down(i)
             return
         }
         hosts.hosts[i].handle = OpaquePointer(db)
+        wait = nil
         if csql_my_connect(db, target.host, settings.user, settings.password, settings.dbname, target.port, target.socket) == 0 {
             hosts.up(i, OpaquePointer(db))
         } else {
             warn("connect to mysql server \(label): \(ByteText.string(cBytes(csql_my_error(db))))")
-            hosts.down(i)
+            down(i)
+        }
+    }
+
+    /// The key's query, each inserted part escaped on the connection (`mysql_real_escape_string`).
+    private func escapedQuery(_ key: [UInt8], db: UnsafeMutableRawPointer) -> [UInt8] {
+        var query: [UInt8] = []
+        _ = settings.templates.expand(settings.query, value: key, key: nil, into: &query, quote: { part, out in
+            var buffer = [CChar](repeating: 0, count: 2 * part.count + 1)
+            let source = part.map { CChar(bitPattern: $0) }
+            let n = csql_my_escape(db, &buffer, source, UInt(source.count))
+            out.append(contentsOf: buffer[..<Int(n)].map { UInt8(bitPattern: $0) })
+        }, diagnostics: .silent)
+        return query
+    }
+
+    /// The wait bound for queries on a connection: its connect timeout (from the option file), or the
+    /// default.
+    private func waitSeconds(_ db: UnsafeMutableRawPointer) -> Int32 {
+        if let wait, wait.db == db { return wait.seconds }
+        let seconds = csql_my_timeout(db, Self.defaultTimeout)
+        wait = (db, seconds)
+        return seconds
+    }
+
+    /// Read and discard the answers to queries sent ahead.
+    private func drain(_ db: UnsafeMutableRawPointer) {
+        let saved = csql_errno()
+        for _ in pending {
+            guard csql_my_read(db) == 0 else { break }
+            repeat { csql_my_free_result(csql_my_store_result(db)) } while csql_my_next_result(db) == 0
+        }
+        dropPipeline()
+        csql_set_errno(saved)
+    }
+
+    private func dropPipeline() {
+        pending.removeAll()
+        pipelineHost = nil
+    }
+
+    /// Host `i` failed: close it (with what was sent ahead) and stay away for the retry interval.
+    private func down(_ i: Int) {
+        if pipelineHost == i { dropPipeline() }
+        wait = nil
+        hosts.down(i)
+    }
+
+    // MARK: Pipelining
+
+    /// Send the queries of keys about to be looked up on the open connection, so their round trips
+    /// overlap: the server answers them in order, and `lookup` reads each answer where it would have
+    /// sent the query. Each key gets exactly the query `lookup` would send; nothing is printed here.
+    func prefetch(_ keys: [[UInt8]]) {
+        guard keys.count > 1, pending.isEmpty, let i = hosts.nextActive(), let handle = hosts.hosts[i].handle else { return }
+        if let domains = settings.domains, !domains.isLiteral { return }
+        let db = UnsafeMutableRawPointer(handle)
+        let saved = csql_errno()
+        defer { csql_set_errno(saved) }
+        for key in keys {
+            let key = fold ? CaseFolding.asciiLowercased(key) : key
+            if let domains = settings.domains {
+                guard let at = key.lastIndex(of: 0x40), at > 0,
+                      (try? domains.contains(Array(key[(at + 1)...]))) == true else { continue }
+            }
+            var plain: [UInt8] = []
+            guard settings.templates.expand(settings.query, value: key, key: nil, into: &plain, quote: nil,
+                                            diagnostics: .silent) else { continue }
+            let query = escapedQuery(key, db: db)
+            csql_watch_arm(csql_my_socket(db), waitSeconds(db))
+            let rc = csql_my_send(db, cString(query))
+            _ = csql_watch_disarm()
+            guard rc == 0 else { break }
+            pipelineHost = i
+            pending.append(query)
         }
     }
 
@@ -205,16 +286,10 @@ final class MySQLTable: LookupTable {
         var first: UnsafeMutableRawPointer?
         while let i = active() {
             let label = hosts.hosts[i].label
-            guard let handle = hosts.hosts[i].handle else { hosts.down(i); continue }
+            guard let handle = hosts.hosts[i].handle else { down(i); continue }
             let db = UnsafeMutableRawPointer(handle)
             _ = label
-            var query: [UInt8] = []
-            _ = settings.templates.expand(settings.query, value: key, key: nil, into: &query, quote: { part, out in
-                var buffer = [CChar](repeating: 0, count: 2 * part.count + 1)
-                let source = part.map { CChar(bitPattern: $0) }
-                let n = csql_my_escape(db, &buffer, source, UInt(source.count))
-                out.append(contentsOf: buffer[..<Int(n)].map { UInt8(bitPattern: $0) })
-            }, diagnostics: diagnostics)
+            let query = escapedQuery(key, db: db)
             queryError = false
             csql_set_errno(0)
             // Each warning at most once per query.
@@ -224,8 +299,17 @@ final class MySQLTable: LookupTable {
                     warn(text)
                 }
             }
-            csql_watch_arm(csql_my_socket(db), csql_my_timeout(db, Self.defaultTimeout))
-            if csql_my_query(db, cString(query)) != 0 {
+            csql_watch_arm(csql_my_socket(db), waitSeconds(db))
+            let sent: Bool
+            if pipelineHost == i, pending.first == query {
+                // Sent ahead: only the answer is read now.
+                pending.removeFirst()
+                sent = true
+            } else {
+                if pipelineHost == i { drain(db) }
+                sent = false
+            }
+            if (sent ? csql_my_read(db) : csql_my_query(db, cString(query))) != 0 {
                 queryError = true
                 warn("\(type):\(name): query failed: \(ByteText.string(cBytes(csql_my_error(db))))")
             } else {
@@ -253,7 +337,7 @@ final class MySQLTable: LookupTable {
             }
             _ = csql_watch_disarm()
             if queryError {
-                hosts.down(i)
+                down(i)
                 if csql_errno() == 0 { csql_set_errno(ENOTSUP) }
                 if let result = first {
                     csql_my_free_result(result)

@@ -23,6 +23,11 @@ final class PgSQLTable: LookupTable {
     private let targets: [(conninfo: String?, host: String, port: String?)]
     private let diagnostics: Diagnostics
     private let fold: Bool
+    /// Queries sent ahead in pipeline mode (`prefetch`), oldest first, and the host they were sent to.
+    private var pending: [[UInt8]] = []
+    private var pipelineHost: Int?
+    /// Set when a query sent ahead failed: this table then sends every query as Postfix does.
+    private var prefetchOff = false
     /// Seconds to wait for a query's answer when the connection sets no `connect_timeout` (Postfix waits forever).
     static let defaultTimeout: Int32 = 60
 
@@ -137,6 +142,7 @@ final class PgSQLTable: LookupTable {
     /// An open connection, connecting as Postfix does (at most 99 attempts).
     private func active() -> Int? {
         hosts.closeIdle()
+        if let host = pipelineHost, hosts.hosts[host].state != .active { dropPipeline() }
         if let i = hosts.nextActive() { return i }
         var count = 100
         while true {
@@ -148,6 +154,7 @@ final class PgSQLTable: LookupTable {
     }
 
     private func connect(_ i: Int) {
+        waits.removeAll()
         let target = targets[i]
         let label = hosts.hosts[i].label
         let conn: UnsafeMutableRawPointer? = withOptionalCString(target.conninfo) { conninfo in
@@ -161,49 +168,104 @@ final class PgSQLTable: LookupTable {
             let text = conn.map { ByteText.string(cBytes(csql_pq_error_message($0))) } ?? ""
             warn("connect to pgsql server \(label): \(text)")
             if let conn { hosts.hosts[i].handle = OpaquePointer(conn) }
-            hosts.down(i)
+            down(i)
             return
         }
         hosts.hosts[i].handle = OpaquePointer(conn)
         // Postfix 3.7 (not a snapshot) declares that it sends no multi-byte characters.
         if csql_pq_set_client_encoding(conn, "LATIN1") != 0 {
             warn("dict_pgsql: cannot set the encoding to LATIN1, skipping \(label)")
-            hosts.down(i)
+            down(i)
             return
         }
         hosts.up(i, OpaquePointer(conn))
     }
 
-    /// The timeout of waits on host `i`: its connect_timeout, or the default.
+    /// The timeout of waits on a connection: its connect_timeout, or the default (looked up once per
+    /// connection: libpq builds the whole option list to answer).
+    private var waits: [UnsafeMutableRawPointer: Int32] = [:]
     private func timeout(_ conn: UnsafeMutableRawPointer) -> Int32 {
+        if let known = waits[conn] { return known }
         let configured = csql_pq_connect_timeout(conn)
-        return configured > 0 ? configured : Self.defaultTimeout
+        let seconds = configured > 0 ? configured : Self.defaultTimeout
+        waits = [conn: seconds]
+        return seconds
+    }
+
+    /// The key's query with each inserted part escaped on host `i`'s connection; nil (the host marked
+    /// failed) when escaping fails, after Postfix's warning unless `quiet`.
+    private func escapedQuery(_ key: [UInt8], host i: Int, conn: UnsafeMutableRawPointer, quiet: Bool = false) -> [UInt8]? {
+        let label = hosts.hosts[i].label
+        var query: [UInt8] = []
+        var escapeFailed = false
+        _ = settings.templates.expand(settings.query, value: key, key: nil, into: &query, quote: { part, out in
+            if escapeFailed { return }
+            var buffer = [CChar](repeating: 0, count: 2 * part.count + 1)
+            var error: Int32 = 1
+            let source = part.map { CChar(bitPattern: $0) }
+            let n = csql_pq_escape(conn, &buffer, source, source.count, &error)
+            if error == 0 {
+                out.append(contentsOf: buffer[..<n].map { UInt8(bitPattern: $0) })
+            } else {
+                if !quiet {
+                    self.warn("dict pgsql: (host \(label)) cannot escape input string: \(ByteText.string(cBytes(csql_pq_error_message(conn))))")
+                }
+                escapeFailed = true
+            }
+        }, diagnostics: .silent)
+        return escapeFailed ? nil : query
+    }
+
+    /// Leave pipeline mode on host `i`, discarding what was sent ahead.
+    private func endPipeline(_ conn: UnsafeMutableRawPointer) {
+        var timedOut: Int32 = 0
+        for _ in pending { csql_pq_clear(csql_pq_pipeline_next(conn, timeout(conn), &timedOut)) }
+        pending.removeAll()
+        pipelineHost = nil
+        _ = csql_pq_pipeline_exit(conn)
+    }
+
+    /// Forget a pipeline whose host is no longer connected.
+    private func dropPipeline() {
+        pending.removeAll()
+        pipelineHost = nil
+    }
+
+    /// Host `i` failed: close it (and its pipeline) and stay away for the retry interval.
+    private func down(_ i: Int) {
+        if pipelineHost == i { dropPipeline() }
+        hosts.down(i)
     }
 
     /// Run the key's query on the first server that answers; nil when none does.
     private func run(_ key: [UInt8]) -> UnsafeMutableRawPointer? {
         while let i = active() {
             let label = hosts.hosts[i].label
-            guard let handle = hosts.hosts[i].handle else { hosts.down(i); continue }
+            guard let handle = hosts.hosts[i].handle else { down(i); continue }
             let conn = UnsafeMutableRawPointer(handle)
-            var query: [UInt8] = []
-            var escapeFailed = false
-            _ = settings.templates.expand(settings.query, value: key, key: nil, into: &query, quote: { part, out in
-                if escapeFailed { return }
-                var buffer = [CChar](repeating: 0, count: 2 * part.count + 1)
-                var error: Int32 = 1
-                let source = part.map { CChar(bitPattern: $0) }
-                let n = csql_pq_escape(conn, &buffer, source, source.count, &error)
-                if error == 0 {
-                    out.append(contentsOf: buffer[..<n].map { UInt8(bitPattern: $0) })
-                } else {
-                    self.warn("dict pgsql: (host \(label)) cannot escape input string: \(ByteText.string(cBytes(csql_pq_error_message(conn))))")
-                    escapeFailed = true
-                }
-            }, diagnostics: diagnostics)
-            if escapeFailed { hosts.down(i); continue }
+            guard let query = escapedQuery(key, host: i, conn: conn) else { down(i); continue }
             var timedOut: Int32 = 0
-            let res = csql_pq_exec(conn, cString(query), timeout(conn), &timedOut)
+            var res: UnsafeMutableRawPointer?
+            if pipelineHost == i, pending.first == query {
+                // Sent ahead: take its answer. An answer that is an error is asked again the ordinary
+                // way, so that the messages are PQexec's; the table stops sending ahead.
+                pending.removeFirst()
+                res = csql_pq_pipeline_next(conn, timeout(conn), &timedOut)
+                if let answer = res, ![Int32(CSQL_PGRES_TUPLES_OK), Int32(CSQL_PGRES_COMMAND_OK)].contains(csql_pq_result_status(answer)) {
+                    csql_pq_clear(answer)
+                    res = nil
+                    prefetchOff = true
+                    endPipeline(conn)
+                    res = csql_pq_exec(conn, cString(query), timeout(conn), &timedOut)
+                } else if res == nil {
+                    dropPipeline()
+                } else if pending.isEmpty {
+                    endPipeline(conn)
+                }
+            } else {
+                if pipelineHost == i { endPipeline(conn) }
+                res = csql_pq_exec(conn, cString(query), timeout(conn), &timedOut)
+            }
             if let res {
                 switch csql_pq_result_status(res) {
                 case Int32(CSQL_PGRES_TUPLES_OK), Int32(CSQL_PGRES_COMMAND_OK):
@@ -224,10 +286,45 @@ final class PgSQLTable: LookupTable {
                 warn("pgsql query failed: fatal error from host \(label): \(ByteText.string(cBytes(csql_pq_error_message(conn))))")
             }
             let saved = csql_errno()
-            hosts.down(i)
+            down(i)
             if timedOut != 0 { csql_set_errno(saved) }
         }
         return nil
+    }
+
+    // MARK: Pipelining
+
+    /// Send the queries of keys about to be looked up, in pipeline mode on the open connection, so their
+    /// round trips overlap. Each key gets exactly the query `lookup` would send; a key that `lookup`
+    /// would skip is left alone, and nothing is printed here. `lookup` takes the answers in order.
+    func prefetch(_ keys: [[UInt8]]) {
+        guard !prefetchOff, keys.count > 1, pending.isEmpty, let i = hosts.nextActive(),
+              let handle = hosts.hosts[i].handle else { return }
+        if let domains = settings.domains, !domains.isLiteral { return }
+        let conn = UnsafeMutableRawPointer(handle)
+        let saved = csql_errno()
+        defer { csql_set_errno(saved) }
+        for key in keys {
+            let key = fold ? CaseFolding.asciiLowercased(key) : key
+            if let domains = settings.domains {
+                guard let at = key.lastIndex(of: 0x40), at > 0,
+                      (try? domains.contains(Array(key[(at + 1)...]))) == true else { continue }
+            }
+            var plain: [UInt8] = []
+            guard settings.templates.expand(settings.query, value: key, key: nil, into: &plain, quote: nil,
+                                            diagnostics: .silent),
+                  let query = escapedQuery(key, host: i, conn: conn, quiet: true) else { continue }
+            if pipelineHost == nil {
+                guard csql_pq_pipeline_enter(conn) != 0 else { return }
+                pipelineHost = i
+            }
+            guard csql_pq_pipeline_send(conn, cString(query)) != 0 else { break }
+            pending.append(query)
+        }
+        if pipelineHost != nil && pending.isEmpty {
+            _ = csql_pq_pipeline_exit(conn)
+            pipelineHost = nil
+        }
     }
 }
 

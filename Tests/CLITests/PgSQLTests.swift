@@ -59,6 +59,11 @@ struct PgSQLTests {
         SQLCase(label: "encoding and idle/retry settings of later Postfix versions are ignored",
                 cf: query + "encoding = LATIN9\nretry_interval = 5\nidle_interval = 5\n", keys: ["alice@example.com"]),
         SQLCase(label: "empty key", cf: query, keys: [""]),
+        // Keys after the first 64 are sent ahead in pipeline mode; a query that fails there is asked
+        // again the ordinary way, so the messages are those of Postfix's PQexec.
+        SQLCase(label: "an SQL error for one key in the second read-ahead batch",
+                cf: "query = SELECT forw FROM aliases WHERE alias='%s' AND 1/(length('%s')-5) > -100\n",
+                keys: (0..<70).map { "user\($0)@example.com" } + ["alice@example.com", "abcde"]),
     ]
 
     static func login(_ server: PgSQLServer, hosts: String? = nil) -> String {

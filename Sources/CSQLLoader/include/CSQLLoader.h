@@ -42,6 +42,16 @@ int csql_pq_connect_timeout(void *conn);
  * query could not be sent; *timed_out is set when the watchdog cut the connection.
  */
 void *csql_pq_exec(void *conn, const char *query, int timeout, int *timed_out);
+/*
+ * Pipeline mode, to overlap the round trips of queries sent ahead: enter it, send each query (extended
+ * protocol, one Sync each, so an error ends only its own query), then take their results in order
+ * (NULL with *timed_out when the watchdog cut the connection, or on a broken connection), and leave it
+ * once nothing is pending. 1 on success.
+ */
+int csql_pq_pipeline_enter(void *conn);
+int csql_pq_pipeline_send(void *conn, const char *query);
+void *csql_pq_pipeline_next(void *conn, int timeout, int *timed_out);
+int csql_pq_pipeline_exit(void *conn);
 int csql_pq_result_status(void *res);
 const char *csql_pq_result_error_message(void *res);
 int csql_pq_ntuples(void *res);
@@ -67,6 +77,13 @@ int csql_my_connect(void *db, const char *host, const char *user, const char *pa
 const char *csql_my_error(void *db);
 unsigned long csql_my_escape(void *db, char *to, const char *from, unsigned long length);
 int csql_my_query(void *db, const char *query);
+/*
+ * mysql_query in two halves, so that the queries of keys about to be looked up can be sent ahead and
+ * their round trips overlap: send now (mysql_send_query), read the answer later in the same order
+ * (mysql_read_query_result). 0 on success.
+ */
+int csql_my_send(void *db, const char *query);
+int csql_my_read(void *db);
 void *csql_my_store_result(void *db);
 unsigned csql_my_field_count(void *db);
 int csql_my_next_result(void *db);
