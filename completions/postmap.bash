@@ -22,7 +22,7 @@
 #   -U  force UTF-8 syntax checks with -b and -h
 #   -v  verbose logging, repeat for more
 #   -w  when updating, ignore existing entries without complaint
-# Operands: [map_type:]file; map types: btree cidr environ fail hash inline internal ldap lmdb pcre pipemap proxy randmap regexp socketmap static tcp texthash unionmap unix
+# Operands: [map_type:]file; map types: btree cidr environ fail hash inline internal ldap lmdb mysql pcre pgsql pipemap proxy randmap regexp socketmap static tcp texthash unionmap unix
 
 # ---- helpers shared by the postmap, postalias and newaliases completions ----
 
@@ -206,6 +206,6 @@ __postfix_maps_complete() {
 # ---- end of helpers ----
 
 _postmap() {
-    __postfix_maps_complete '-b -c -d -f -F -h -i -m -N -n -o -p -q -r -s -u -U -v -w' 'c' 'dq' 1 btree cidr environ fail hash inline internal ldap lmdb pcre pipemap proxy randmap regexp socketmap static tcp texthash unionmap unix
+    __postfix_maps_complete '-b -c -d -f -F -h -i -m -N -n -o -p -q -r -s -u -U -v -w' 'c' 'dq' 1 btree cidr environ fail hash inline internal ldap lmdb mysql pcre pgsql pipemap proxy randmap regexp socketmap static tcp texthash unionmap unix
 }
 complete -F _postmap postmap

@@ -122,4 +122,4 @@ complete -c postmap -n '__postfix_maps_is "cdq" options' -s U -d 'force UTF-8 sy
 complete -c postmap -n '__postfix_maps_is "cdq" options' -s v -d 'verbose logging, repeat for more'
 complete -c postmap -n '__postfix_maps_is "cdq" options' -s w -d 'when updating, ignore existing entries without complaint'
 complete -c postmap -n '__postfix_maps_is "cdq" argc' -x -a '(__postfix_maps_files -d (commandline -ct))'
-complete -c postmap -n '__postfix_maps_want_map "cdq"' -x -a '(__postfix_maps_map_args btree cidr environ fail hash inline internal ldap lmdb pcre pipemap proxy randmap regexp socketmap static tcp texthash unionmap unix)'
+complete -c postmap -n '__postfix_maps_want_map "cdq"' -x -a '(__postfix_maps_map_args btree cidr environ fail hash inline internal ldap lmdb mysql pcre pgsql pipemap proxy randmap regexp socketmap static tcp texthash unionmap unix)'

@@ -40,7 +40,7 @@ _postmap() {
     '-U[force UTF-8 syntax checks with -b and -h]' \
     '*-v[verbose logging, repeat for more]' \
     '-w[when updating, ignore existing entries without complaint]' \
-    '*:map ([map_type\:]file):{__postfix_maps_map_arg btree cidr environ fail hash inline internal ldap lmdb pcre pipemap proxy randmap regexp socketmap static tcp texthash unionmap unix}'
+    '*:map ([map_type\:]file):{__postfix_maps_map_arg btree cidr environ fail hash inline internal ldap lmdb mysql pcre pgsql pipemap proxy randmap regexp socketmap static tcp texthash unionmap unix}'
 }
 
 if [[ ${zsh_eval_context[-1]-} == loadautofunc ]]; then
