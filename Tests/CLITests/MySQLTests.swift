@@ -118,9 +118,24 @@ struct MySQLTests {
                     cf: "hosts = 127.0.0.1\npassword = \(MariaDBServer.password)\ndbname = mail\noption_file = ./client.cnf\noption_group = postfix\n"
                         + Self.query, keys: ["alice@example.com"]),
             SQLCase(label: "a missing option file", cf: Self.login(server) + "option_file = ./nosuch.cnf\n" + Self.query, keys: ["alice@example.com"]),
-            SQLCase(label: "TLS requested from a server without TLS",
-                    cf: Self.login(server) + "tls_CAfile = /etc/ssl/certs/ca-certificates.crt\ntls_verify_cert = yes\n" + Self.query,
+            SQLCase(label: "TLS verified against the test authority",
+                    cf: Self.login(server) + "tls_CAfile = \(server.caFile)\ntls_verify_cert = yes\n" + Self.query,
                     keys: ["alice@example.com"]),
+            SQLCase(label: "TLS in use: the session's protocol",
+                    cf: Self.login(server) + "tls_CAfile = \(server.caFile)\ntls_verify_cert = yes\n"
+                        + "query = SHOW SESSION STATUS WHERE Variable_name = 'Ssl_version' AND Value LIKE 'TLS%' AND '%s' <> ''\n",
+                    keys: ["alice@example.com"]),
+            SQLCase(label: "TLS verified against another authority fails",
+                    cf: Self.login(server) + "tls_CAfile = \(server.caFile.replacingOccurrences(of: "ca.pem", with: "other.pem"))\n"
+                        + "tls_verify_cert = yes\n" + Self.query, keys: ["alice@example.com"]),
+            SQLCase(label: "TLS directory of authorities without ours",
+                    cf: Self.login(server) + "tls_CApath = /etc/ssl/certs\ntls_verify_cert = yes\n" + Self.query, keys: ["alice@example.com"]),
+            SQLCase(label: "a user that requires TLS, without TLS",
+                    cf: "hosts = \(server.hostPort)\nuser = tlsonly\npassword = tls-secret\ndbname = mail\n" + Self.query,
+                    keys: ["alice@example.com"]),
+            SQLCase(label: "a user that requires TLS, with TLS",
+                    cf: "hosts = \(server.hostPort)\nuser = tlsonly\npassword = tls-secret\ndbname = mail\ntls_CAfile = \(server.caFile)\n"
+                        + Self.query, keys: ["alice@example.com"]),
             SQLCase(label: "TLS ciphers and no verification",
                     cf: Self.login(server) + "tls_ciphers = HIGH\ntls_verify_cert = no\n" + Self.query, keys: ["alice@example.com"]),
             SQLCase(label: "TLS key and certificate that do not exist",
@@ -130,6 +145,14 @@ struct MySQLTests {
             SQLCase(label: "bad require_result_set", cf: Self.login(server) + "require_result_set = 2\n" + Self.query, keys: ["alice@example.com"]),
         ]
         for c in forms { try Self.compare(c, twin: twin, login: Self.login(server)) }
+        // TLS is really in use, and a TLS-only user gets in with it.
+        twin.write("tlsversion.cf", Self.login(server) + "tls_CAfile = \(server.caFile)\ntls_verify_cert = yes\n"
+                    + "query = SHOW SESSION STATUS WHERE Variable_name = 'Ssl_version' AND '%s' <> ''\n")
+        let version = try twin.same("postmap", ["-q", "x", "mysql:./tlsversion.cf"])
+        #expect(version.out.hasPrefix("Ssl_version,TLSv1."), "\(version)")
+        twin.write("tlsonly.cf", "hosts = \(server.hostPort)\nuser = tlsonly\npassword = tls-secret\ndbname = mail\ntls_CAfile = \(server.caFile)\n"
+                    + Self.query)
+        #expect(try twin.same("postmap", ["-q", "alice@example.com", "mysql:./tlsonly.cf"]).out == "alice@mail.example.com\n")
         twin.write("one.cf", Self.login(server) + "query = SELECT transport FROM domains WHERE domain='%d'\n")
         twin.write("two.cf", Self.login(server) + Self.query)
         try twin.same("postmap", ["-q", "-", "mysql:./two.cf", "mysql:./one.cf"],

@@ -6,6 +6,8 @@ import Testing
 /// that directory, with password (md5) authentication for the `postfix` user. PostgreSQL refuses to run
 /// as root, so under root it runs as `nobody` (`setpriv`), its directories owned by nobody. It is never
 /// a system service, and it is killed when the value is dropped.
+// @unchecked Sendable: the only mutable state, the server process, is read and written under `lock`;
+// everything else is set in init and never changed.
 final class PgSQLServer: @unchecked Sendable {
     static let bin = "/usr/lib/postgresql/15/bin"
     static let password = "postfix-secret"

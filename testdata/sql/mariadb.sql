@@ -5,6 +5,8 @@ CREATE USER IF NOT EXISTS 'postfix'@'127.0.0.1' IDENTIFIED BY 'postfix-secret';
 CREATE USER IF NOT EXISTS 'postfix'@'localhost' IDENTIFIED BY 'postfix-secret';
 GRANT ALL ON mail.* TO 'postfix'@'127.0.0.1';
 GRANT ALL ON mail.* TO 'postfix'@'localhost';
+CREATE USER IF NOT EXISTS 'tlsonly'@'127.0.0.1' IDENTIFIED BY 'tls-secret' REQUIRE SSL;
+GRANT SELECT ON mail.* TO 'tlsonly'@'127.0.0.1';
 USE mail;
 DROP TABLE IF EXISTS aliases;
 CREATE TABLE aliases (alias varchar(255) NOT NULL, forw varchar(255), active tinyint NOT NULL DEFAULT 1) CHARACTER SET latin1;
