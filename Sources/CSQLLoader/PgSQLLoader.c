@@ -125,9 +125,9 @@ int csql_pq_connect_timeout(void *conn) {
 void *csql_pq_exec(void *conn, const char *query, int timeout, int *timed_out) {
     PGresult *result;
 
-    csql_watch_arm(csql_p_PQsocket(conn), timeout);
+    int slot = csql_watch_arm(csql_p_PQsocket(conn), timeout);
     result = csql_p_PQexec(conn, query);
-    *timed_out = csql_watch_disarm();
+    *timed_out = csql_watch_disarm(slot);
     if (*timed_out) {
         csql_p_PQclear(result);
         return NULL;
@@ -145,8 +145,8 @@ int csql_pq_pipeline_send(void *conn, const char *query) {
 
 void *csql_pq_pipeline_next(void *conn, int timeout, int *timed_out) {
     PGresult *result, *extra;
+    int slot = csql_watch_arm(csql_p_PQsocket(conn), timeout);
 
-    csql_watch_arm(csql_p_PQsocket(conn), timeout);
     result = csql_p_PQgetResult(conn);
     /* The end of this query's results, then its Sync. */
     if (result != NULL && csql_p_PQresultStatus(result) != PGRES_PIPELINE_SYNC) {
@@ -155,7 +155,7 @@ void *csql_pq_pipeline_next(void *conn, int timeout, int *timed_out) {
         if ((extra = csql_p_PQgetResult(conn)) != NULL)
             csql_p_PQclear(extra);
     }
-    *timed_out = csql_watch_disarm();
+    *timed_out = csql_watch_disarm(slot);
     if (*timed_out || csql_p_PQstatus(conn) == CONNECTION_BAD) {
         csql_p_PQclear(result);
         return NULL;

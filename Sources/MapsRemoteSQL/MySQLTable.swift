@@ -271,9 +271,9 @@ final class MySQLTable: LookupTable {
             guard settings.templates.expand(settings.query, value: key, key: nil, into: &plain, quote: nil,
                                             diagnostics: .silent) else { continue }
             let query = escapedQuery(key, db: db)
-            csql_watch_arm(csql_my_socket(db), waitSeconds(db))
+            let slot = csql_watch_arm(csql_my_socket(db), waitSeconds(db))
             let rc = csql_my_send(db, cString(query))
-            _ = csql_watch_disarm()
+            _ = csql_watch_disarm(slot)
             guard rc == 0 else { break }
             pipelineHost = i
             pending.append(query)
@@ -299,7 +299,7 @@ final class MySQLTable: LookupTable {
                     warn(text)
                 }
             }
-            csql_watch_arm(csql_my_socket(db), waitSeconds(db))
+            let slot = csql_watch_arm(csql_my_socket(db), waitSeconds(db))
             let sent: Bool
             if pipelineHost == i, pending.first == query {
                 // Sent ahead: only the answer is read now.
@@ -335,7 +335,7 @@ final class MySQLTable: LookupTable {
                     fail("\(type):\(name): query failed: query returned no result set(require_result_set = yes)")
                 }
             }
-            _ = csql_watch_disarm()
+            _ = csql_watch_disarm(slot)
             if queryError {
                 down(i)
                 if csql_errno() == 0 { csql_set_errno(ENOTSUP) }

@@ -99,12 +99,12 @@ int csql_my_socket(void *db);
 int csql_my_timeout(void *db, int fallback);
 
 /*
- * Bound a blocking library call on socket fd to seconds (Watchdog.c): arm before the call, disarm
- * after it; disarm returns 1 when the deadline passed and the socket was shut down. One call at a
- * time per process (the tables take turns).
+ * Bound a blocking library call on socket fd to seconds (Watchdog.c): arm before the call (a slot, -1
+ * when unbounded), disarm the slot after it; disarm returns 1 when the deadline passed and the socket
+ * was shut down.
  */
-void csql_watch_arm(int fd, int seconds);
-int csql_watch_disarm(void);
+int csql_watch_arm(int fd, int seconds);
+int csql_watch_disarm(int slot);
 
 /* errno, for messages that print %m after a library call. */
 int csql_errno(void);
