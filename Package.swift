@@ -109,7 +109,8 @@ let package = Package(
 
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
-        .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapBackends"]),
+        .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP",
+                                                     "MapsRemoteSQL", "MapBackends"]),
         .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
