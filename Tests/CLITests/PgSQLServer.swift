@@ -14,6 +14,7 @@ final class PgSQLServer: @unchecked Sendable {
 
     static var available: Bool {
         FileManager.default.isExecutableFile(atPath: "\(bin)/initdb")
+            && FileManager.default.isExecutableFile(atPath: "\(bin)/pg_isready")
             && FileManager.default.isExecutableFile(atPath: "\(bin)/postgres")
             && FileManager.default.isExecutableFile(atPath: "/usr/bin/psql")
             && FileManager.default.fileExists(atPath: "/usr/lib/postfix/postfix-pgsql.so")
@@ -76,8 +77,14 @@ final class PgSQLServer: @unchecked Sendable {
         p.standardInput = FileHandle.nullDevice
         try p.run()
         lock.withLock { process = p }
+        // Bounded wait: the listeners exist, and the server accepts sessions (not "starting up").
         for _ in 0..<600 {
-            if Slapd.accepts(port) && FileManager.default.fileExists(atPath: "\(socketDir)/.s.PGSQL.\(port)") { return }
+            if Slapd.accepts(port) && FileManager.default.fileExists(atPath: "\(socketDir)/.s.PGSQL.\(port)"),
+               let ready = try? run("\(Self.bin)/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port), "-t", "5"],
+                                    in: dir.url, timeout: 30),
+               ready.status == 0 {
+                return
+            }
             if !p.isRunning { break }
             usleep(50_000)
         }
