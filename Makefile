@@ -1,4 +1,5 @@
 # The two commands: `make demo` (compile testdata/aliases and query it) and `make test` (every test).
+SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/debug
 RELEASE := .build/release
@@ -26,6 +27,18 @@ demo: release
 	@printf 'root\nabuse\nwebmaster\nnobody-here\n' | $(RELEASE)/postalias -c .demo -q - lmdb:.demo/aliases || true
 	@echo '--- postalias -s hash:.demo/aliases | head'
 	@$(RELEASE)/postalias -c .demo -s hash:.demo/aliases | head
+	@echo '--- postmapd --config testdata/postmapd/postmapd.cf  (the map server, in the background)'
+	@$(RELEASE)/postmapd --config testdata/postmapd/postmapd.cf & pid=$$!; \
+	  for i in $$(seq 50); do $(RELEASE)/postmap -c .demo -q postmaster@example.com socketmap:inet:127.0.0.1:10027:virtual >/dev/null 2>&1 && break; sleep 0.1; done; \
+	  echo '--- postmap -q - socketmap:inet:127.0.0.1:10027:virtual'; \
+	  printf 'alice@example.com\nbob@example.com\nnew-hire@example.com\nsomeone@elsewhere.org\n' | $(RELEASE)/postmap -c .demo -q - socketmap:inet:127.0.0.1:10027:virtual; \
+	  echo '--- postmap -q example.org socketmap:inet:127.0.0.1:10027:transport'; \
+	  $(RELEASE)/postmap -c .demo -q example.org socketmap:inet:127.0.0.1:10027:transport; \
+	  echo '--- postmap -q alice@example.com tcp:127.0.0.1:10028'; \
+	  $(RELEASE)/postmap -c .demo -q alice@example.com tcp:127.0.0.1:10028; \
+	  echo '--- metrics (http://127.0.0.1:10029/metrics), lookups:'; \
+	  exec 3<>/dev/tcp/127.0.0.1/10029 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && grep '^postmapd_lookups_total' <&3; \
+	  kill -TERM $$pid; wait $$pid
 
 # Every test: unit tests, differential and interop tests against Debian's Postfix, completion checks.
 # REQUIRE_ORACLE=1: a test whose oracle (Debian's Postfix, its plugins, slapd) is missing fails instead
@@ -39,11 +52,12 @@ test:
 	scripts/gen-postconf-table --check
 	scripts/test-completions
 
-# Thread Sanitizer on the thread-sharing test only: 8 threads in every table type while its files are
-# rebuilt (a separate build in .build-tsan; a reported race fails the run).
+# Thread Sanitizer on the thread-sharing test (8 threads in every table type while its files are
+# rebuilt) and on the in-process map server under 8 clients and reloads (a separate build in
+# .build-tsan; a reported race fails the run).
 tsan-test:
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter ThreadSharing
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "ThreadSharing|ServerConcurrency"
 
 completions:
 	scripts/gen-completions

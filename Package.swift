@@ -58,10 +58,17 @@ let package = Package(
         .executable(name: "postconf", targets: ["postconf"]),
         .executable(name: "postmap-migrate", targets: ["postmap-migrate"]),
         .executable(name: "postexplain", targets: ["postexplain"]),
+        .executable(name: "postmapd", targets: ["postmapd"]),
     ],
     dependencies: [
         // postexplain and postmap-migrate are not Postfix tools: they take ordinary --long options and --help.
         .package(url: "https://github.com/apple/swift-argument-parser", .upToNextMinor(from: "1.8.2")),
+        // The map server (postmapd): SwiftNIO for its listeners, swift-log, swift-prometheus for its
+        // metrics, swift-service-lifecycle for SIGTERM and SIGHUP.
+        .package(url: "https://github.com/apple/swift-nio", .upToNextMinor(from: "2.101.2")),
+        .package(url: "https://github.com/apple/swift-log", .upToNextMinor(from: "1.16.2")),
+        .package(url: "https://github.com/swift-server/swift-prometheus", .upToNextMinor(from: "2.4.1")),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", .upToNextMinor(from: "2.13.0")),
     ],
     targets: [
         // C libraries from Debian: one system-library target each.
@@ -102,6 +109,21 @@ let package = Package(
         .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport",
                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           linkerSettings: startupLinkerSettings),
+        .target(name: "MapServer", dependencies: [
+            "Maps", "MapBackends", "PostfixConfig", "PostfixText",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "postmapd", dependencies: [
+            "MapServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The load generator of scripts/bench-server (postmapd against Redis); not installed.
+        .executableTarget(name: "server-bench"),
         // Measures the cost of traces against plain lookups for scripts/bench-explain; not installed.
         .executableTarget(name: "explain-bench", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
@@ -116,6 +138,13 @@ let package = Package(
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig"]),
+        .testTarget(name: "MapServerTests", dependencies: [
+            "MapServer", "Maps", "MapBackends", "PostfixText",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOTestUtils", package: "swift-nio"),
+        ]),
         .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
     ],
     swiftLanguageModes: [.v6]

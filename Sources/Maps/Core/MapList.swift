@@ -51,6 +51,17 @@ public final class MapList {
         self.mapsFindRules = mapsFindRules
     }
 
+    /// A list over tables the caller has opened already (the map server's shared tables). `find` then
+    /// never opens or writes anything, so a list of thread-safe tables may be searched from many threads.
+    public init(title: String, opened: [(spec: MapSpec, table: any LookupTable)], diagnostics: Diagnostics) {
+        self.title = title
+        self.specs = opened.map(\.spec)
+        self.tables = opened.map(\.table)
+        self.registry = MapRegistry()
+        self.request = OpenRequest(diagnostics: diagnostics)
+        self.mapsFindRules = true
+    }
+
     /// The open table at `index`, opening it if needed.
     public func table(_ index: Int) throws(MapError) -> any LookupTable {
         if let table = tables[index] { return table }
@@ -61,7 +72,9 @@ public final class MapList {
 
     /// Search for `key`. With `keys`, tables of the other key class are skipped, as callers of
     /// `maps_find` skip pattern tables for partial keys (`DICT_FLAG_FIXED`) and the reverse.
-    public func find(_ key: [UInt8], keys: MapCatalog.Keys? = nil) -> (outcome: Outcome, trace: [TraceStep]) {
+    /// Without `traced`, each table is asked with its plain `lookup` and the trace stays empty (the map
+    /// server's path: the same rules, without the cost of recording them).
+    public func find(_ key: [UInt8], keys: MapCatalog.Keys? = nil, traced: Bool = true) -> (outcome: Outcome, trace: [TraceStep]) {
         var trace: [TraceStep] = []
         // Postfix: "Temp. workaround, for buggy callers that pass zero-length keys".
         if key.isEmpty, mapsFindRules { return (.notFound, trace) }
@@ -78,10 +91,20 @@ public final class MapList {
                 trace.append(TraceStep(table: spec.description, key: key, outcome: .failed(error), detail: LookupDetail(keys: [])))
                 return (.failed(spec: spec, error: error, opening: true), trace)
             }
-            var step = table.traceStep(key)
-            step.table = spec.description
-            trace.append(step)
-            switch step.outcome {
+            let outcome: TraceStep.Outcome
+            if traced {
+                var step = table.traceStep(key)
+                step.table = spec.description
+                trace.append(step)
+                outcome = step.outcome
+            } else {
+                do {
+                    outcome = try table.lookup(key).map { .found($0) } ?? .notFound
+                } catch {
+                    outcome = .failed(error)
+                }
+            }
+            switch outcome {
             case .found(let value):
                 if value.isEmpty, mapsFindRules {
                     let text = "\(title) lookup of \(ByteText.string(key)) returns an empty string result"

@@ -1,5 +1,8 @@
 import PostfixText
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One table shared by many threads, that picks up a replaced file: what a map server holds for each
 /// table it serves.
@@ -55,6 +58,10 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
     /// The identities of the files as last examined (when a reopen was last attempted).
     private var observed: [FileIdentity?]
     private var closed = false
+    /// With `missingFilesFail`: why lookups fail while a watched file is gone.
+    private var missing: MapError?
+    /// A deleted file makes lookups fail (temporary) instead of answering from the deleted version.
+    public let missingFilesFail: Bool
 
     private let nextCheck: Atomic<UInt64>
     private let reloading = Atomic<Bool>(false)
@@ -62,17 +69,21 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
 
     /// Open `spec` through `registry` and share it. `checkInterval` is in milliseconds.
     public convenience init(_ spec: MapSpec, registry: MapRegistry, request: OpenRequest,
-                            sharing: Sharing = .automatic, checkInterval: Int = 1000) throws(MapError) {
-        try self.init(sharing: sharing, checkInterval: checkInterval, diagnostics: request.diagnostics) { () throws(MapError) in
+                            sharing: Sharing = .automatic, checkInterval: Int = 1000, missingFilesFail: Bool = false) throws(MapError) {
+        try self.init(sharing: sharing, checkInterval: checkInterval, diagnostics: request.diagnostics,
+                      missingFilesFail: missingFilesFail) { () throws(MapError) in
             try registry.open(spec, request)
         }
     }
 
     /// Share the table that `open` opens (called now, and again for each reopen and each extra handle).
-    /// `checkInterval` is in milliseconds.
+    /// `checkInterval` is in milliseconds. With `missingFilesFail`, a watched file that is deleted (not
+    /// replaced) makes lookups fail with a temporary error until it is back, as a Postfix daemon that
+    /// restarts after the change cannot open the table; else the version opened before keeps answering.
     public init(sharing: Sharing = .automatic, checkInterval: Int = 1000, diagnostics: Diagnostics = .silent,
-                open: @escaping Opener) throws(MapError) {
+                missingFilesFail: Bool = false, open: @escaping Opener) throws(MapError) {
         self.sharing = sharing
+        self.missingFilesFail = missingFilesFail
         self.checkInterval = UInt64(max(checkInterval, 0)) * 1_000_000
         self.opener = open
         self.diagnostics = diagnostics
@@ -136,7 +147,9 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
     // MARK: Versions
 
     private func generation() throws(MapError) -> Generation {
-        guard let generation = state.reading({ current }) else {
+        let snapshot: (Generation?, MapError?) = state.reading { () -> (Generation?, MapError?) in (current, missing) }
+        if let missing = snapshot.1 { throw missing }
+        guard let generation = snapshot.0 else {
             throw .temporary("table \(type):\(name): table is closed")
         }
         return generation
@@ -170,6 +183,15 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
         // Examined before the open: a file replaced during the open is caught at the next check.
         let now = FileIdentity.of(files)
         guard now != before else { return false }
+        if missingFilesFail, let gone = now.firstIndex(where: { $0 == nil }) {
+            let error = MapError.temporary("table \(type):\(name): open \(files[gone]): No such file or directory", errno: ENOENT)
+            state.writing {
+                observed = now
+                missing = error
+            }
+            diagnostics.warning("\(error.message); lookups fail until it is back")
+            return false
+        }
         let fresh: Generation
         do {
             let handle = try opener()
@@ -183,6 +205,7 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
         }
         let old: Generation? = state.writing {
             observed = fresh.identities
+            missing = nil
             guard !closed else { return nil }
             let old = current
             current = fresh

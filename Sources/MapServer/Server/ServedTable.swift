@@ -1,0 +1,69 @@
+import Maps
+import PostfixText
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One name the server answers for: a list of shared tables searched in order, as Postfix searches a
+/// `*_maps` parameter (one entry: one table).
+public final class ServedTable: @unchecked Sendable {
+    // `@unchecked Sendable`: `list` is built over tables opened in `init` (`MapList(opened:)`), so its
+    // `find` reads the table array and never writes it; every table in it is a `SharedTable`, which is
+    // safe to look up from any number of threads (its own comment proves it). `metrics` is Sendable.
+
+    /// The name clients ask for (socketmap) or the listener names (tcp_table).
+    public let name: String
+    /// The `type:name` list, as configured.
+    public let definition: String
+    private let list: MapList
+    private let shared: [SharedTable]
+    let metrics: TableMetrics?
+
+    /// Open every table of `definition` as a `SharedTable`.
+    init(name: String, definition: String, registry: MapRegistry, request: OpenRequest, checkInterval: Int,
+         metrics: TableMetrics?) throws(ServerConfigError) {
+        self.name = name
+        self.definition = definition
+        self.metrics = metrics
+        let specs = MapList.split(definition)
+        guard !specs.isEmpty else { throw ServerConfigError("table \(name): no table in \"\(definition)\"") }
+        var opened: [(spec: MapSpec, table: any LookupTable)] = []
+        var shared: [SharedTable] = []
+        for spec in specs {
+            guard !spec.type.isEmpty else {
+                for table in shared { table.close() }
+                throw ServerConfigError("table \(name): \"\(spec.name)\": expected type:name")
+            }
+            do {
+                let table = try SharedTable(spec, registry: registry, request: request, checkInterval: checkInterval,
+                                            missingFilesFail: true)
+                opened.append((spec, table))
+                shared.append(table)
+            } catch {
+                for table in shared { table.close() }
+                throw ServerConfigError("table \(name): \(error.message)")
+            }
+        }
+        self.shared = shared
+        self.list = MapList(title: name, opened: opened, diagnostics: request.diagnostics)
+    }
+
+    /// Look `key` up in the list; a failure of any table is a temporary answer.
+    public func answer(_ key: [UInt8]) -> LookupAnswer {
+        switch list.find(key, traced: false).outcome {
+        case .found(let value): return .found(value)
+        case .notFound: return .notFound
+        case .failed(let spec, let error, _): return .temporary("\(spec): \(error.message)")
+        }
+    }
+
+    /// The files the tables read, for the ownership check.
+    public var sourceFiles: [String] { shared.flatMap(\.sourceFiles) }
+
+    /// How many times the tables were opened again after their files changed.
+    public var reloads: Int { shared.reduce(0) { $0 + $1.reloads } }
+
+    func close() {
+        for table in shared { table.close() }
+    }
+}

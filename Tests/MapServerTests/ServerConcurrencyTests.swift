@@ -1,0 +1,138 @@
+import Foundation
+import Glibc
+import Logging
+import MapServer
+import Maps
+import MapBackends
+import Testing
+
+/// The server in this process, under many concurrent clients: run by `make tsan-test` under Thread
+/// Sanitizer as well (the event loops, the thread pool, shared tables and the reload swap).
+@Suite("server concurrency")
+struct ServerConcurrencyTests {
+    @Test("8 clients pipelining lookups while the configuration is reloaded; every answer right")
+    func concurrentClients() async throws {
+        let text = """
+            table_one = inline:{a=1, b=2}
+            table_two = inline:{a=x}, static:fallback
+            socketmap_listen = 127.0.0.1:0
+            tcp_table_listen = 127.0.0.1:0=one
+            lookup_threads = 4
+
+            """
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("postmapd-\(UUID().uuidString).cf").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try ServerConfiguration.load(path)
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let server = MapServer(config: config, configPath: path, logger: logger)
+        let task = Task { try await server.run() }
+        for _ in 0..<400 where !server.isReady { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.isReady)
+        let ports = server.addresses.compactMap { $0.split(separator: ":").last.flatMap { Int($0) } }
+        #expect(ports.count == 2)
+
+        // Clients on threads of their own: blocking sockets must not sit on the cooperative pool the
+        // server's tasks run on.
+        let tally = Tally()
+        for client in 0..<8 {
+            let port = client % 2 == 0 ? ports[0] : ports[1]
+            Thread.detachNewThread {
+                var good = 0
+                if let socket = try? TestSocket(port: port) {
+                    for round in 0..<50 {
+                        if client % 2 == 0 {
+                            // Pipelined: three requests, then three replies in order.
+                            socket.send("5:one a,5:two a,5:two z,")
+                            let replies = [socket.netstring(), socket.netstring(), socket.netstring()]
+                            if replies == ["OK 1", "OK x", "OK fallback"] { good += 1 }
+                        } else {
+                            socket.send("get a\nget b\nget \(round)\n")
+                            let replies = [socket.line(), socket.line(), socket.line()]
+                            if replies == ["200 1", "200 2", "500 not found"] { good += 1 }
+                        }
+                    }
+                }
+                tally.add(good)
+            }
+        }
+        for _ in 0..<20 {
+            #expect(await server.lookup("one", [0x61]) == .found([0x31]))
+            #expect(await server.reload())
+        }
+        for _ in 0..<3000 where tally.finished < 8 { try await Task.sleep(for: .milliseconds(10)) }
+        let results = tally.good
+        #expect(results == 8 * 50)
+        server.beginShutdown()
+        _ = try? await task.value
+    }
+}
+
+/// A blocking client socket for the in-process tests.
+final class TestSocket: @unchecked Sendable {
+    // `@unchecked Sendable`: one task uses it at a time.
+    let fd: Int32
+    private var pending: [UInt8] = []
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if rc != 0 { close(fd); throw TestSocketError() }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    private func fill(until done: ([UInt8]) -> Int?) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            if let end = done(pending) {
+                let out = Array(pending[..<end])
+                pending.removeFirst(end)
+                return out
+            }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return nil }
+            pending += buffer[0..<n]
+        }
+    }
+
+    func netstring() -> String? {
+        fill { b in
+            guard let colon = b.firstIndex(of: 0x3A), let n = Int(String(decoding: b[..<colon], as: UTF8.self)),
+                  b.count >= colon + n + 2 else { return nil }
+            return colon + n + 2
+        }.map { bytes in
+            let colon = bytes.firstIndex(of: 0x3A) ?? 0
+            return String(decoding: bytes[(colon + 1)..<(bytes.count - 1)], as: UTF8.self)
+        }
+    }
+
+    func line() -> String? {
+        fill { b in b.firstIndex(of: 0x0A).map { $0 + 1 } }.map { String(decoding: $0.dropLast(), as: UTF8.self) }
+    }
+}
+
+struct TestSocketError: Error {}
+
+final class Tally: @unchecked Sendable {
+    // `@unchecked Sendable`: both counters are read and written with `lock` held.
+    private let lock = NSLock()
+    private var sum = 0
+    private var done = 0
+    func add(_ n: Int) { lock.withLock { sum += n; done += 1 } }
+    var good: Int { lock.withLock { sum } }
+    var finished: Int { lock.withLock { done } }
+}
