@@ -4,7 +4,7 @@ SWIFT ?= swift
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release demo test tsan-test unit-tests completions check-completions man bench bench-postconf bench-startup bench-ldap clean \
+.PHONY: all build release demo test tsan-test unit-tests completions check-completions man bench bench-postconf bench-startup bench-ldap bench-sql clean \
 	install install-files uninstall deb test-install
 
 # The version, from the one constant every tool prints with --version (Sources/ToolSupport/ToolVersion.swift).
@@ -37,7 +37,7 @@ SYSCONFDIR ?= $(PREFIX)/etc
 DOCDIR ?= $(PREFIX)/share/doc/$(PACKAGE)
 
 # The Debian package: runtime libraries in one list (add a backend's library here).
-DEB_DEPENDS := libc6, libgcc-s1, libstdc++6, libdb5.3, liblmdb0, libpcre2-8-0, libldap-2.5-0, libsqlite3-0, libnsl2, adduser
+DEB_DEPENDS := libc6, libgcc-s1, libstdc++6, libdb5.3, liblmdb0, libpcre2-8-0, libldap-2.5-0, libsqlite3-0, libnsl2, libpq5, libmariadb3, adduser
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB_LIBDIR := /usr/lib/$(PACKAGE)
 
@@ -160,6 +160,12 @@ uninstall:
 # The Debian package, from the install tree (scripts/make-deb; the layout is explained in the README).
 deb: release
 	scripts/make-deb
+
+# postmap -q - with 10,000 keys against a 100,000-row pgsql and mysql table (private PostgreSQL and
+# MariaDB servers), ours against Debian's postmap with postfix-pgsql and postfix-mysql.
+bench-sql: release
+	@scripts/ensure-deps bench
+	scripts/bench-sql --no-build
 
 clean:
 	rm -rf .build .build-tsan .demo bench-out .deb

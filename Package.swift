@@ -14,6 +14,8 @@ import PackageDescription
 //   MapsSQLite             the sqlite table; libsqlite3 is loaded on first use (CSQLiteLoader)
 //                                                                 -> Maps, PostfixConfig, CSQLiteLoader
 //   MapsMemcache           the memcache table (its client protocol is in Maps)   -> Maps, PostfixConfig
+//   MapsRemoteSQL          the pgsql and mysql tables; libpq and libmariadb are loaded on first use
+//                          (CSQLLoader)                                  -> Maps, PostfixConfig, CSQLLoader
 //   MapBackends            the registry of every implemented table type                  -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
@@ -52,6 +54,7 @@ let package = Package(
         .library(name: "MapsLDAP", targets: ["MapsLDAP"]),
         .library(name: "MapsSQLite", targets: ["MapsSQLite"]),
         .library(name: "MapsMemcache", targets: ["MapsMemcache"]),
+        .library(name: "MapsRemoteSQL", targets: ["MapsRemoteSQL"]),
         .library(name: "MapBackends", targets: ["MapBackends"]),
         .library(name: "PostfixConfig", targets: ["PostfixConfig"]),
         .executable(name: "postmap", targets: ["postmap"]),
@@ -92,8 +95,11 @@ let package = Package(
         .target(name: "CSQLiteLoader"),
         .target(name: "MapsSQLite", dependencies: ["Maps", "PostfixConfig", "CSQLiteLoader"]),
         .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapsSQLite",
-                                                    "MapsMemcache"]),
+                                                    "MapsMemcache", "MapsRemoteSQL"]),
         .target(name: "MapsMemcache", dependencies: ["Maps", "PostfixConfig"]),
+        // libpq's and libmariadb's functions for MapsRemoteSQL, loaded when the first pgsql or mysql table opens.
+        .target(name: "CSQLLoader"),
+        .target(name: "MapsRemoteSQL", dependencies: ["Maps", "PostfixConfig", "CSQLLoader"]),
 
         .target(name: "ToolSupport", dependencies: ["PostfixText"]),
         .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
@@ -135,7 +141,8 @@ let package = Package(
 
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
-        .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapBackends"]),
+        .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP",
+                                                     "MapsRemoteSQL", "MapBackends"]),
         .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),

@@ -23,7 +23,7 @@
 #   -v  verbose logging, repeat for more
 #   -w  when updating, ignore existing entries without complaint
 #   --version  print the version and the Postfix version it is compatible with
-# Operands: [map_type:]file; map types: btree cdb cidr environ fail hash inline internal ldap lmdb memcache nis pcre pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix
+# Operands: [map_type:]file; map types: btree cdb cidr environ fail hash inline internal ldap lmdb memcache mysql nis pcre pgsql pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix
 
 # ---- helpers shared by the postmap, postalias and newaliases completions ----
 
@@ -209,6 +209,6 @@ __postfix_maps_complete() {
 # ---- end of helpers ----
 
 _postmap() {
-    __postfix_maps_complete '-b -c -d -f -F -h -i -m -N -n -o -p -q -r -s -u -U -v -w --version' 'c' 'dq' 1 btree cdb cidr environ fail hash inline internal ldap lmdb memcache nis pcre pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix
+    __postfix_maps_complete '-b -c -d -f -F -h -i -m -N -n -o -p -q -r -s -u -U -v -w --version' 'c' 'dq' 1 btree cdb cidr environ fail hash inline internal ldap lmdb memcache mysql nis pcre pgsql pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix
 }
 complete -F _postmap postmap

@@ -123,4 +123,4 @@ complete -c postmap -n '__postfix_maps_is "cdq" options' -s v -d 'verbose loggin
 complete -c postmap -n '__postfix_maps_is "cdq" options' -s w -d 'when updating, ignore existing entries without complaint'
 complete -c postmap -n '__postfix_maps_is "cdq" argc' -x -a '(__postfix_maps_files -d (commandline -ct))'
 complete -c postmap -n '__postfix_maps_is "cdq" options' -l version -d 'print the version and the Postfix version it is compatible with'
-complete -c postmap -n '__postfix_maps_want_map "cdq"' -x -a '(__postfix_maps_map_args btree cdb cidr environ fail hash inline internal ldap lmdb memcache nis pcre pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix)'
+complete -c postmap -n '__postfix_maps_want_map "cdq"' -x -a '(__postfix_maps_map_args btree cdb cidr environ fail hash inline internal ldap lmdb memcache mysql nis pcre pgsql pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix)'

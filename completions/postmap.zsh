@@ -41,7 +41,7 @@ _postmap() {
     '*-v[verbose logging, repeat for more]' \
     '-w[when updating, ignore existing entries without complaint]' \
     '(- *)--version[print the version and the Postfix version it is compatible with]' \
-    '*:map ([map_type\:]file):{__postfix_maps_map_arg btree cdb cidr environ fail hash inline internal ldap lmdb memcache nis pcre pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix}'
+    '*:map ([map_type\:]file):{__postfix_maps_map_arg btree cdb cidr environ fail hash inline internal ldap lmdb memcache mysql nis pcre pgsql pipemap proxy randmap regexp socketmap sqlite static tcp texthash unionmap unix}'
 }
 
 if [[ ${zsh_eval_context[-1]-} == loadautofunc ]]; then

@@ -5,6 +5,7 @@ import MapsLMDB
 import MapsMemcache
 import MapsPCRE2
 import MapsSQLite
+import MapsRemoteSQL
 
 /// The registry of every table type this toolkit implements: the catalog's built-in types plus the
 /// types of the backend modules, which link C libraries. Tools that open any `type:name` use it;
@@ -14,6 +15,7 @@ public enum MapBackends {
     public static let types: [MapType] = [
         BerkeleyDBMaps.hash, BerkeleyDBMaps.btree, LMDBMaps.lmdb, PCRE2Maps.pcre, LDAPMaps.ldap, SQLiteMaps.sqlite,
         MemcacheMaps.memcache,
+        RemoteSQLMaps.pgsql, RemoteSQLMaps.mysql,
     ]
 
     /// Every implemented type.

@@ -89,6 +89,24 @@ struct LDAPClientCheck {
         return (settings, mode)
     }
 
+    /// `readClientFile` with the argument order of the pgsql and mysql checks.
+    static func readFile(_ path: String, spec: String, type: String,
+                         report: @escaping (LintFinding.Severity, String, Int?, String, [String]) -> Void)
+        -> (settings: [String: Setting], mode: mode_t)? {
+        guard let (settings, mode) = readClientFile(path, type: type, spec: spec, report: report) else { return nil }
+        return (settings, mode)
+    }
+
+    /// Warn about a password (`bind_pw`, `password`) in a client file that every user can read.
+    static func checkPassword(_ parameter: String, in settings: [String: Setting], mode: mode_t, path: String, spec: String,
+                              report: (LintFinding.Severity, String, Int?, String, [String]) -> Void) {
+        if let pw = settings[parameter], !pw.value.isEmpty, mode & 0o004 != 0 {
+            report(.warning, path, pw.line,
+                   "\(spec): \(path) holds \(parameter) and every user can read it (mode \(String(mode & 0o7777, radix: 8))); "
+                   + "make it readable by root and postfix only", [])
+        }
+    }
+
     /// The settings of the main.cf form (`NAME_parameter`) among `parameters`, by short name.
     static func mainSettings(_ name: String, parameters: [String], values: [(name: String, value: String, line: Int?)])
         -> [String: Setting] {

@@ -124,6 +124,21 @@ struct TableReferences {
             } else {
                 SQLClientCheck.checkMain(path, type: type, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
             }
+        case .clientConfig where type == "pgsql" || type == "mysql":
+            let run = self.run, parameter = self.parameter
+            let sink: (LintFinding.Severity, String, Int?, String, [String]) -> Void = { severity, file, line, message, near in
+                run.report(severity, file, line, parameter, message, suggestions: near)
+            }
+            if TableParameters.isFileName(path) {
+                // A file that cannot be read is reported where the table is named.
+                guard access(path, R_OK) == 0 else {
+                    report(.error, "\(spec): open \"\(type)\" configuration \"\(path)\": \(systemErrorText(errno))")
+                    return
+                }
+                RemoteSQLClientCheck.checkFile(path, type: type, spec: spec, report: sink)
+            } else {
+                RemoteSQLClientCheck.checkMain(path, type: type, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
+            }
         case .clientConfig where type == "memcache":
             let run = self.run, parameter = self.parameter
             let sink: MemcacheClientCheck.Report = { severity, file, line, message, near in
