@@ -473,3 +473,52 @@ struct ServerPrivilegeTests {
         #expect(client.netstring() == "OK alice@local")
     }
 }
+
+/// The server serves the database tables too: a pgsql table, and a memcache table whose backup is an
+/// lmdb table; Debian's postmap asks it over socketmap and tcp, and must print what it prints locally.
+@Suite("postmapd: database tables", .serialized)
+struct ServerDatabaseTests {
+    @Test("pgsql, and memcache with an lmdb backup, through the server as locally")
+    func databaseTables() throws {
+        guard Oracle.check(Paths.lmdbOracleAvailable, "Debian's postfix-lmdb"),
+              Oracle.check(PgSQLServer.available, "postgresql and postfix-pgsql"),
+              Oracle.check(Memcached.available, "memcached") else { return }
+        let pg = try PgSQLTests.server()
+        defer { pg.stop() }
+        let mc = try Memcached()
+        defer { mc.stop() }
+        let dir = TempDir("postmapd")
+        dir.write("main.cf", "compatibility_level = 3.6\n")
+        dir.write("pgsql.cf", PgSQLTests.login(pg) + PgSQLTests.query)
+        dir.write("backup", "alice@example.com alice@backup.example\nbob@example.com bob@backup.example\n")
+        #expect(try run(Paths.postfix("postmap"), ["-c", dir.path, "lmdb:\(dir.path)/backup"], in: dir.url).status == 0)
+        dir.write("memcache.cf", "memcache = \(mc.service)\nbackup = lmdb:\(dir.path)/backup\n")
+        let sm = try Slapd.freePort(), pgTCP = try Slapd.freePort(), mcTCP = try Slapd.freePort()
+        let server = try Postmapd("""
+            postfix_config_directory = \(dir.path)
+            table_pgsql = pgsql:\(dir.path)/pgsql.cf
+            table_memcache = memcache:\(dir.path)/memcache.cf
+            socketmap_listen = 127.0.0.1:\(sm)
+            tcp_table_listen = 127.0.0.1:\(pgTCP)=pgsql, 127.0.0.1:\(mcTCP)=memcache
+
+            """, in: dir)
+        defer { server.stop() }
+        let keys = PgSQLTests.people + ["alice@example.com", "bob@example.com", "nobody@nowhere"]
+        let stdin = Array(keys.joined(separator: "\n").utf8) + [0x0A]
+        for (name, local, tcp) in [("pgsql", "pgsql:\(dir.path)/pgsql.cf", pgTCP), ("memcache", "memcache:\(dir.path)/memcache.cf", mcTCP)] {
+            let mine = try run(Paths.postfix("postmap"), ["-c", dir.path, "-q", "-", local], in: dir.url, stdin: stdin)
+            #expect(!mine.stdout.isEmpty, "\(name): \(mine)")
+            for remote in ["socketmap:inet:127.0.0.1:\(sm):\(name)", "tcp:127.0.0.1:\(tcp)"] {
+                let theirs = try run(Paths.postfix("postmap"), ["-c", dir.path, "-q", "-", remote], in: dir.url, stdin: stdin)
+                #expect(theirs.stdout == mine.stdout && theirs.status == mine.status,
+                        "\(name) via \(remote)\n--- local\n\(mine)\n--- remote\n\(theirs)")
+            }
+        }
+        // The database goes away: temporary errors, never "not found".
+        pg.stop()
+        let client = try RawClient(port: sm, timeout: 30)
+        client.send(ScriptedServer.request("pgsql", "alice@example.com"))
+        let reply = client.netstring() ?? ""
+        #expect(reply.hasPrefix("TEMP "), "\(reply)")
+    }
+}
