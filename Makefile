@@ -94,7 +94,7 @@ test:
 # .build-tsan; a reported race fails the run).
 tsan-test:
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "ThreadSharing|ServerConcurrency"
+	POSTMAPD_INPROCESS_TEST=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "ThreadSharing|ServerConcurrency"
 
 completions:
 	scripts/gen-completions
