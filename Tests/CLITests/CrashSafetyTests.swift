@@ -152,19 +152,19 @@ struct CrashSafetyTests {
     }
 
     @Test("SIGTERM during a build removes the temporary file", arguments: ["hash", "lmdb"])
-    func terminatedBuild(type: String) async throws {
+    func terminatedBuild(type: String) throws {
         // Mid-build: the builder's own temporary file exists (Berkeley DB has renamed its "__db." file
         // into place) and the build has run for another 100 ms of its several seconds.
-        try await Self.terminate(type: type, settle: 100_000_000) { names in
+        try Self.terminate(type: type, settle: 100_000_000) { names in
             names.contains { $0.hasPrefix("map.db.tmp.") || $0.hasPrefix("map.lmdb.tmp.") }
         }
     }
 
     @Test("SIGTERM as the temporary file is being created", arguments: ["hash", "lmdb"])
-    func terminatedAtCreation(type: String) async throws {
+    func terminatedAtCreation(type: String) throws {
         // The signals are held while the backend creates its temporary file, until the handler knows
         // the file's name (and Berkeley DB's "__db.NAME.tmp.PID" beside it): nothing is left behind.
-        try await Self.terminate(type: type, settle: 0) { names in names.contains { $0.contains(".tmp.") } }
+        try Self.terminate(type: type, settle: 0) { names in names.contains { $0.contains(".tmp.") } }
     }
 
     /// Rebuild a 1,000-record table from 400,000 records, send SIGTERM once the directory listing
@@ -172,7 +172,7 @@ struct CrashSafetyTests {
     /// ended it (postmap's handler exits with 128 + the signal number), nothing is left behind, and the
     /// old table answers with none of the new records.
     static func terminate(type: String, settle: UInt64, ready: ([String]) -> Bool,
-                          sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                          sourceLocation: SourceLocation = #_sourceLocation) throws {
         let dir = TempDir("term")
         dir.write("main.cf", "compatibility_level = 0\n")
         dir.write("map", Self.source(records: 1_000, tag: "old"))
@@ -196,7 +196,9 @@ struct CrashSafetyTests {
             // Catching a short-lived state takes a tight loop; otherwise leave the build the CPU.
             usleep(settle == 0 ? 200 : 2_000)
         }
-        if settle > 0 { try await Task.sleep(nanoseconds: settle) }
+        // A blocking sleep: Task.sleep waits for a cooperative thread, which the tests running in parallel
+        // can hold for longer than the rest of the build takes.
+        if settle > 0 { usleep(UInt32(settle / 1_000)) }
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         #expect(!seen.isEmpty, "the build did not reach the point to interrupt", sourceLocation: sourceLocation)
