@@ -1,6 +1,7 @@
 import Logging
 import Maps
 import MapBackends
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PostfixText
@@ -18,6 +19,9 @@ import Glibc
 /// lists, inline, texthash), on the connection's task, and answered in order. SIGHUP re-reads the
 /// configuration; a configuration that fails keeps the old one serving. Graceful shutdown (SIGTERM,
 /// through swift-service-lifecycle) stops accepting, lets requests in progress be answered, and closes.
+///
+/// Shared state sits in `NIOLockedValueBox`es (pthread mutexes, which Thread Sanitizer follows; the
+/// Synchronization module's `Mutex` uses futexes it does not see, and reports false races).
 public final class MapServer: Service, Sendable {
     /// A connection: batches of requests in (see `ConnectionTimer`), replies out.
     public typealias Connection = NIOAsyncChannel<[[UInt8]], ByteBuffer>
@@ -28,14 +32,14 @@ public final class MapServer: Service, Sendable {
     private let registry: MapRegistry
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
-    private let state: Mutex<(config: ServerConfiguration, directory: TableDirectory?)>
+    private let state: NIOLockedValueBox<(config: ServerConfiguration, directory: TableDirectory?)>
     private let openConnections = Atomic<Int>(0)
     private let shuttingDown = Atomic<Bool>(false)
     /// Open connections, and whether each is between a request and its reply.
-    private let live = Mutex<[ObjectIdentifier: (channel: any Channel, busy: Bool)]>([:])
-    private let listening = Mutex<[any Channel]>([])
+    private let live = NIOLockedValueBox<[ObjectIdentifier: (channel: any Channel, busy: Bool)]>([:])
+    private let listening = NIOLockedValueBox<[any Channel]>([])
     /// Where listeners are bound (a port of 0 becomes the port the system chose), in configuration order.
-    private let boundAddresses = Mutex<[String]>([])
+    private let boundAddresses = NIOLockedValueBox<[String]>([])
     private let ready = Atomic<Bool>(false)
 
     /// A server for `config`, read from `configPath` (re-read there on SIGHUP; nil: never re-read).
@@ -47,7 +51,7 @@ public final class MapServer: Service, Sendable {
         self.registry = registry
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
         self.pool = NIOThreadPool(numberOfThreads: config.lookupThreads)
-        self.state = Mutex((config, nil))
+        self.state = NIOLockedValueBox((config, nil))
         pool.start()
     }
 
@@ -57,29 +61,29 @@ public final class MapServer: Service, Sendable {
     }
 
     /// The listeners' addresses once bound, in configuration order (`host:port`, `unix:/path`).
-    public var addresses: [String] { boundAddresses.withLock { $0 } }
+    public var addresses: [String] { boundAddresses.withLockedValue { $0 } }
 
     public func run() async throws {
-        let config = state.withLock { $0.config }
+        let config = state.withLockedValue { $0.config }
         raiseDescriptorLimit(config.maximumConnections + 256)
         var servers: [(ServerConfiguration.Listener, NIOAsyncChannel<Connection, Never>)] = []
         for listener in config.listeners {
             let server = try await bind(listener, config)
             servers.append((listener, server))
-            listening.withLock { $0.append(server.channel) }
-            boundAddresses.withLock { $0.append(Self.describe(listener.address, server.channel.localAddress)) }
+            listening.withLockedValue { $0.append(server.channel) }
+            boundAddresses.withLockedValue { $0.append(Self.describe(listener.address, server.channel.localAddress)) }
         }
         var metricsServer: MetricsEndpoint.ServerChannel?
         if let address = config.metricsListen {
             let server = try await MetricsEndpoint.bind(address, group: group, metrics: metrics)
-            listening.withLock { $0.append(server.channel) }
-            boundAddresses.withLock { $0.append(Self.describe(address, server.channel.localAddress)) }
+            listening.withLockedValue { $0.append(server.channel) }
+            boundAddresses.withLockedValue { $0.append(Self.describe(address, server.channel.localAddress)) }
             metricsServer = server
         }
         try Privileges.drop(to: config.user, logger: logger)
         let directory = try TableDirectory.open(config, registry: registry, metrics: metrics, logger: logger)
         for text in directory.warnings { logger.warning("\(text)") }
-        state.withLock { $0.directory = directory }
+        state.withLockedValue { $0.directory = directory }
         logger.info("daemon started -- listening on \(addresses.joined(separator: ", ")); serving \(config.servedNames.joined(separator: ", "))")
         ready.store(true, ordering: .releasing)
 
@@ -100,7 +104,7 @@ public final class MapServer: Service, Sendable {
         } onGracefulShutdown: {
             self.beginShutdown()
         }
-        let last = state.withLock { state in
+        let last = state.withLockedValue { state in
             let directory = state.directory
             state.directory = nil
             return directory
@@ -183,7 +187,7 @@ public final class MapServer: Service, Sendable {
         let id = ObjectIdentifier(channel)
         let count = openConnections.add(1, ordering: .relaxed).newValue
         defer { openConnections.subtract(1, ordering: .relaxed) }
-        let (maximum, directory) = state.withLock { state in
+        let (maximum, directory) = state.withLockedValue { state in
             state.directory?.retain()
             return (state.config.maximumConnections, state.directory)
         }
@@ -207,15 +211,15 @@ public final class MapServer: Service, Sendable {
             }
         }
         directory?.release()
-        live.withLock { $0[id] = (channel, false) }
-        defer { _ = live.withLock { $0.removeValue(forKey: id) } }
+        live.withLockedValue { $0[id] = (channel, false) }
+        defer { _ = live.withLockedValue { $0.removeValue(forKey: id) } }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await batch in inbound {
-                    live.withLock { $0[id]?.busy = true }
+                    live.withLockedValue { $0[id]?.busy = true }
                     let (reply, violation) = await self.respond(batch, listener, allocator: channel.allocator)
                     if reply.readableBytes > 0 { try await outbound.write(reply) }
-                    live.withLock { $0[id]?.busy = false }
+                    live.withLockedValue { $0[id]?.busy = false }
                     if let violation { throw violation }
                     if shuttingDown.load(ordering: .acquiring) { break }
                 }
@@ -264,7 +268,7 @@ public final class MapServer: Service, Sendable {
     /// else in one job on the thread pool.
     func lookup(_ requests: [(name: String, key: [UInt8])]) async -> [LookupAnswer] {
         guard !requests.isEmpty else { return [] }
-        let directory = state.withLock { state in
+        let directory = state.withLockedValue { state in
             state.directory?.retain()
             return state.directory
         }
@@ -339,7 +343,7 @@ public final class MapServer: Service, Sendable {
         case .success(let (config, directory)):
             for text in config.unused { logger.warning("\(text)") }
             for text in directory.warnings { logger.warning("\(text)") }
-            let old = state.withLock { state in
+            let old = state.withLockedValue { state in
                 if state.config.listeners != config.listeners || state.config.metricsListen != config.metricsListen {
                     logger.warning("reload of \(configPath): listener changes take effect when the server restarts")
                 }
@@ -361,14 +365,14 @@ public final class MapServer: Service, Sendable {
     /// Stop accepting; close idle connections now and busy ones after their reply.
     public func beginShutdown() {
         shuttingDown.store(true, ordering: .releasing)
-        for channel in listening.withLock({ $0 }) { channel.close(promise: nil) }
-        for (_, entry) in live.withLock({ $0 }) where !entry.busy {
+        for channel in listening.withLockedValue({ $0 }) { channel.close(promise: nil) }
+        for (_, entry) in live.withLockedValue({ $0 }) where !entry.busy {
             entry.channel.close(promise: nil)
         }
     }
 
     private func reloadCounts() -> [(String, Int)] {
-        let directory = state.withLock { $0.directory }
+        let directory = state.withLockedValue { $0.directory }
         return (directory?.tables ?? [:]).map { ($0.key, $0.value.reloads) }
     }
 
