@@ -23,12 +23,6 @@ public final class ServedTable: @unchecked Sendable {
     /// thread; any other list goes to the server's thread pool.
     public let answersFromMemory: Bool
 
-    /// Types whose lookups only compute over data read at open: rule lists, in-memory tables.
-    /// Berkeley DB (file reads under locks), lmdb (page faults on a memory map), ldap, the SQL
-    /// types, tcp, socketmap, unix (the password database) and nis block, and are not here.
-    static let memoryTypes: Set<String> = ["static", "inline", "texthash", "regexp", "pcre", "cidr", "environ",
-                                           "fail", "randmap", "internal"]
-
     /// Open every table of `definition` as a `SharedTable`.
     init(name: String, definition: String, registry: MapRegistry, request: OpenRequest, checkInterval: Int,
          metrics: TableMetrics?) throws(ServerConfigError) {
@@ -56,7 +50,8 @@ public final class ServedTable: @unchecked Sendable {
         }
         self.shared = shared
         self.list = MapList(title: name, opened: opened, diagnostics: request.diagnostics)
-        self.answersFromMemory = specs.allSatisfy { Self.memoryTypes.contains($0.type) }
+        // Whether a lookup can wait is the type's (the catalog row; a composite asks its members).
+        self.answersFromMemory = shared.allSatisfy { !$0.lookupsCanWait }
     }
 
     /// Look `key` up in the list; a failure of any table is a temporary answer.

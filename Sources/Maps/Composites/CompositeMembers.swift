@@ -55,6 +55,9 @@ struct CompositeMembers {
     /// Whether every member allows concurrent lookups.
     var concurrentLookups: Bool { distinct.allSatisfy { $0.concurrentLookups } }
 
+    /// Whether any member's lookups can wait.
+    var lookupsCanWait: Bool { distinct.contains { $0.lookupsCanWait } }
+
     /// The files of every member, each once.
     var sourceFiles: [String] {
         var seen = Set<String>()

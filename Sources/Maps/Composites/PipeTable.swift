@@ -48,5 +48,6 @@ public final class PipeTable: LookupTable {
 
     public func close() { members.close() }
     public var concurrentLookups: Bool { members.concurrentLookups }
+    public var lookupsCanWait: Bool { members.lookupsCanWait }
     public var sourceFiles: [String] { members.sourceFiles }
 }

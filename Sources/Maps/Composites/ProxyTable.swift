@@ -70,6 +70,7 @@ public final class ProxyTable: LookupTable {
     }
 
     public var concurrentLookups: Bool { inner.concurrentLookups }
+    public var lookupsCanWait: Bool { inner.lookupsCanWait }
     public var sourceFiles: [String] { inner.sourceFiles }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {

@@ -51,5 +51,6 @@ public final class UnionTable: LookupTable {
 
     public func close() { members.close() }
     public var concurrentLookups: Bool { members.concurrentLookups }
+    public var lookupsCanWait: Bool { members.lookupsCanWait }
     public var sourceFiles: [String] { members.sourceFiles }
 }

@@ -60,6 +60,10 @@ public protocol LookupTable: AnyObject {
     func lookupTraced(_ key: [UInt8]) throws(MapError) -> (value: [UInt8]?, detail: LookupDetail)
     /// Whether `lookup` may be called on several threads at once on this handle (see Threads).
     var concurrentLookups: Bool { get }
+    /// Whether a lookup can block its thread on something outside the process: another process's lock,
+    /// the network, a name service. The default is the catalog row's `lookups`; composites answer for
+    /// their members. A server answers tables that cannot wait on its event loop.
+    var lookupsCanWait: Bool { get }
     /// The files this handle read when it was opened (`NAME.db`, `NAME.lmdb`, a rules file; a
     /// composite's members' files): when one of them is replaced or modified, the handle is stale.
     var sourceFiles: [String] { get }
@@ -95,6 +99,7 @@ extension LookupTable {
         (try lookup(key), LookupDetail(keys: [key]))
     }
     public var concurrentLookups: Bool { false }
+    public var lookupsCanWait: Bool { MapCatalog.entry(named: type)?.lookups.canWait ?? true }
     public var sourceFiles: [String] { [] }
 }
 

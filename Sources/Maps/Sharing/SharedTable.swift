@@ -44,6 +44,8 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
     public let type: String
     public let name: String
     public let dictName: String
+    /// Whether lookups can wait, as the first handle said (a reopened handle is the same type and members).
+    public let lookupsCanWait: Bool
     public let duplicateLabel: String
     /// How handles are shared.
     public let sharing: Sharing
@@ -95,6 +97,7 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
         type = handle.type
         name = handle.name
         dictName = handle.dictName
+        lookupsCanWait = handle.lookupsCanWait
         duplicateLabel = handle.duplicateLabel
         observed = identities
         current = Generation(handle, files: files, identities: identities, sharing: sharing)
