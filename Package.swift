@@ -105,7 +105,7 @@ let package = Package(
         .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
         .target(name: "PostconfTool", dependencies: ["ToolSupport", "PostfixConfig", "Maps", "MapsPCRE2"]),
 
-        .target(name: "Explain", dependencies: ["Maps", "MapBackends", "MapTools", "PostfixConfig", "PostfixText"]),
+        .target(name: "Explain", dependencies: ["Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
 
         .executableTarget(name: "postmap", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
         .executableTarget(name: "postalias", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),

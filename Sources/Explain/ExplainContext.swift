@@ -17,11 +17,7 @@ public final class ExplainContext {
     /// Settings as Postfix's daemons open their tables: locked, fixed keys folded, UTF-8 checked;
     /// `proxy:` opened directly (there is no proxymap to ask).
     public var request: OpenRequest {
-        var settings = MapSettings()
-        let config = self.config
-        settings.utf8Enabled = config.bool("smtputf8_enable", default: false)
-        settings.mainParameter = { config.value($0) }
-        settings.proxy = .direct
+        let settings = MapSettings(config: config, proxy: .direct)
         let sink = self.sink
         return OpenRequest(mode: .readOnly, flags: [.lock, .foldFixed, .utf8Request], settings: settings,
                            diagnostics: Diagnostics(warning: { sink.add($0) }))
