@@ -7,8 +7,12 @@ import PackageDescription
 //   Maps                   the table protocol, the catalog, the map list, and every table that links
 //                          no C library (text, pattern, cidr and composite tables)       -> PostfixText
 //   MapsBerkeleyDB, MapsLMDB, MapsPCRE2                                                  -> Maps, C library
-//   PostfixConfig          main.cf and master.cf, $name expansion, the parameter table,
-//                          database client settings (TableParameters)            -> PostfixText, Maps
+//   PostfixConfig          main.cf and master.cf, $name expansion, the parameter table, the table
+//                          settings main.cf gives (MapSettings(config:)), match lists (MatchList,
+//                          DomainList), smtpd's restriction table (SMTPDRestrictions), postmap's
+//                          message keys (MessageKeys), the Berkeley DB migration plan
+//                          (DatabaseMigration), database client settings (TableParameters)
+//                                                                                -> PostfixText, Maps
 //   MapsLDAP               the ldap table; libldap is loaded on first use (CLDAPLoader)
 //                                                                   -> Maps, PostfixConfig, CLDAPLoader
 //   MapsSQLite             the sqlite table; libsqlite3 is loaded on first use (CSQLiteLoader)
@@ -19,17 +23,23 @@ import PackageDescription
 //   MapBackends            the registry of every implemented table type                  -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
+//
+//   Tool modules (below) depend on the library modules above, never on one another; only executables
+//   combine tool modules.
 //   MapTools               postmap, postalias and newaliases   -> ToolSupport, MapBackends, PostfixConfig
-//   PostconfTool           postconf, its display, edits and --check
+//   PostconfTool           postconf, its display, edits and --check; PostconfConfiguration (its reading
+//                          of main.cf and master.cf for a migration plan)
 //                                              -> ToolSupport, PostfixConfig, Maps, MapsPCRE2
-//   MapMigration           the migration off Berkeley DB: plans with PostconfTool, builds with the
-//                          backends, edits with postconf's atomic edit
-//                                              -> ToolSupport, Maps, MapBackends, PostconfTool
+//   MapMigration           the migration off Berkeley DB: plans with PostfixConfig's DatabaseMigration,
+//                          builds with the backends; reads and edits the configuration through what its
+//                          caller passes (postconf's)   -> ToolSupport, Maps, MapBackends, PostfixConfig
 //   Explain                postexplain's logic: Postfix's lookup orders by role, alias and virtual
 //                          expansion, smtpd restriction lists, header/body checks
 //                                                -> Maps, MapBackends, PostfixConfig, PostfixText
+//   MapServer              postmapd's library   -> Maps, MapBackends, PostfixConfig, SwiftNIO, ...
 //   postmap, postalias, newaliases, postconf   thin executables
-//   postmap-migrate        MapMigration behind swift-argument-parser (not a Postfix tool)
+//   postmap-migrate        MapMigration behind swift-argument-parser, with PostconfTool's configuration
+//                          reading and editing (not a Postfix tool)
 //   postexplain            its command line (swift-argument-parser)                  -> Explain
 
 /// This manifest's directory.
@@ -112,9 +122,9 @@ let package = Package(
         .executableTarget(name: "newaliases", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
         // postconf links no table backend but pcre (for the lint): its start-up stays light.
         .executableTarget(name: "postconf", dependencies: ["PostconfTool"], linkerSettings: startupLinkerSettings),
-        .target(name: "MapMigration", dependencies: ["ToolSupport", "PostfixText", "Maps", "MapBackends", "PostconfTool"]),
+        .target(name: "MapMigration", dependencies: ["ToolSupport", "PostfixText", "Maps", "MapBackends", "PostfixConfig"]),
         .executableTarget(name: "postmap-migrate", dependencies: [
-            "MapMigration", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MapMigration", "PostconfTool", "PostfixText", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: startupLinkerSettings),
         .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport",
                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
