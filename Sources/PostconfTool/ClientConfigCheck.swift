@@ -66,17 +66,11 @@ struct ClientConfigCheck {
     /// Checks a table that this one names (memcache's `backup`) as any table.
     let otherTable: (String) -> Void
 
-    private init(type: String, spec: String, file: String, table: String, isFile: Bool, settings: [String: Setting],
-                 report: @escaping Report, otherTable: @escaping (String) -> Void) {
-        self.type = type
-        self.spec = spec
-        self.file = file
-        self.settings = settings
-        self.report = report
-        self.otherTable = otherTable
+    /// `settings` as the table reads them: from its client file, or as main.cf's `TABLE_*` parameters.
+    private static func tableParameters(_ settings: [String: Setting], table: String, isFile: Bool) -> TableParameters {
         let values = settings.mapValues(\.value)
         let prefix = table + "_"
-        parameters = TableParameters(name: table, file: isFile ? values : nil, mainParameter: { full in
+        return TableParameters(name: table, file: isFile ? values : nil, mainParameter: { full in
             full.hasPrefix(prefix) ? values[String(full.dropFirst(prefix.count))] : nil
         })
     }
@@ -97,8 +91,9 @@ struct ClientConfigCheck {
                 let short = String(full.dropFirst(prefix.count))
                 if known.contains(short) { settings[short] = Setting(value: value, line: line) }
             }
-            part.check(ClientConfigCheck(type: type, spec: spec, file: mainFile, table: name, isFile: false,
-                                         settings: settings, report: report, otherTable: otherTable))
+            part.check(ClientConfigCheck(type: type, spec: spec, file: mainFile, settings: settings,
+                                         parameters: tableParameters(settings, table: name, isFile: false),
+                                         report: report, otherTable: otherTable))
             return true
         }
         if part.unreadableAtReference, access(name, R_OK) != 0 {
@@ -107,8 +102,9 @@ struct ClientConfigCheck {
         }
         guard let (settings, mode) = readClientFile(name, type: type, spec: spec, warnsOverride: part.warnsOverride,
                                                     report: report) else { return true }
-        part.check(ClientConfigCheck(type: type, spec: spec, file: name, table: name, isFile: true,
-                                     settings: settings, report: report, otherTable: otherTable))
+        part.check(ClientConfigCheck(type: type, spec: spec, file: name, settings: settings,
+                                     parameters: tableParameters(settings, table: name, isFile: true),
+                                     report: report, otherTable: otherTable))
         if let password = part.password, let pw = settings[password], !pw.value.isEmpty, mode & 0o004 != 0 {
             report(.warning, name, pw.line,
                    "\(spec): \(name) holds \(password) and every user can read it (mode \(String(mode & 0o7777, radix: 8))); "
