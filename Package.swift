@@ -4,8 +4,11 @@ import PackageDescription
 // Modules and what each may depend on (the README's Layout section draws the same picture):
 //
 //   PostfixText            bytes and text helpers: byte strings, line readers, {} text, strtol
+//   CLibraryLoader         C: a client library loaded on first use (dlopen, its symbols, once), the
+//                          pattern of CLDAPLoader, CSQLiteLoader, CSQLLoader and nis's libnsl
 //   Maps                   the table protocol, the catalog, the map list, and every table that links
-//                          no C library (text, pattern, cidr and composite tables)       -> PostfixText
+//                          no C library (text, pattern, cidr and composite tables)
+//                                                                      -> PostfixText, CLibraryLoader
 //   MapsBerkeleyDB, MapsLMDB, MapsPCRE2                                                  -> Maps, C library
 //   PostfixConfig          main.cf and master.cf, $name expansion, the parameter table, the table
 //                          settings main.cf gives (MapSettings(config:)), match lists (MatchList,
@@ -18,8 +21,9 @@ import PackageDescription
 //   MapsSQLite             the sqlite table; libsqlite3 is loaded on first use (CSQLiteLoader)
 //                                                                 -> Maps, PostfixConfig, CSQLiteLoader
 //   MapsMemcache           the memcache table (its client protocol is in Maps)   -> Maps, PostfixConfig
-//   MapsRemoteSQL          the pgsql and mysql tables; libpq and libmariadb are loaded on first use
-//                          (CSQLLoader)                                  -> Maps, PostfixConfig, CSQLLoader
+//   MapsRemoteSQL          the pgsql and mysql tables: one table over a driver each; libpq and
+//                          libmariadb are loaded on first use (CSQLLoader)
+//                                                                    -> Maps, PostfixConfig, CSQLLoader
 //   MapBackends            the registry of every implemented table type                  -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
@@ -93,22 +97,25 @@ let package = Package(
         .systemLibrary(name: "CLDAP"),
 
         .target(name: "PostfixText"),
-        .target(name: "Maps", dependencies: ["PostfixText"]),
+        // The one pattern of every client library loaded on first use (dlopen, a symbol table, once):
+        // the C loaders below and the nis table's libnsl.
+        .target(name: "CLibraryLoader"),
+        .target(name: "Maps", dependencies: ["PostfixText", "CLibraryLoader"]),
         .target(name: "MapsBerkeleyDB", dependencies: ["Maps", "CBerkeleyDB"]),
         .target(name: "MapsLMDB", dependencies: ["Maps", "CLMDB"]),
         .target(name: "MapsPCRE2", dependencies: ["Maps", "CPCRE2"]),
         .target(name: "PostfixConfig", dependencies: ["PostfixText", "Maps"]),
         // libldap's functions for MapsLDAP, the library loaded when the first ldap table opens.
-        .target(name: "CLDAPLoader"),
+        .target(name: "CLDAPLoader", dependencies: ["CLibraryLoader"]),
         .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "CLDAP", "CLDAPLoader"]),
         // libsqlite3's functions for MapsSQLite, the library loaded when the first sqlite table opens.
-        .target(name: "CSQLiteLoader"),
+        .target(name: "CSQLiteLoader", dependencies: ["CLibraryLoader"]),
         .target(name: "MapsSQLite", dependencies: ["Maps", "PostfixConfig", "CSQLiteLoader"]),
         .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapsSQLite",
                                                     "MapsMemcache", "MapsRemoteSQL"]),
         .target(name: "MapsMemcache", dependencies: ["Maps", "PostfixConfig"]),
         // libpq's and libmariadb's functions for MapsRemoteSQL, loaded when the first pgsql or mysql table opens.
-        .target(name: "CSQLLoader"),
+        .target(name: "CSQLLoader", dependencies: ["CLibraryLoader"]),
         .target(name: "MapsRemoteSQL", dependencies: ["Maps", "PostfixConfig", "CSQLLoader"]),
 
         .target(name: "ToolSupport", dependencies: ["PostfixText"]),
@@ -157,7 +164,7 @@ let package = Package(
         .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText", "Maps"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
-        .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
+        .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig", "Maps"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig"]),
         .testTarget(name: "MapServerTests", dependencies: [
             "MapServer", "Maps", "MapBackends", "PostfixText",
