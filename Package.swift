@@ -1,7 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Modules and what each may depend on (the README's Layout section draws the same picture):
+// Modules and what each may depend on (the README's Layout section draws the same picture). Every module
+// above PostfixText may use it too, and declares it when it does: scripts/check-imports (make test) fails
+// when a file imports a module its target does not declare, or a Sources/ target declares one it never imports.
 //
 //   PostfixText            bytes and text helpers: byte strings, line readers, {} text, strtol
 //   CLibraryLoader         C: a client library loaded on first use (dlopen, its symbols, once), the
@@ -101,39 +103,39 @@ let package = Package(
         // the C loaders below and the nis table's libnsl.
         .target(name: "CLibraryLoader"),
         .target(name: "Maps", dependencies: ["PostfixText", "CLibraryLoader"]),
-        .target(name: "MapsBerkeleyDB", dependencies: ["Maps", "CBerkeleyDB"]),
-        .target(name: "MapsLMDB", dependencies: ["Maps", "CLMDB"]),
-        .target(name: "MapsPCRE2", dependencies: ["Maps", "CPCRE2"]),
+        .target(name: "MapsBerkeleyDB", dependencies: ["Maps", "PostfixText", "CBerkeleyDB"]),
+        .target(name: "MapsLMDB", dependencies: ["Maps", "PostfixText", "CLMDB"]),
+        .target(name: "MapsPCRE2", dependencies: ["Maps", "PostfixText", "CPCRE2"]),
         .target(name: "PostfixConfig", dependencies: ["PostfixText", "Maps"]),
         // libldap's functions for MapsLDAP, the library loaded when the first ldap table opens.
         .target(name: "CLDAPLoader", dependencies: ["CLibraryLoader"]),
-        .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "CLDAP", "CLDAPLoader"]),
+        .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "PostfixText", "CLDAP", "CLDAPLoader"]),
         // libsqlite3's functions for MapsSQLite, the library loaded when the first sqlite table opens.
         .target(name: "CSQLiteLoader", dependencies: ["CLibraryLoader"]),
-        .target(name: "MapsSQLite", dependencies: ["Maps", "PostfixConfig", "CSQLiteLoader"]),
+        .target(name: "MapsSQLite", dependencies: ["Maps", "PostfixConfig", "PostfixText", "CSQLiteLoader"]),
         .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapsSQLite",
                                                     "MapsMemcache", "MapsRemoteSQL"]),
-        .target(name: "MapsMemcache", dependencies: ["Maps", "PostfixConfig"]),
+        .target(name: "MapsMemcache", dependencies: ["Maps", "PostfixConfig", "PostfixText"]),
         // libpq's and libmariadb's functions for MapsRemoteSQL, loaded when the first pgsql or mysql table opens.
         .target(name: "CSQLLoader", dependencies: ["CLibraryLoader"]),
-        .target(name: "MapsRemoteSQL", dependencies: ["Maps", "PostfixConfig", "CSQLLoader"]),
+        .target(name: "MapsRemoteSQL", dependencies: ["Maps", "PostfixConfig", "PostfixText", "CSQLLoader"]),
 
         .target(name: "ToolSupport", dependencies: ["PostfixText"]),
-        .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
-        .target(name: "PostconfTool", dependencies: ["ToolSupport", "PostfixConfig", "Maps", "MapsPCRE2"]),
+        .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
+        .target(name: "PostconfTool", dependencies: ["ToolSupport", "PostfixConfig", "PostfixText", "Maps", "MapsPCRE2"]),
 
         .target(name: "Explain", dependencies: ["Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
 
-        .executableTarget(name: "postmap", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
-        .executableTarget(name: "postalias", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
-        .executableTarget(name: "newaliases", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "postmap", dependencies: ["MapTools", "PostfixText"], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "postalias", dependencies: ["MapTools", "PostfixText"], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "newaliases", dependencies: ["MapTools", "PostfixText"], linkerSettings: startupLinkerSettings),
         // postconf links no table backend but pcre (for the lint): its start-up stays light.
         .executableTarget(name: "postconf", dependencies: ["PostconfTool"], linkerSettings: startupLinkerSettings),
         .target(name: "MapMigration", dependencies: ["ToolSupport", "PostfixText", "Maps", "MapBackends", "PostfixConfig"]),
         .executableTarget(name: "postmap-migrate", dependencies: [
             "MapMigration", "PostconfTool", "PostfixText", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: startupLinkerSettings),
-        .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport",
+        .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport", "PostfixText",
                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           linkerSettings: startupLinkerSettings),
         .target(name: "MapServer", dependencies: [
@@ -149,6 +151,8 @@ let package = Package(
         ]),
         .executableTarget(name: "postmapd", dependencies: [
             "MapServer", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The load generator of scripts/bench-server (postmapd against Redis); not installed.
         .executableTarget(name: "server-bench"),
@@ -165,7 +169,7 @@ let package = Package(
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig", "Maps"]),
-        .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig"]),
+        .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         .testTarget(name: "MapServerTests", dependencies: [
             "MapServer", "Maps", "MapBackends", "PostfixText",
             .product(name: "Logging", package: "swift-log"),

@@ -2,8 +2,6 @@ import MapBackends
 import ToolSupport
 import PostfixText
 import Maps
-import MapsBerkeleyDB
-import MapsLMDB
 import PostfixConfig
 import Synchronization
 #if canImport(Glibc)

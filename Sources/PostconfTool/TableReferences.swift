@@ -82,7 +82,7 @@ struct TableReferences {
             report(.warning, "\(spec): table type \(type) is not supported by this toolkit")
         }
         let path = ConfigText.text(rest)
-        if type == "hash" || type == "btree" {
+        if entry.library == .berkeleyDB {
             report(.warning, "\(spec): \(type) tables are Berkeley DB files, which newer distributions no longer "
                 + "support (Debian 13's Postfix drops them); consider lmdb:\(path) or cdb:\(path)")
         }

@@ -1,4 +1,5 @@
 import PostfixText
+import Maps
 
 /// What a migration plan reads: main.cf and master.cf as postconf reads them. PostconfTool's
 /// `PostconfConfiguration` provides it (postconf's parameter session); postmap-migrate passes it in.
@@ -48,6 +49,8 @@ public struct DatabaseMigration: Sendable {
     public var tables: [Table]
     public var edits: [Edit]
 
+    /// The types the migration moves off: the catalog's rows whose library is Berkeley DB.
+    static let berkeleyDBTypes = MapCatalog.names { $0.library == .berkeleyDB }
     /// Parameters whose defaults use Berkeley DB tables in Postfix 3.7.
     static let defaultsWithTables = ["alias_maps", "alias_database", "address_verify_map", "postscreen_cache_map"]
 
@@ -89,7 +92,7 @@ public struct DatabaseMigration: Sendable {
         let aliasPaths = Set(tables.filter(\.isAlias).map(\.path))
         for i in tables.indices where aliasPaths.contains(tables[i].path) { tables[i].isAlias = true }
         if let type = mainValue("default_database_type").map(ConfigText.text) ?? Optional("hash"),
-           type == "hash" || type == "btree", !edits.isEmpty || mainValue("default_database_type") != nil {
+           berkeleyDBTypes.contains(type), !edits.isEmpty || mainValue("default_database_type") != nil {
             edits.append(Edit(service: nil, name: "default_database_type", value: "lmdb", tables: []))
         }
         return DatabaseMigration(directory: config.directory, tables: tables, edits: edits)
@@ -108,8 +111,8 @@ public struct DatabaseMigration: Sendable {
         var bytes = Array(text.utf8)
         var i = 0
         while i < bytes.count {
-            for old in ["hash:", "btree:"] {
-                let o = Array(old.utf8)
+            for old in berkeleyDBTypes {
+                let o = Array((old + ":").utf8)
                 if i + o.count <= bytes.count, Array(bytes[i..<(i + o.count)]) == o, isTableStart(bytes, i) {
                     bytes.replaceSubrange(i..<(i + o.count), with: Array("lmdb:".utf8))
                     break
@@ -126,7 +129,7 @@ public struct DatabaseMigration: Sendable {
         var out: [(String, String)] = []
         var i = 0
         while i < bytes.count {
-            for type in ["hash", "btree"] {
+            for type in berkeleyDBTypes {
                 let o = Array((type + ":").utf8)
                 guard i + o.count <= bytes.count, Array(bytes[i..<(i + o.count)]) == o, isTableStart(bytes, i) else { continue }
                 var end = i + o.count
