@@ -26,7 +26,9 @@ import PackageDescription
 //   MapsRemoteSQL          the pgsql and mysql tables: one table over a driver each; libpq and
 //                          libmariadb are loaded on first use (CSQLLoader)
 //                                                                    -> Maps, PostfixConfig, CSQLLoader
-//   MapBackends            the registry of every implemented table type                  -> all tables
+//   MapBackends            the registry of every implemented table type: its source is written by
+//                          scripts/gen-backends from this target's Maps* dependencies (each module
+//                          MapsX lists its types as XMaps.types)                        -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
 //

@@ -126,6 +126,9 @@ extension String {
 
 /// The `hash` and `btree` table types.
 public enum BerkeleyDBMaps {
+    /// This module's types, which MapBackends registers (scripts/gen-backends).
+    public static let types: [MapType] = [hash, btree]
+
     /// `hash:NAME` → `NAME.db`, a Berkeley DB hash file.
     public static let hash = MapType(
         name: "hash",

@@ -164,6 +164,9 @@ extension Substring {
 
 /// The `lmdb` table type.
 public enum LMDBMaps {
+    /// This module's types, which MapBackends registers (scripts/gen-backends).
+    public static let types: [MapType] = [lmdb]
+
     /// `lmdb:NAME` → `NAME.lmdb`.
     public static let lmdb = MapType(
         name: "lmdb",

@@ -178,6 +178,9 @@ public enum PCREDialect: PatternDialect {
 
 /// The `pcre` table type (PCRE2, 8-bit).
 public enum PCRE2Maps {
+    /// This module's types, which MapBackends registers (scripts/gen-backends).
+    public static let types: [MapType] = [pcre]
+
     /// `pcre:FILE` or `pcre:{ {rule}, ... }`.
     public static let pcre = MapType(name: "pcre", fixedKeys: false, open: { name, request throws(MapError) in
         try PatternTable(PCREDialect.self, name: name, request: request)

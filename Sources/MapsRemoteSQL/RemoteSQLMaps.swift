@@ -5,6 +5,9 @@ import Maps
 /// (`RemoteSQLTable`) over a driver for each client library; the libraries are loaded when the first
 /// such table opens.
 public enum RemoteSQLMaps {
+    /// This module's types, which MapBackends registers (scripts/gen-backends).
+    public static let types: [MapType] = [pgsql, mysql]
+
     public static let pgsql = MapType(name: "pgsql", open: { name, request throws(MapError) in
         try RemoteSQLTable<PgSQLDriver>(name: name, request: request)
     })

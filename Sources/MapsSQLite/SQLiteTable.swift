@@ -155,6 +155,9 @@ extension SQLiteTable: Sendable {}
 
 /// The `sqlite` table type.
 public enum SQLiteMaps {
+    /// This module's types, which MapBackends registers (scripts/gen-backends).
+    public static let types: [MapType] = [sqlite]
+
     /// `sqlite:/path/file.cf` or `sqlite:NAME` (main.cf parameters `NAME_*`).
     public static let sqlite = MapType(name: "sqlite", open: { name, request throws(MapError) in
         try SQLiteTable(name: name, request: request)

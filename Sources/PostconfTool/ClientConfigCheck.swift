@@ -16,7 +16,8 @@ import Glibc
 ///
 /// The set-up is shared: reading the client file (or the main.cf form's `NAME_*` parameters), the
 /// settings read with the tables' own rules (`TableParameters`), and the reporting helpers. What differs
-/// is each type's `Part`.
+/// is each type's `Part`: Postfix's types have their own (`parts`), a type that Postfix does not have
+/// gets the one its catalog row's settings make (`declaredPart`).
 struct ClientConfigCheck {
     typealias Report = (LintFinding.Severity, String, Int?, String, [String]) -> Void
 
@@ -39,8 +40,8 @@ struct ClientConfigCheck {
         var check: @Sendable (ClientConfigCheck) -> Void
     }
 
-    /// The part of each client type; `ClientConfigCheckTests` fails when a `.clientConfig` row of the
-    /// catalog has none.
+    /// The part of each of Postfix's client types; `ClientConfigCheckTests` fails when a `.clientConfig`
+    /// row of the catalog has neither a part nor declared settings (`part(for:)`).
     static let parts: [String: Part] = [
         "ldap": Part(password: "bind_pw", check: { $0.checkLDAP() }),
         "memcache": Part(warnsOverride: false, check: { $0.checkMemcache() }),
@@ -48,6 +49,19 @@ struct ClientConfigCheck {
         "pgsql": Part(password: "password", unreadableAtReference: true, check: { $0.checkRemoteSQL() }),
         "sqlite": Part(check: { $0.checkSQLite() }),
     ]
+
+    /// The part that checks `entry`'s settings: its own, else the one its declared settings make (nil
+    /// when it has neither).
+    static func part(for entry: MapCatalog.Entry) -> Part? {
+        parts[entry.name] ?? declaredPart(entry.clientSettings)
+    }
+
+    /// The check of a type without a part of its own: each setting its row declares, by its kind, in
+    /// the order declared (nil when it declares none).
+    static func declaredPart(_ declared: [MapCatalog.ClientSetting]) -> Part? {
+        guard !declared.isEmpty else { return nil }
+        return Part(password: declared.first { $0.kind == .password }?.name, check: { $0.checkDeclared(declared) })
+    }
 
     /// The types whose tables take a client configuration: the catalog's `.clientConfig` rows.
     static var types: [String] {
@@ -75,16 +89,18 @@ struct ClientConfigCheck {
         })
     }
 
-    /// Check table `type:name` (`spec` as written): a client file when `name` is a file name, else the
-    /// main.cf form (`NAME_*` parameters among `mainValues`). `atReference` reports where the table is
-    /// named. False when the type has no part.
-    static func check(type: String, name: String, spec: String, mainFile: String,
+    /// Check table `type:name` (`spec` as written) of the type of catalog row `entry`: a client file
+    /// when `name` is a file name, else the main.cf form (`NAME_*` parameters among `mainValues`).
+    /// `atReference` reports where the table is named. False when the type has no part (`part(for:)`).
+    static func check(entry: MapCatalog.Entry, name: String, spec: String, mainFile: String,
                       mainValues: () -> [(name: String, value: String, line: Int?)],
                       report: @escaping Report, atReference: (String) -> Void,
                       otherTable: @escaping (String) -> Void) -> Bool {
-        guard let part = parts[type] else { return false }
+        guard let part = part(for: entry) else { return false }
+        let type = entry.name
         guard TableParameters.isFileName(name) else {
-            let known = (BuiltinParameters.dbmsSuffixes[type] ?? []).map(ConfigText.text)
+            let names = BuiltinParameters.clientParameterNames(type) ?? BuiltinParameters.clientParameterNames(declaredBy: entry)
+            let known = (names ?? []).map(ConfigText.text)
             var settings: [String: Setting] = [:]
             let prefix = name + "_"
             for (full, value, line) in mainValues() where full.hasPrefix(prefix) {
@@ -187,6 +203,33 @@ struct ClientConfigCheck {
             guard let path = settings[p]?.value, !path.isEmpty else { continue }
             var st = stat()
             if stat(path, &st) != 0 { error(p, "\(p) \(path): \(systemErrorText(errno))") }
+        }
+    }
+
+    // MARK: A type's declared settings
+
+    /// Each setting of `declared` by its kind: numbers, booleans and templates when given, required
+    /// strings, files that must exist.
+    func checkDeclared(_ declared: [MapCatalog.ClientSetting]) {
+        var templates = QueryTemplates(type: type, name: spec)
+        for setting in declared {
+            let p = setting.name
+            switch setting.kind {
+            case .number(let min, let max):
+                if parameters.isSet(p) { int(p, min, min: min, max: max) }
+            case .boolean:
+                if parameters.isSet(p) { bool(p, false) }
+            case .string(let min):
+                string(p, "", min: min)
+            case .password:
+                break
+            case .queryTemplate:
+                if let query = settings[p]?.value { checkQuery(query, in: &templates, parameter: p, shown: "\(p) = \(query)") }
+            case .resultTemplate:
+                if let format = settings[p]?.value { checkResultFormat(format, in: &templates, parameter: p) }
+            case .file:
+                checkFilesExist([p])
+            }
         }
     }
 

@@ -126,7 +126,7 @@ final class LintRun {
                 }
             }
         }
-        let near = (BuiltinParameters.dbmsSuffixes[type] ?? [])
+        let near = (BuiltinParameters.clientParameterNames(type) ?? [])
             .filter { Self.distance(name, $0, limit: 2) <= 2 }
             .map(ConfigText.text)
         return LintFinding(severity: .warning, file: path, line: line, parameter: ConfigText.text(name),

@@ -460,7 +460,7 @@ final class PostconfSession {
                 try registerDatabaseHelper(inner, scope: scope)
                 continue
             }
-            guard let suffixes = BuiltinParameters.dbmsSuffixes[typeName] else { continue }
+            guard let suffixes = BuiltinParameters.clientParameterNames(typeName) else { continue }
             for suffix in suffixes {
                 flagUserParameter(Array(prefix) + [0x5F] + suffix, class: [.dbms, .user], scope: scope)
             }
@@ -493,7 +493,7 @@ final class PostconfSession {
             messages.warning("read \"\(type)\" configuration \"\(pathText)\": \(systemErrorText(reader.readError))")
             return
         }
-        for suffix in BuiltinParameters.dbmsSuffixes[type] ?? [] { table.remove(suffix) }
+        for suffix in BuiltinParameters.clientParameterNames(type) ?? [] { table.remove(suffix) }
         for (name, value) in table.entries {
             messages.warning("\(ConfigText.text(spec)): unused parameter: \(ConfigText.text(name))=\(ConfigText.text(value))")
         }

@@ -111,7 +111,7 @@ struct TableReferences {
             }
             // A table that a client table names (memcache's backup) is checked as any table, at the place
             // that names the client table.
-            let checked = ClientConfigCheck.check(type: type, name: path, spec: spec, mainFile: run.mainFile,
+            let checked = ClientConfigCheck.check(entry: entry, name: path, spec: spec, mainFile: run.mainFile,
                                                   mainValues: { run.mainSettings() }, report: sink,
                                                   atReference: { report(.error, $0) }, otherTable: { walk(Array($0.utf8)) })
             if !checked, rest.first == 0x2F {

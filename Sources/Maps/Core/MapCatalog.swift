@@ -5,10 +5,13 @@ import PostfixText
 /// (`names { $0.isIndexed }`).
 ///
 /// Adding a table type is one file with its table and one row here. A type whose table links no C
-/// library is `.builtin`, with its opener; a type in a backend module (Berkeley DB, LMDB, PCRE2, libldap)
-/// names that module, and `MapBackends.modules` supplies the opener. A row says which Debian package of
-/// Postfix provides the type (`postfix`, `postfix-lmdb`, ...) and which shared library its code links or
-/// loads, with the Debian package of that library: the package's Depends are those libraries
+/// library is `.builtin`, with its opener; a type in a backend module (Berkeley DB, LMDB, PCRE2, libldap,
+/// the database clients) names that module, whose `XMaps.types` supplies the opener (MapBackends, written
+/// by scripts/gen-backends from Package.swift). A database client type that Postfix does not have
+/// declares its settings in its row (`ClientSetting`), which postconf knows and `postconf --check` lints.
+/// A row says which Debian package of Postfix provides the type (`postfix`, `postfix-lmdb`, ...) and which
+/// shared library its code links or loads, with the Debian package of that library: the package's Depends
+/// are those libraries
 /// (`completion-spec --deb-depends`). Types that Postfix has and this toolkit does not are rows too, so
 /// that lint can tell "not supported here" from "not a table type at all".
 public enum MapCatalog {
@@ -225,6 +228,9 @@ public enum MapCatalog {
         public let summary: String
         /// Where its code lives.
         public let implementation: Implementation
+        /// The settings of a `.clientConfig` type that Postfix does not have: the names it reads and what
+        /// each value must be (`ClientSetting`), the one list of them. Empty for every other row.
+        public let clientSettings: [ClientSetting]
 
         /// Whether this toolkit can open it (given the backend modules linked).
         public var isImplemented: Bool {
@@ -249,21 +255,22 @@ public enum MapCatalog {
                                    library: SharedLibrary? = nil, summary: String) -> Entry {
             Entry(name: type.name, keys: type.fixedKeys ? .fixed : .patterns, buildable: type.build != nil,
                   files: files, lookups: lookups, postfixPackage: postfix, library: library, summary: summary,
-                  implementation: .builtin(type))
+                  implementation: .builtin(type), clientSettings: [])
         }
 
-        /// A type implemented in a backend module.
+        /// A type implemented in a backend module; `settings` are a client type's (`clientSettings`).
         public static func backend(_ name: String, module: String, keys: Keys, buildable: Bool, files: Files,
-                                   lookups: Lookups, postfix: String?, library: SharedLibrary?, summary: String) -> Entry {
+                                   lookups: Lookups, postfix: String?, library: SharedLibrary?, summary: String,
+                                   settings: [ClientSetting] = []) -> Entry {
             Entry(name: name, keys: keys, buildable: buildable, files: files, lookups: lookups, postfixPackage: postfix,
-                  library: library, summary: summary, implementation: .backend(module: module))
+                  library: library, summary: summary, implementation: .backend(module: module), clientSettings: settings)
         }
 
         /// A Postfix type this toolkit does not have.
         public static func postfixOnly(_ name: String, keys: Keys, buildable: Bool, files: Files, lookups: Lookups,
                                        postfix: String? = nil, summary: String) -> Entry {
             Entry(name: name, keys: keys, buildable: buildable, files: files, lookups: lookups, postfixPackage: postfix,
-                  library: nil, summary: summary, implementation: .postfixOnly)
+                  library: nil, summary: summary, implementation: .postfixOnly, clientSettings: [])
         }
     }
 }
