@@ -39,6 +39,36 @@ import Testing
         }
     }
 
+    /// One list of names per type: every name a client module reads through `TableParameters`
+    /// (`p.int("timeout", ...)`) is one that postconf knows for a type of that module (Postfix's for its
+    /// types, the row's declared settings for any other), so a name read and not declared fails here.
+    @Test func everyNameAClientModuleReadsIsKnown() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources")
+        let rows = MapCatalog.entries.filter { $0.files == .clientConfig && $0.module != nil }
+        let reads = try NSRegularExpression(
+            pattern: #"\.(?:isSet|checkedString|checkedInt|checkedBool|string|optionalString|int|bool)\(\s*"([A-Za-z0-9_]+)""#)
+        for module in Set(rows.compactMap(\.module)).sorted() {
+            let known = Set(rows.filter { $0.module == module }
+                .flatMap { BuiltinParameters.clientParameterNames($0.name) ?? [] }
+                .map { String(decoding: $0, as: UTF8.self) })
+            let dir = sources.appendingPathComponent(module)
+            let files = (FileManager.default.enumerator(atPath: dir.path)?.compactMap { $0 as? String } ?? [])
+                .filter { $0.hasSuffix(".swift") }
+            var names: Set<String> = []
+            for file in files {
+                let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+                for match in reads.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                    if let range = Range(match.range(at: 1), in: text) { names.insert(String(text[range])) }
+                }
+            }
+            #expect(!names.isEmpty, "\(module): no setting read through TableParameters found")
+            for name in names.sorted() {
+                #expect(known.contains(name), "\(module) reads \(name), which no client row of it declares")
+            }
+        }
+    }
+
     /// Each part runs for its type: a problem only that part reports is reported.
     @Test(arguments: ClientConfigCheck.parts.keys.sorted())
     func partRunsForItsType(type: String) throws {
