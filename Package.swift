@@ -136,27 +136,33 @@ let package = Package(
         // The load generator of scripts/bench-server (postmapd against Redis); not installed.
         .executableTarget(name: "server-bench"),
         // Measures the cost of traces against plain lookups for scripts/bench-explain; not installed.
+        // Lookups from 8 threads through each SharedTable sharing mode, run by scripts/bench-threads; not installed.
+        .executableTarget(name: "thread-sharing-bench", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
         .executableTarget(name: "explain-bench", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
         .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "MapMigration", "ToolSupport", "Maps"]),
 
+        // What the test targets share: paths, commands with a deadline, temporary directories, the socket
+        // client, the daemon runner and the servers on it, the oracle runner (Foundation: it is test code).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
-        .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP",
-                                                     "MapsRemoteSQL", "MapBackends"]),
-        .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText"]),
+        .testTarget(name: "BackendTests", dependencies: ["TestSupport", "Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2",
+                                                     "MapsLDAP", "MapsRemoteSQL", "MapsMemcache", "MapBackends"]),
+        .testTarget(name: "PostfixConfigTests", dependencies: ["TestSupport", "PostfixConfig", "PostfixText"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
-        .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig"]),
+        .testTarget(name: "ExplainTests", dependencies: ["TestSupport", "Explain", "Maps", "MapBackends", "PostfixConfig"]),
         .testTarget(name: "MapServerTests", dependencies: [
-            "MapServer", "Maps", "MapBackends", "PostfixText",
+            "TestSupport", "MapServer", "Maps", "MapBackends", "PostfixText",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsMemcache"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsMemcache"]),
     ],
     swiftLanguageModes: [.v6]
 )

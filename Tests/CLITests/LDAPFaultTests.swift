@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A `postmap -q -` process whose standard input the test writes a line at a time, so the server can
 /// be stopped, frozen or restarted between two lookups of one process (one connection).
@@ -172,8 +173,7 @@ struct LDAPFaultTests {
 
     @Test("StartTLS and ldaps with a certificate made for the test")
     func tls() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+        let server = try Slapd.shared.get()
         let twin = Twin()
         let ca = server.caFile
         let cases: [(String, String)] = [
@@ -229,9 +229,3 @@ struct LDAPFaultTests {
     }
 }
 
-extension Slapd {
-    /// Start the server unless it is running.
-    func start(ifStopped: Bool) throws {
-        if !Slapd.accepts(port) { try start() }
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// One ldap table configuration and the keys to look up in it.
 struct LDAPCase: CustomStringConvertible {
@@ -119,8 +120,7 @@ struct LDAPTests {
 
     @Test("lookups through Debian's postmap and ours agree", arguments: ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
     func differential(mainCf: String) throws {
-        let server = try Slapd()
-        defer { server.stop() }
+        let server = try Slapd.shared.get()
         let twin = Self.twin(mainCf)
         for c in Self.cases {
             try Self.compare(c, twin: twin, server: server)
@@ -129,8 +129,7 @@ struct LDAPTests {
 
     @Test("server_host forms, failover and several tables in one process")
     func serverHosts() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+        let server = try Slapd.shared.get()
         let dead = try Slapd.freePort()
         let twin = Self.twin()
         let hostPort = server.url.replacingOccurrences(of: "ldap://", with: "")
@@ -167,8 +166,7 @@ struct LDAPTests {
 
     @Test("legacy main.cf form: NAME_parameter with $name expansion")
     func mainCfForm() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+        let server = try Slapd.shared.get()
         let main = """
             compatibility_level = 3.6
             ldap_host = 127.0.0.1:\(server.port)
@@ -196,8 +194,7 @@ struct LDAPTests {
 
     @Test("configuration errors and refused operations")
     func configurationErrors() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+        let server = try Slapd.shared.get()
         let twin = Self.twin()
         let host = "server_host = \(server.url)\n"
         let bad: [String: String] = [
@@ -235,8 +232,7 @@ struct LDAPTests {
 
     @Test("the password never appears in a message")
     func passwordHidden() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+        let server = try Slapd.shared.get()
         let dead = try Slapd.freePort()
         let twin = Self.twin()
         let secret = "Sup3r-S3cret-Passw0rd"

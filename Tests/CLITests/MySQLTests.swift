@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The mysql table against a real MariaDB (testdata/sql/mariadb.sql), compared with Debian's postmap
 /// and postfix-mysql: the same .cf files, the same keys, identical stdout, stderr and exit status.
@@ -80,15 +81,18 @@ struct MySQLTests {
         try twin.same("postmap", c.flags + ["-q", "-", "mysql:./\(file)"], stdin: repeated, normalize: normalize, sourceLocation: sourceLocation)
     }
 
-    static func server() throws -> MariaDBServer {
-        let sql = try String(contentsOfFile: Paths.root.appendingPathComponent("testdata/sql/mariadb.sql").path, encoding: .utf8)
+    /// The suite's server (testdata/sql/mariadb.sql), shared by the tests that only read it.
+    static func server() throws -> MariaDBServer { try MariaDBServer.shared.get() }
+
+    /// A server of the test's own, for a test that stops, freezes or restarts it.
+    static func ownServer() throws -> MariaDBServer {
+        let sql = try String(contentsOfFile: Paths.inRoot("testdata/sql/mariadb.sql"), encoding: .utf8)
         return try MariaDBServer(sql: sql)
     }
 
     @Test("lookups through Debian's postmap and ours agree", arguments: ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
     func differential(mainCf: String) throws {
         let server = try Self.server()
-        defer { server.stop() }
         let twin = PgSQLTests.twin(mainCf)
         twin.write("sanity.cf", Self.login(server) + Self.query)
         #expect(try twin.same("postmap", ["-q", "alice@example.com", "mysql:./sanity.cf"]).out == "alice@mail.example.com\n")
@@ -104,7 +108,6 @@ struct MySQLTests {
     @Test("hosts forms, option_file and option_group, TLS settings, several tables in one process")
     func hostForms() throws {
         let server = try Self.server()
-        defer { server.stop() }
         let twin = PgSQLTests.twin()
         twin.write("client.cnf", "[client]\nsocket = \(server.socket)\n[postfix]\nport = \(server.port)\nuser = postfix\n")
         let forms: [SQLCase] = [
@@ -162,7 +165,6 @@ struct MySQLTests {
     @Test("legacy main.cf form and configuration errors")
     func configuration() throws {
         let server = try Self.server()
-        defer { server.stop() }
         let main = """
             compatibility_level = 3.6
             my_host = 127.0.0.1:\(server.port)
@@ -202,7 +204,7 @@ struct MySQLTests {
 
     @Test("faults: dead, failover, wrong password, SQL error, stopped and frozen servers")
     func faults() throws {
-        let server = try Self.server()
+        let server = try Self.ownServer()
         defer { server.stop() }
         let dead = try Slapd.freePort()
         let twin = Twin()

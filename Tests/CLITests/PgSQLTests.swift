@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// One pgsql table configuration and the keys to look up in it.
 struct SQLCase: CustomStringConvertible {
@@ -92,15 +93,18 @@ struct PgSQLTests {
         return twin
     }
 
-    static func server() throws -> PgSQLServer {
-        let sql = try String(contentsOfFile: Paths.root.appendingPathComponent("testdata/sql/pgsql.sql").path, encoding: .utf8)
+    /// The suite's server (testdata/sql/pgsql.sql), shared by the tests that only read it.
+    static func server() throws -> PgSQLServer { try PgSQLServer.shared.get() }
+
+    /// A server of the test's own, for a test that stops, freezes or restarts it.
+    static func ownServer() throws -> PgSQLServer {
+        let sql = try String(contentsOfFile: Paths.inRoot("testdata/sql/pgsql.sql"), encoding: .utf8)
         return try PgSQLServer(sql: sql)
     }
 
     @Test("lookups through Debian's postmap and ours agree", arguments: ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
     func differential(mainCf: String) throws {
         let server = try Self.server()
-        defer { server.stop() }
         let twin = Self.twin(mainCf)
         // The server answers: a known key is found, a multi-row key joined, an injection finds nothing.
         twin.write("sanity.cf", Self.login(server) + Self.query)
@@ -121,7 +125,6 @@ struct PgSQLTests {
     @Test("hosts forms: inet, unix socket, URI, several tables in one process")
     func hostForms() throws {
         let server = try Self.server()
-        defer { server.stop() }
         let twin = Self.twin()
         let uri = "postgresql://postfix:\(PgSQLServer.password)@127.0.0.1:\(server.port)/postgres"
         let forms: [SQLCase] = [
@@ -153,7 +156,6 @@ struct PgSQLTests {
     @Test("legacy main.cf form: NAME_parameter with $name expansion")
     func mainCfForm() throws {
         let server = try Self.server()
-        defer { server.stop() }
         let main = """
             compatibility_level = 3.6
             pg_host = 127.0.0.1:\(server.port)
@@ -193,7 +195,6 @@ struct PgSQLTests {
     @Test("configuration errors and refused operations")
     func configurationErrors() throws {
         let server = try Self.server()
-        defer { server.stop() }
         let twin = Self.twin()
         let login = Self.login(server)
         let bad: [String: String] = [

@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOTestUtils
 import Testing
+import TestSupport
 
 @Suite("protocol decoders")
 struct DecoderTests {
