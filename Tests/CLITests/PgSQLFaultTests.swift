@@ -15,18 +15,7 @@ struct PgSQLFaultTests {
     /// of bob, the end of input, then `after`.
     static func twoLookups(_ twin: Twin, _ map: String, before: () throws -> Void = {}, between: () throws -> Void,
                            after: () throws -> Void = {}) throws -> [(tool: String, outcome: Outcome, elapsed: TimeInterval)] {
-        var runs: [(String, Outcome, TimeInterval)] = []
-        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
-            try before()
-            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", map], in: dir)
-            query.send("alice@example.com")
-            try between()
-            query.send("bob@example.com")
-            let (outcome, elapsed) = query.finish()
-            try after()
-            runs.append((tool, outcome, elapsed))
-        }
-        return runs
+        try twin.twoLookups(map, before: before, between: between, after: after)
     }
 
     static func expectSame(_ runs: [(tool: String, outcome: Outcome, elapsed: TimeInterval)],

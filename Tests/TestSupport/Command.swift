@@ -66,17 +66,29 @@ final class RunningCommand: @unchecked Sendable {
         }
     }
 
-    /// Block the calling thread until the child ends; past `timeout` seconds it is terminated and an issue
-    /// recorded.
-    func finish(timeout: TimeInterval) -> Outcome {
-        let ended = DispatchSemaphore(value: 0)
-        let process = self.process
-        DispatchQueue.global().async { process.waitUntilExit(); ended.signal() }
-        if ended.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            Issue.record("timed out after \(timeout) s: \(executable) \(arguments)")
-            ended.wait()
+    /// Block the calling thread until the child ends (polling: no thread is added per child); past
+    /// `deadline` it is terminated and an issue recorded.
+    func finish(deadline: Date) -> Outcome {
+        while process.isRunning && Date() < deadline { usleep(2000) }
+        return collect()
+    }
+
+    /// Await the child's end: the task sleeps between polls, so it holds no thread meanwhile.
+    func finishAsync(deadline: Date) async -> Outcome {
+        while process.isRunning && Date() < deadline { try? await Task.sleep(nanoseconds: 2_000_000) }
+        if !process.isRunning {
+            // The output may still be on its way to the drain tasks: await them without blocking.
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in group.notify(queue: .global()) { done.resume() } }
         }
+        return collect()
+    }
+
+    private func collect() -> Outcome {
+        if process.isRunning {
+            process.terminate()
+            Issue.record("timed out: \(executable) \(arguments)")
+        }
+        process.waitUntilExit()
         group.wait()
         return Outcome(stdout: [UInt8](outData), stderr: String(decoding: errData, as: UTF8.self), status: process.terminationStatus)
     }
@@ -88,18 +100,17 @@ final class RunningCommand: @unchecked Sendable {
 @discardableResult
 public func run(_ executable: String, _ arguments: [String], in directory: URL, stdin: [UInt8]? = nil,
                 environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> Outcome {
-    try RunningCommand(executable, arguments, in: directory, stdin: stdin, environment: environment).finish(timeout: timeout)
+    try RunningCommand(executable, arguments, in: directory, stdin: stdin, environment: environment)
+        .finish(deadline: Date().addingTimeInterval(timeout))
 }
 
-/// `run`, awaited: the wait for the child happens on a Dispatch thread, and the calling task is suspended
-/// (not blocked) until it ends.
+/// `run`, awaited: the calling task is suspended (not blocked) until the child ends, so it does not hold
+/// one of Swift Testing's cooperative threads meanwhile.
 @discardableResult
 public func runAsync(_ executable: String, _ arguments: [String], in directory: URL, stdin: [UInt8]? = nil,
                      environment: [String: String] = [:], timeout: TimeInterval = 120) async throws -> Outcome {
     let command = try RunningCommand(executable, arguments, in: directory, stdin: stdin, environment: environment)
-    return await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: command.finish(timeout: timeout)) }
-    }
+    return await command.finishAsync(deadline: Date().addingTimeInterval(timeout))
 }
 
 /// Poll `condition` every `interval` seconds until it holds or `deadline` seconds pass; returns whether it

@@ -133,6 +133,14 @@ public final class Shared<Value: Sendable>: @unchecked Sendable {
         self.onExit = stop
     }
 
+    /// The shared value, for an async test: made (or waited for) on a Dispatch thread, so starting a
+    /// server does not hold one of Swift Testing's cooperative threads.
+    public func value() async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try self.get() }) }
+        }
+    }
+
     /// The shared value, made by the first caller (the others wait for it).
     public func get() throws -> Value {
         try lock.withLock { () throws -> Value in

@@ -103,12 +103,16 @@ public final class Twin: Sendable {
               normalize: (Outcome) -> Outcome = { $0 },
               sourceLocation: SourceLocation = #_sourceLocation) throws -> Outcome {
         let (a, b) = try run(tool, arguments, stdin: stdin, config: config)
-        let x = normalize(a), y = normalize(b)
+        Self.expectSame(normalize(a), normalize(b), tool, arguments, sourceLocation: sourceLocation)
+        return a
+    }
+
+    /// Identical stdout, stderr and exit status.
+    static func expectSame(_ x: Outcome, _ y: Outcome, _ tool: String, _ arguments: [String], sourceLocation: SourceLocation) {
         #expect(x.status == y.status, "exit status of \(tool) \(arguments)", sourceLocation: sourceLocation)
         #expect(x.out == y.out, "stdout of \(tool) \(arguments)", sourceLocation: sourceLocation)
         #expect(x.stdout == y.stdout, "stdout bytes of \(tool) \(arguments)", sourceLocation: sourceLocation)
         #expect(x.stderr == y.stderr, "stderr of \(tool) \(arguments)", sourceLocation: sourceLocation)
-        return a
     }
 
     /// `same`, awaited: both run at once, and no thread is held while they do. Requires identical
@@ -118,11 +122,7 @@ public final class Twin: Sendable {
               normalize: (Outcome) -> Outcome = { $0 },
               sourceLocation: SourceLocation = #_sourceLocation) async throws -> Outcome {
         let (a, b) = try await runAsync(tool, arguments, stdin: stdin)
-        let x = normalize(a), y = normalize(b)
-        #expect(x.status == y.status, "exit status of \(tool) \(arguments)", sourceLocation: sourceLocation)
-        #expect(x.out == y.out, "stdout of \(tool) \(arguments)", sourceLocation: sourceLocation)
-        #expect(x.stdout == y.stdout, "stdout bytes of \(tool) \(arguments)", sourceLocation: sourceLocation)
-        #expect(x.stderr == y.stderr, "stderr of \(tool) \(arguments)", sourceLocation: sourceLocation)
+        Self.expectSame(normalize(a), normalize(b), tool, arguments, sourceLocation: sourceLocation)
         return a
     }
 }
