@@ -490,7 +490,6 @@ struct ServerDatabaseTests {
               Oracle.check(PgSQLServer.available, "postgresql and postfix-pgsql"),
               Oracle.check(Memcached.available, "memcached") else { return }
         let pg = try PgSQLTests.server()
-        defer { pg.stop() }
         let mc = try Memcached()
         defer { mc.stop() }
         let dir = TempDir("postmapd")

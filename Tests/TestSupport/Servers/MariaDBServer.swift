@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// A real MariaDB server for the mysql table tests: Debian's mariadbd, its data directory made by
 /// `mariadb-install-db` in a temporary directory, listening on a loopback port and a Unix-domain socket
@@ -18,13 +19,15 @@ public final class MariaDBServer: Sendable {
     /// One server loaded with testdata/sql/mariadb.sql for every test that only reads it, started on first
     /// use and stopped when the test process exits. A test that stops, freezes or restarts a server
     /// makes its own.
-    public static let shared = Shared<MariaDBServer>(stop: { $0.stop() }, make: {
-        try MariaDBServer(sql: String(contentsOfFile: Paths.inRoot("testdata/sql/mariadb.sql"), encoding: .utf8))
+    public static let shared = Shared<MariaDBServer>(stop: { $0.shutdown() }, make: {
+        try MariaDBServer(sql: String(contentsOfFile: Paths.inRoot("testdata/sql/mariadb.sql"), encoding: .utf8), shared: true)
     })
 
     public let dir: TempDir
     public let port: Int
     private let daemon: Daemon
+    /// The suite's shared instance: tests may not stop or freeze it.
+    public let isShared: Bool
 
     /// The server's Unix-domain socket.
     public var socket: String { dir.file("mysqld.sock") }
@@ -33,7 +36,8 @@ public final class MariaDBServer: Sendable {
     /// The certificate authority that signed the server's certificate (for 127.0.0.1 and localhost).
     public var caFile: String { dir.file("ca.pem") }
 
-    public init(sql: String) throws {
+    public init(sql: String, shared: Bool = false) throws {
+        isShared = shared
         let dir = TempDir("mariadb")
         self.dir = dir
         let port = try Port.free()
@@ -54,10 +58,10 @@ public final class MariaDBServer: Sendable {
         dir.write("load.sql", sql)
         let load = try run("/usr/bin/mariadb", ["--no-defaults", "--socket=\(socket)", "-u", "root", "-e", "source \(dir.file("load.sql"))"],
                            in: dir.url, timeout: 120)
-        guard load.status == 0 else { stop(); throw TestSupportError("mariadb failed: \(load.stderr)") }
+        guard load.status == 0 else { shutdown(); throw TestSupportError("mariadb failed: \(load.stderr)") }
     }
 
-    deinit { stop() }
+    deinit { shutdown() }
 
     /// Start the server and wait (bounded) until it accepts connections on its port and its socket.
     public func start() throws {
@@ -73,10 +77,25 @@ public final class MariaDBServer: Sendable {
     }
 
     /// Stop the server (TERM, then KILL after 20 s) and wait for it.
-    public func stop() { daemon.stop(grace: 20) }
+    public func stop() {
+        guard refuseIfShared("stop") else { return }
+        daemon.stop(grace: 20)
+    }
+
+    /// Stop it at the end of the test process (the shared instance's exit hook).
+    func shutdown() { daemon.stop(grace: 20) }
+
+    /// A test that stops or freezes the shared instance would break the others: it must make its own.
+    private func refuseIfShared(_ what: String) -> Bool {
+        if isShared { Issue.record("\(what)() on the shared \(Self.self): a test that changes the server makes its own") }
+        return !isShared
+    }
 
     /// Freeze the server (SIGSTOP; one process, its connections are threads).
-    public func pause() { daemon.pause() }
+    public func pause() {
+        guard refuseIfShared("pause") else { return }
+        daemon.pause()
+    }
 
     /// Let a paused server run again.
     public func resume() { daemon.resume() }

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// A real PostgreSQL server for the pgsql table tests: Debian's postgresql 15 (`initdb`, then `postgres`
 /// in the foreground), in a temporary directory, listening on a loopback port and a Unix-domain socket in
@@ -17,13 +18,15 @@ public final class PgSQLServer: Sendable {
     /// One server loaded with testdata/sql/pgsql.sql for every test that only reads it, started on first
     /// use and stopped when the test process exits. A test that stops, freezes or restarts a server
     /// makes its own.
-    public static let shared = Shared<PgSQLServer>(stop: { $0.stop() }, make: {
-        try PgSQLServer(sql: String(contentsOfFile: Paths.inRoot("testdata/sql/pgsql.sql"), encoding: .utf8))
+    public static let shared = Shared<PgSQLServer>(stop: { $0.shutdown() }, make: {
+        try PgSQLServer(sql: String(contentsOfFile: Paths.inRoot("testdata/sql/pgsql.sql"), encoding: .utf8), shared: true)
     })
 
     public let dir: TempDir
     public let port: Int
     private let daemon: Daemon
+    /// The suite's shared instance: tests may not stop or freeze it.
+    public let isShared: Bool
 
     /// The directory of the Unix-domain socket (`.s.PGSQL.PORT`).
     public var socketDir: String { dir.file("run") }
@@ -35,7 +38,8 @@ public final class PgSQLServer: Sendable {
         getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] : []
     }
 
-    public init(sql: String) throws {
+    public init(sql: String, shared: Bool = false) throws {
+        isShared = shared
         let dir = TempDir("pgsql")
         self.dir = dir
         let port = try Port.free()
@@ -61,10 +65,10 @@ public final class PgSQLServer: Sendable {
         let load = try run("/usr/bin/psql", ["-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "postfix",
                                              "-d", "postgres", "-f", dir.file("load.sql")],
                            in: dir.url, environment: ["PGPASSWORD": PgSQLServer.password], timeout: 120)
-        guard load.status == 0 else { stop(); throw TestSupportError("psql failed: \(load.stderr)") }
+        guard load.status == 0 else { shutdown(); throw TestSupportError("psql failed: \(load.stderr)") }
     }
 
-    deinit { stop() }
+    deinit { shutdown() }
 
     /// Start the server and wait (bounded) until it accepts connections: the listeners exist, and the
     /// server accepts sessions (not "starting up").
@@ -83,10 +87,25 @@ public final class PgSQLServer: Sendable {
     }
 
     /// Stop the server (fast shutdown, then KILL after 10 s) and wait for it.
-    public func stop() { daemon.stop(signal: SIGINT, grace: 10) }
+    public func stop() {
+        guard refuseIfShared("stop") else { return }
+        daemon.stop(signal: SIGINT, grace: 10)
+    }
+
+    /// Stop it at the end of the test process (the shared instance's exit hook).
+    func shutdown() { daemon.stop(signal: SIGINT, grace: 10) }
+
+    /// A test that stops or freezes the shared instance would break the others: it must make its own.
+    private func refuseIfShared(_ what: String) -> Bool {
+        if isShared { Issue.record("\(what)() on the shared \(Self.self): a test that changes the server makes its own") }
+        return !isShared
+    }
 
     /// Freeze the server and its backends (SIGSTOP): the kernel still accepts connections, nothing answers.
-    public func pause() { daemon.pause(tree: true) }
+    public func pause() {
+        guard refuseIfShared("pause") else { return }
+        daemon.pause(tree: true)
+    }
 
     /// Let a paused server run again.
     public func resume() { daemon.resume(tree: true) }

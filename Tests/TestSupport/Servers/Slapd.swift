@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// A real OpenLDAP server for the ldap table tests: Debian's slapd, run in the foreground from a
 /// temporary directory with the schema, configuration and directory in testdata/ldap, listening on
@@ -13,12 +14,14 @@ public final class Slapd: Sendable {
     /// One server for every test that only reads the directory (testdata/ldap/directory.ldif), started on
     /// first use and stopped when the test process exits. A test that stops, freezes or restarts a
     /// server makes its own with `Slapd()`.
-    public static let shared = Shared<Slapd>(stop: { $0.stop() }, make: { try Slapd() })
+    public static let shared = Shared<Slapd>(stop: { $0.shutdown() }, make: { try Slapd(shared: true) })
 
     public let dir: TempDir
     public let port: Int
     public let tlsPort: Int
     private let daemon: Daemon
+    /// The suite's shared instance: tests may not stop or freeze it.
+    public let isShared: Bool
 
     /// `ldap://127.0.0.1:PORT`.
     public var url: String { "ldap://127.0.0.1:\(port)" }
@@ -31,7 +34,8 @@ public final class Slapd: Sendable {
     /// The DN slapd gives this process when it binds with SASL EXTERNAL over ldapi://.
     public static var peerDN: String { "gidNumber=\(getegid())+uidNumber=\(geteuid()),cn=peercred,cn=external,cn=auth" }
 
-    public init() throws {
+    public init(shared: Bool = false) throws {
+        isShared = shared
         let dir = TempDir("slapd")
         self.dir = dir
         let port = try Port.free(), tlsPort = try Port.free()
@@ -61,7 +65,7 @@ public final class Slapd: Sendable {
         try start()
     }
 
-    deinit { stop() }
+    deinit { shutdown() }
 
     /// Start slapd and wait until both TCP listeners accept connections.
     public func start() throws {
@@ -74,10 +78,25 @@ public final class Slapd: Sendable {
     }
 
     /// Stop slapd (TERM, then KILL after 5 s) and wait for it.
-    public func stop() { daemon.stop(grace: 5) }
+    public func stop() {
+        guard refuseIfShared("stop") else { return }
+        daemon.stop(grace: 5)
+    }
+
+    /// Stop it at the end of the test process (the shared instance's exit hook).
+    func shutdown() { daemon.stop(grace: 5) }
+
+    /// A test that stops or freezes the shared instance would break the others: it must make its own.
+    private func refuseIfShared(_ what: String) -> Bool {
+        if isShared { Issue.record("\(what)() on the shared \(Self.self): a test that changes the server makes its own") }
+        return !isShared
+    }
 
     /// Freeze the server (SIGSTOP): the kernel still accepts connections, nothing answers.
-    public func pause() { daemon.pause() }
+    public func pause() {
+        guard refuseIfShared("pause") else { return }
+        daemon.pause()
+    }
 
     /// Let a paused server run again.
     public func resume() { daemon.resume() }
