@@ -489,7 +489,9 @@ struct ServerDatabaseTests {
         guard Oracle.check(Paths.lmdbOracleAvailable, "Debian's postfix-lmdb"),
               Oracle.check(PgSQLServer.available, "postgresql and postfix-pgsql"),
               Oracle.check(Memcached.available, "memcached") else { return }
-        let pg = try PgSQLTests.server()
+        // A server of its own: the test stops it at the end.
+        let pg = try PgSQLTests.ownServer()
+        defer { pg.stop() }
         let mc = try Memcached()
         defer { mc.stop() }
         let dir = TempDir("postmapd")
