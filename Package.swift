@@ -1,36 +1,57 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Modules and what each may depend on (the README's Layout section draws the same picture):
+// Modules and what each may depend on (the README's Layout section draws the same picture). Every module
+// above PostfixText may use it too, and declares it when it does: scripts/check-imports (make test) fails
+// when a file imports a module its target does not declare, or a Sources/ target declares one it never imports.
 //
 //   PostfixText            bytes and text helpers: byte strings, line readers, {} text, strtol
+//   CLibraryLoader         C: a client library loaded on first use (dlopen, its symbols, once), the
+//                          pattern of CLDAPLoader, CSQLiteLoader, CSQLLoader and nis's libnsl
 //   Maps                   the table protocol, the catalog, the map list, and every table that links
-//                          no C library (text, pattern, cidr and composite tables)       -> PostfixText
+//                          no C library (text, pattern, cidr and composite tables)
+//                                                                      -> PostfixText, CLibraryLoader
 //   MapsBerkeleyDB, MapsLMDB, MapsPCRE2                                                  -> Maps, C library
-//   PostfixConfig          main.cf and master.cf, $name expansion, the parameter table,
-//                          database client settings (TableParameters)            -> PostfixText, Maps
+//   PostfixConfig          main.cf and master.cf, $name expansion, the parameter table, the table
+//                          settings main.cf gives (MapSettings(config:)), match lists (MatchList,
+//                          DomainList), smtpd's restriction table (SMTPDRestrictions), postmap's
+//                          message keys (MessageKeys), the Berkeley DB migration plan
+//                          (DatabaseMigration), database client settings (TableParameters)
+//                                                                                -> PostfixText, Maps
 //   MapsLDAP               the ldap table; libldap is loaded on first use (CLDAPLoader)
 //                                                                   -> Maps, PostfixConfig, CLDAPLoader
 //   MapsSQLite             the sqlite table; libsqlite3 is loaded on first use (CSQLiteLoader)
 //                                                                 -> Maps, PostfixConfig, CSQLiteLoader
 //   MapsMemcache           the memcache table (its client protocol is in Maps)   -> Maps, PostfixConfig
-//   MapsRemoteSQL          the pgsql and mysql tables; libpq and libmariadb are loaded on first use
-//                          (CSQLLoader)                                  -> Maps, PostfixConfig, CSQLLoader
+//   MapsRemoteSQL          the pgsql and mysql tables: one table over a driver each; libpq and
+//                          libmariadb are loaded on first use (CSQLLoader)
+//                                                                    -> Maps, PostfixConfig, CSQLLoader
 //   MapBackends            the registry of every implemented table type                  -> all tables
 //   ToolSupport            the command-line layer: getopt, `program: fatal:` messages, buffered
 //                          byte output, exit status                                       -> PostfixText
+//
+//   Tool modules (below) depend on the library modules above, never on one another; only executables
+//   combine tool modules.
 //   MapTools               postmap, postalias and newaliases   -> ToolSupport, MapBackends, PostfixConfig
-//   PostconfTool           postconf, its display, edits and --check
+//   PostconfTool           postconf, its display, edits and --check; PostconfConfiguration (its reading
+//                          of main.cf and master.cf for a migration plan)
 //                                              -> ToolSupport, PostfixConfig, Maps, MapsPCRE2
-//   MapMigration           the migration off Berkeley DB: plans with PostconfTool, builds with the
-//                          backends, edits with postconf's atomic edit
-//                                              -> ToolSupport, Maps, MapBackends, PostconfTool
+//   MapMigration           the migration off Berkeley DB: plans with PostfixConfig's DatabaseMigration,
+//                          builds with the backends; reads and edits the configuration through what its
+//                          caller passes (postconf's)   -> ToolSupport, Maps, MapBackends, PostfixConfig
 //   Explain                postexplain's logic: Postfix's lookup orders by role, alias and virtual
 //                          expansion, smtpd restriction lists, header/body checks
 //                                                -> Maps, MapBackends, PostfixConfig, PostfixText
+//   MapServer              postmapd's library   -> Maps, MapBackends, PostfixConfig, SwiftNIO, ...
 //   postmap, postalias, newaliases, postconf   thin executables
-//   postmap-migrate        MapMigration behind swift-argument-parser (not a Postfix tool)
+//   postmap-migrate        MapMigration behind swift-argument-parser, with PostconfTool's configuration
+//                          reading and editing (not a Postfix tool)
 //   postexplain            its command line (swift-argument-parser)                  -> Explain
+//   thread-sharing-bench   the SharedTable benchmark of scripts/bench-threads  -> Maps and its table modules
+//
+//   TestSupport (Tests/)   what the test targets share: paths, commands with a deadline, the socket
+//                          client, the daemon runner and its servers, the oracle runner; test code,
+//                          so Foundation and Testing are allowed there                      -> (none)
 
 /// This manifest's directory.
 let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
@@ -83,40 +104,43 @@ let package = Package(
         .systemLibrary(name: "CLDAP"),
 
         .target(name: "PostfixText"),
-        .target(name: "Maps", dependencies: ["PostfixText"]),
-        .target(name: "MapsBerkeleyDB", dependencies: ["Maps", "CBerkeleyDB"]),
-        .target(name: "MapsLMDB", dependencies: ["Maps", "CLMDB"]),
-        .target(name: "MapsPCRE2", dependencies: ["Maps", "CPCRE2"]),
+        // The one pattern of every client library loaded on first use (dlopen, a symbol table, once):
+        // the C loaders below and the nis table's libnsl.
+        .target(name: "CLibraryLoader"),
+        .target(name: "Maps", dependencies: ["PostfixText", "CLibraryLoader"]),
+        .target(name: "MapsBerkeleyDB", dependencies: ["Maps", "PostfixText", "CBerkeleyDB"]),
+        .target(name: "MapsLMDB", dependencies: ["Maps", "PostfixText", "CLMDB"]),
+        .target(name: "MapsPCRE2", dependencies: ["Maps", "PostfixText", "CPCRE2"]),
         .target(name: "PostfixConfig", dependencies: ["PostfixText", "Maps"]),
         // libldap's functions for MapsLDAP, the library loaded when the first ldap table opens.
-        .target(name: "CLDAPLoader"),
-        .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "CLDAP", "CLDAPLoader"]),
+        .target(name: "CLDAPLoader", dependencies: ["CLibraryLoader"]),
+        .target(name: "MapsLDAP", dependencies: ["Maps", "PostfixConfig", "PostfixText", "CLDAP", "CLDAPLoader"]),
         // libsqlite3's functions for MapsSQLite, the library loaded when the first sqlite table opens.
-        .target(name: "CSQLiteLoader"),
-        .target(name: "MapsSQLite", dependencies: ["Maps", "PostfixConfig", "CSQLiteLoader"]),
+        .target(name: "CSQLiteLoader", dependencies: ["CLibraryLoader"]),
+        .target(name: "MapsSQLite", dependencies: ["Maps", "PostfixConfig", "PostfixText", "CSQLiteLoader"]),
         .target(name: "MapBackends", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP", "MapsSQLite",
                                                     "MapsMemcache", "MapsRemoteSQL"]),
-        .target(name: "MapsMemcache", dependencies: ["Maps", "PostfixConfig"]),
+        .target(name: "MapsMemcache", dependencies: ["Maps", "PostfixConfig", "PostfixText"]),
         // libpq's and libmariadb's functions for MapsRemoteSQL, loaded when the first pgsql or mysql table opens.
-        .target(name: "CSQLLoader"),
-        .target(name: "MapsRemoteSQL", dependencies: ["Maps", "PostfixConfig", "CSQLLoader"]),
+        .target(name: "CSQLLoader", dependencies: ["CLibraryLoader"]),
+        .target(name: "MapsRemoteSQL", dependencies: ["Maps", "PostfixConfig", "PostfixText", "CSQLLoader"]),
 
         .target(name: "ToolSupport", dependencies: ["PostfixText"]),
-        .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig"]),
-        .target(name: "PostconfTool", dependencies: ["ToolSupport", "PostfixConfig", "Maps", "MapsPCRE2"]),
+        .target(name: "MapTools", dependencies: ["ToolSupport", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
+        .target(name: "PostconfTool", dependencies: ["ToolSupport", "PostfixConfig", "PostfixText", "Maps", "MapsPCRE2"]),
 
-        .target(name: "Explain", dependencies: ["Maps", "MapBackends", "MapTools", "PostfixConfig", "PostfixText"]),
+        .target(name: "Explain", dependencies: ["Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
 
-        .executableTarget(name: "postmap", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
-        .executableTarget(name: "postalias", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
-        .executableTarget(name: "newaliases", dependencies: ["MapTools"], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "postmap", dependencies: ["MapTools", "PostfixText"], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "postalias", dependencies: ["MapTools", "PostfixText"], linkerSettings: startupLinkerSettings),
+        .executableTarget(name: "newaliases", dependencies: ["MapTools", "PostfixText"], linkerSettings: startupLinkerSettings),
         // postconf links no table backend but pcre (for the lint): its start-up stays light.
         .executableTarget(name: "postconf", dependencies: ["PostconfTool"], linkerSettings: startupLinkerSettings),
-        .target(name: "MapMigration", dependencies: ["ToolSupport", "PostfixText", "Maps", "MapBackends", "PostconfTool"]),
+        .target(name: "MapMigration", dependencies: ["ToolSupport", "PostfixText", "Maps", "MapBackends", "PostfixConfig"]),
         .executableTarget(name: "postmap-migrate", dependencies: [
-            "MapMigration", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MapMigration", "PostconfTool", "PostfixText", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: startupLinkerSettings),
-        .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport",
+        .executableTarget(name: "postexplain", dependencies: ["Explain", "ToolSupport", "PostfixText",
                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           linkerSettings: startupLinkerSettings),
         .target(name: "MapServer", dependencies: [
@@ -132,6 +156,8 @@ let package = Package(
         ]),
         .executableTarget(name: "postmapd", dependencies: [
             "MapServer", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The load generator of scripts/bench-server (postmapd against Redis); not installed.
         .executableTarget(name: "server-bench"),
@@ -150,11 +176,11 @@ let package = Package(
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
         .testTarget(name: "BackendTests", dependencies: ["TestSupport", "Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2",
                                                      "MapsLDAP", "MapsRemoteSQL", "MapsMemcache", "MapBackends"]),
-        .testTarget(name: "PostfixConfigTests", dependencies: ["TestSupport", "PostfixConfig", "PostfixText"]),
+        .testTarget(name: "PostfixConfigTests", dependencies: ["TestSupport", "PostfixConfig", "PostfixText", "Maps"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
-        .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
-        .testTarget(name: "ExplainTests", dependencies: ["TestSupport", "Explain", "Maps", "MapBackends", "PostfixConfig"]),
+        .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig", "Maps"]),
+        .testTarget(name: "ExplainTests", dependencies: ["TestSupport", "Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         .testTarget(name: "MapServerTests", dependencies: [
             "TestSupport", "MapServer", "Maps", "MapBackends", "PostfixText",
             .product(name: "Logging", package: "swift-log"),
@@ -162,7 +188,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsMemcache"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,16 +12,12 @@ public final class ExplainContext {
     public let registry: MapRegistry
     let sink = WarningSink()
     private var lists: [String: MapList] = [:]
-    private var matchLists: [String: MatchList] = [:]
+    private var matchLists: [String: MatchList<MapList>] = [:]
 
     /// Settings as Postfix's daemons open their tables: locked, fixed keys folded, UTF-8 checked;
     /// `proxy:` opened directly (there is no proxymap to ask).
     public var request: OpenRequest {
-        var settings = MapSettings()
-        let config = self.config
-        settings.utf8Enabled = config.bool("smtputf8_enable", default: false)
-        settings.mainParameter = { config.value($0) }
-        settings.proxy = .direct
+        let settings = MapSettings(config: config, proxy: .direct)
         let sink = self.sink
         return OpenRequest(mode: .readOnly, flags: [.lock, .foldFixed, .utf8Request], settings: settings,
                            diagnostics: Diagnostics(warning: { sink.add($0) }))
@@ -150,11 +146,16 @@ public final class ExplainContext {
     }
 
     /// A match list over a parameter (`mydestination`, `relay_domains`, `mynetworks`, ...).
-    func matchList(_ name: String, kind: MatchList.Kind, value: String? = nil) -> MatchList {
+    func matchList(_ name: String, kind: MatchList<MapList>.Kind, value: String? = nil) -> MatchList<MapList> {
         let key = name + "\u{0}" + (value ?? "")
         if let list = matchLists[key] { return list }
-        let list = MatchList(title: name, value: value ?? self.value(name), kind: kind,
-                             parent: parentMatchesSubdomains(name), context: self)
+        // Lookups go through map lists (traced); parent domains are looked up in tables with fixed keys only.
+        let list = MatchList<MapList>(title: name, text: ByteText.bytes(of: value ?? self.value(name)), kind: kind,
+                                      parent: parentMatchesSubdomains(name), errors: .whenMatched,
+                                      openTable: { [unowned self] spec in
+            let table = self.mapList(title: name, value: spec)
+            return (table, table.specs.allSatisfy { MapCatalog.entry(named: $0.type)?.keys == .fixed })
+        })
         matchLists[key] = list
         return list
     }

@@ -1,5 +1,5 @@
 import Maps
-import MapTools
+import PostfixConfig
 import PostfixText
 
 /// cleanup(8)'s header and body checks: primary headers through header_checks, MIME headers and the

@@ -45,7 +45,7 @@ extension Explainer {
         var nodes: [ExplainNode] = []
         let classes = Set(ConfigText.tokens(Array(context.value("smtpd_restriction_classes").utf8), ConfigText.isCommaOrBlank).map { ByteText.string($0) })
         let relay = lists("smtpd_relay_restrictions"), rcpt = lists("smtpd_recipient_restrictions")
-        let required = ["reject_unauth_destination", "defer_unauth_destination", "reject", "defer", "defer_if_permit", "check_relay_domains"]
+        let required = SMTPDRestrictions.relayRequired
         func hasRequired(_ list: [String], depth: Int = 0) -> Bool {
             var i = 0
             while i < list.count {
@@ -62,7 +62,7 @@ extension Explainer {
             + (envelope.sender.map { ", sender <\(ByteText.string($0))>" } ?? "") + (envelope.recipient.map { ", recipient <\(ByteText.string($0))>" } ?? "")
             + (envelope.saslUser.map { ", SASL user \(ByteText.string($0))" } ?? "")
         if !hasRequired(rcpt) && !hasRequired(relay) {
-            let text = "in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: reject_unauth_destination, defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains"
+            let text = "in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: \(SMTPDRestrictions.relayRequiredText)"
             var e = Explanation(subject: subject, verdict: .configurationError,
                                 summary: "smtpd refuses to start (fatal: \(text)): this configuration would be an open relay", nodes: [ExplainNode(.error, text)])
             e.warnings += context.drainWarnings()
@@ -290,15 +290,9 @@ extension Explainer {
                 tableArg = name
                 name = defACL
             }
-            let mapCommands = ["check_client_access", "check_reverse_client_access", "check_helo_access", "check_sender_access",
-                               "check_recipient_access", "check_etrn_access", "check_sasl_access", "check_ccert_access",
-                               "check_client_mx_access", "check_client_ns_access", "check_client_a_access",
-                               "check_reverse_client_mx_access", "check_reverse_client_ns_access", "check_reverse_client_a_access",
-                               "check_helo_mx_access", "check_helo_ns_access", "check_helo_a_access",
-                               "check_sender_mx_access", "check_sender_ns_access", "check_sender_a_access",
-                               "check_recipient_mx_access", "check_recipient_ns_access", "check_recipient_a_access"]
             let lname = name.lowercased()
-            if mapCommands.contains(lname), tableArg == nil {
+            let known = SMTPDRestrictions.restriction(lname)
+            if known?.argument == .table, tableArg == nil {
                 guard i + 1 < list.count else {
                     nodes.append(ExplainNode(.warning, "restriction \(name) requires table argument"))
                     return reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &nodes)
@@ -312,6 +306,9 @@ extension Explainer {
                 nodes.append(node)
                 return reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &nodes)
             }
+            if let warning = known?.deprecation?.smtpdWarning {
+                node.children.append(ExplainNode(.warning, warning))
+            }
             switch lname {
             case "permit":
                 node.children.append(ExplainNode(.decision, "permit")); status = .permit
@@ -324,7 +321,7 @@ extension Explainer {
             case "defer_if_reject":
                 if state.deferIfReject == nil { state.deferIfReject = "450 4.7.0 <\(replyName)>: \(replyClass) rejected: defer_if_reject requested" }
             case "permit_mynetworks":
-                let r = mynetworks().match(env.clientName, address: env.clientAddress)
+                let r = mynetworks().explain(env.clientName, address: env.clientAddress)
                 node.children += r.nodes
                 if let e = r.error { node.children.append(ExplainNode(.error, e)); status = reject(state, code: 451, dsn: "4.3.0", "<\(replyName)>: Temporary lookup failure", into: &node.children) }
                 else if r.matched { node.children.append(ExplainNode(.decision, "the client matches mynetworks (\(r.pattern ?? "")): permit")); status = .permit }
@@ -346,7 +343,7 @@ extension Explainer {
                     status = reject(state, code: defer_ ? relayCode - 100 : relayCode,
                                     dsn: defer_ ? "4.7.1" : "5.7.1", "<\(ByteText.string(rcpt))>: Relay access denied", into: &node.children)
                 }
-            case "check_client_access", "check_reverse_client_access":
+            case "check_client_access", "check_reverse_client_hostname_access":
                 let list = context.mapList(title: tableArg ?? "", value: tableArg ?? "")
                 let out = clientAccess(list, name: env.clientName, address: env.clientAddress ?? [])
                 status = accessResult(state, out, table: tableArg ?? "", replyName: replyName, replyClass: replyClass, defACL: defACL, node: &node)
@@ -391,13 +388,28 @@ extension Explainer {
                 status = notOffline("a DNS blocklist or allowlist query", &node)
             case "reject_unknown_client_hostname", "reject_unknown_client", "reject_unknown_reverse_client_hostname",
                  "reject_unknown_helo_hostname", "reject_unknown_hostname", "reject_unknown_sender_domain", "reject_unknown_recipient_domain",
-                 "permit_mx_backup", "reject_maps_rbl":
+                 "permit_mx_backup":
                 status = notOffline("needs DNS", &node)
-            case "check_client_mx_access", "check_client_ns_access", "check_client_a_access", "check_reverse_client_mx_access",
-                 "check_reverse_client_ns_access", "check_reverse_client_a_access", "check_helo_mx_access", "check_helo_ns_access",
+            case "reject_maps_rbl":
+                // 3.7.11: reject_rbl_client with each domain of maps_rbl_domains (empty by default).
+                let domains = ConfigText.tokens(Array(context.value("maps_rbl_domains").utf8), ConfigText.isCommaOrBlank)
+                if domains.isEmpty {
+                    node.children.append(ExplainNode(.note, "maps_rbl_domains is empty: nothing to query"))
+                } else {
+                    status = notOffline("a DNS blocklist query (maps_rbl_domains)", &node)
+                }
+            case "check_relay_domains":
+                if let rcpt = env.recipient { status = checkRelayDomains(state, rcpt, into: &node.children) }
+                if i + 1 < list.count, state.warnIfReject == 0 {
+                    node.children.append(ExplainNode(.warning, "restriction `\(list[i + 1])' after `check_relay_domains' is ignored"))
+                }
+            case "check_client_mx_access", "check_client_ns_access", "check_client_a_access", "check_reverse_client_hostname_mx_access",
+                 "check_reverse_client_hostname_ns_access", "check_reverse_client_hostname_a_access", "check_helo_mx_access", "check_helo_ns_access",
                  "check_helo_a_access", "check_sender_mx_access", "check_sender_ns_access", "check_sender_a_access",
                  "check_recipient_mx_access", "check_recipient_ns_access", "check_recipient_a_access":
                 status = notOffline("needs DNS (MX, NS or A records)", &node)
+            case "reject_unlisted_sender":
+                status = notOffline("needs the sender checked against the recipient tables (smtpd_reject_unlisted_sender)", &node)
             case "reject_unverified_sender", "reject_unverified_recipient":
                 status = notOffline("needs the verify(8) service's cache", &node)
             case "permit_tls_clientcerts", "permit_tls_all_clientcerts", "check_ccert_access", "reject_plaintext_session",
@@ -410,12 +422,24 @@ extension Explainer {
                                     "<\(ByteText.string(helo))>: Helo command rejected: Invalid name", into: &node.children)
                 }
             case "permit_naked_ip_address":
-                if let helo = env.helo, CIDRPattern.address(helo) != nil { status = .permit }
+                // 3.7.11: a HELO name of digits, dots and colons is permitted when it is a valid IPv4
+                // address, and rejected as an invalid address otherwise.
+                if let helo = env.helo, !helo.isEmpty, helo.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x3A }) {
+                    if !helo.contains(0x3A), CIDRPattern.address(helo) != nil {
+                        status = .permit
+                        node.children.append(ExplainNode(.decision, "the HELO name is an IP address: permit"))
+                    } else {
+                        status = reject(state, code: context.int("invalid_hostname_reject_code", 501), dsn: "5.5.2",
+                                        "<\(ByteText.string(helo))>: Helo command rejected: invalid ip address", into: &node.children)
+                    }
+                }
             default:
                 if classes.contains(name) {
                     let members = lists(name)
                     node.text = "restriction class \(name) = \(members.joined(separator: ", "))"
                     status = generic(state, members, replyName: replyName, replyClass: replyClass, defACL: defACL, into: &node.children)
+                } else if known != nil {
+                    status = notOffline("\(lname) is not reproduced offline", &node)
                 } else {
                     node.children.append(ExplainNode(.warning, "unknown smtpd restriction: \"\(name)\""))
                     status = reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &node.children)
@@ -451,7 +475,32 @@ extension Explainer {
         return ByteText.string(networks ?? [])
     }
 
-    func mynetworks() -> MatchList { context.matchList("mynetworks", kind: .hostnameAndAddress, value: mynetworksValue()) }
+    func mynetworks() -> MatchList<MapList> { context.matchList("mynetworks", kind: .hostnameAndAddress, value: mynetworksValue()) }
+
+    /// `check_relay_domains` as Postfix 3.7.11 still implements it: permit when the client's name
+    /// matches relay_domains or the destination is authorized (`permit_auth_destination`); otherwise
+    /// reject with `relay_domains_reject_code` and "Relay access denied".
+    func checkRelayDomains(_ state: CheckState, _ rcpt: [UInt8], into nodes: inout [ExplainNode]) -> Status {
+        let client = context.matchList("relay_domains", kind: .hostname).explain(state.envelope.clientName)
+        nodes += client.nodes
+        // smtpd does not check the list's error here: a failed lookup is no match.
+        if let e = client.error { nodes.append(ExplainNode(.error, "relay_domains: \(e)")) }
+        if client.matched {
+            nodes.append(ExplainNode(.decision, "the client name matches relay_domains (\(client.pattern ?? "")): permit"))
+            return .permit
+        }
+        let (auth, why) = authDestination(rcpt, into: &nodes)
+        if let why {
+            nodes.append(ExplainNode(.notEvaluated, why))
+            return .undetermined("check_relay_domains: \(why)")
+        }
+        if auth {
+            nodes.append(ExplainNode(.decision, "authorized destination: permit"))
+            return .permit
+        }
+        return reject(state, code: context.int("relay_domains_reject_code", 554), dsn: "5.7.1",
+                      "<\(ByteText.string(rcpt))>: Recipient address rejected: Relay access denied", into: &nodes)
+    }
 
     /// `permit_auth_destination()` over trivial-rewrite's address classes: local (mydestination,
     /// interfaces), virtual alias and virtual mailbox domains, relay_domains. Returns whether the
@@ -478,7 +527,7 @@ extension Explainer {
         if local < 0 { return AddressClass(name: "", error: "mydestination lookup failed") }
         if local > 0 { return AddressClass(name: "local domain (mydestination or an own interface)") }
         for (parameter, name) in [("virtual_alias_domains", "virtual alias domain"), ("virtual_mailbox_domains", "virtual mailbox domain"), ("relay_domains", "relay domain")] {
-            let r = context.matchList(parameter, kind: .hostname).match(domain)
+            let r = context.matchList(parameter, kind: .hostname).explain(domain)
             nodes += r.nodes
             if let e = r.error { return AddressClass(name: "", error: "\(parameter): \(e)") }
             if r.matched { return AddressClass(name: "\(name) (\(parameter) pattern \(r.pattern ?? ""))") }

@@ -61,7 +61,7 @@ public final class Explainer {
         if d.last == 0x2E { d.removeLast() }
         if d.isEmpty || d.last == 0x2E { return 0 }
         let list = context.matchList("mydestination", kind: .string)
-        let r = list.match(d)
+        let r = list.explain(d)
         if r.error != nil { return -1 }
         if r.matched { return 1 }
         if d.first == 0x5B, d.last == 0x5D {

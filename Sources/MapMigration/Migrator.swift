@@ -2,7 +2,7 @@ import ToolSupport
 import PostfixText
 import Maps
 import MapBackends
-import PostconfTool
+import PostfixConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,12 +19,22 @@ public struct Migrator {
     public let verbose: Bool
     let out = OutputBuffer()
     let messages: MessageWriter
+    /// Reads main.cf and master.cf as postconf does (PostconfTool's `PostconfConfiguration`).
+    let configuration: (String?) throws(Fatal) -> any MigrationConfiguration
+    /// Runs postconf with these arguments (its atomic `-e` and `-P -e` edits); the exit status.
+    let postconf: ([String]) -> Int32
 
-    public init(program: String, directory: String?, dryRun: Bool, verbose: Bool) {
+    /// A migration of the configuration in `directory`: `configuration` reads it as postconf does and
+    /// `postconf` edits it (postmap-migrate passes PostconfTool's).
+    public init(program: String, directory: String?, dryRun: Bool, verbose: Bool,
+                configuration: @escaping (String?) throws(Fatal) -> any MigrationConfiguration,
+                postconf: @escaping ([String]) -> Int32) {
         self.program = program
         self.directory = directory
         self.dryRun = dryRun
         self.verbose = verbose
+        self.configuration = configuration
+        self.postconf = postconf
         messages = MessageWriter(program: program)
     }
 
@@ -58,7 +68,7 @@ public struct Migrator {
     public func run() -> Int32 {
         let plan: DatabaseMigration
         do {
-            plan = try DatabaseMigration.plan(directory: directory, program: program)
+            plan = try DatabaseMigration.plan(try configuration(directory))
         } catch {
             messages.fatal(error.message)
             return 1
@@ -109,7 +119,7 @@ public struct Migrator {
         let main = usable.filter { $0.service == nil }.map { "\($0.name)=\($0.value)" }
         if !main.isEmpty {
             if verbose { say("postconf -e \(main.joined(separator: " "))") }
-            guard Postconf.main([program, "-c", plan.directory, "-e"] + main) == 0 else {
+            guard postconf([program, "-c", plan.directory, "-e"] + main) == 0 else {
                 messages.fatal("editing main.cf failed; the lmdb tables are built, main.cf and master.cf still use the Berkeley DB tables")
                 return 1
             }
@@ -118,7 +128,7 @@ public struct Migrator {
             guard let service = edit.service else { continue }
             let operand = "\(service)/\(edit.name)=\(edit.value)"
             if verbose { say("postconf -P -e \(operand)") }
-            guard Postconf.main([program, "-c", plan.directory, "-P", "-e", operand]) == 0 else {
+            guard postconf([program, "-c", plan.directory, "-P", "-e", operand]) == 0 else {
                 messages.fatal("editing master.cf (\(operand)) failed; the settings before it are migrated, it and "
                     + "those after it still use Berkeley DB tables, which are still there")
                 return 1

@@ -9,8 +9,8 @@ import Glibc
 /// `newaliases`: rebuild every indexed table named in `alias_database`, as `sendmail -bi` does.
 public enum Newaliases {
     static let usage = "usage: newaliases [-v] [-c config_dir]"
-    /// The types that have a file to rebuild.
-    static let rebuildable: Set<String> = ["hash", "btree", "lmdb", "cdb"]
+    /// The types that have a file to rebuild: the indexed types this toolkit implements.
+    static let rebuildable = Set(MapCatalog.names { $0.isIndexed && $0.isImplemented })
 
     /// Run newaliases with `arguments` (argv[0] first); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {

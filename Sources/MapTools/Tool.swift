@@ -2,8 +2,6 @@ import MapBackends
 import ToolSupport
 import PostfixText
 import Maps
-import MapsBerkeleyDB
-import MapsLMDB
 import PostfixConfig
 import Synchronization
 #if canImport(Glibc)
@@ -71,16 +69,7 @@ public final class Tool {
 
     /// Table tunables from main.cf.
     public func settings(from config: MainConfig) throws(Fatal) -> MapSettings {
-        var settings = MapSettings()
-        settings.lmdbMapSize = config.int("lmdb_map_size", default: settings.lmdbMapSize)
-        settings.berkeleyDBCreateBufferSize = config.int("berkeley_db_create_buffer_size", default: settings.berkeleyDBCreateBufferSize)
-        settings.berkeleyDBReadBufferSize = config.int("berkeley_db_read_buffer_size", default: settings.berkeleyDBReadBufferSize)
-        settings.utf8Enabled = config.bool("smtputf8_enable", default: false)
-        settings.mainParameter = { config.value($0) }
-        settings.proxy = .service(directory: (config.value("queue_directory") ?? "/var/spool/postfix") + "/private",
-                                  readService: config.value("proxymap_service_name") ?? "proxymap",
-                                  writeService: config.value("proxywrite_service_name") ?? "proxywrite",
-                                  retryDelay: 10)
+        let settings = MapSettings(config: config, proxy: .proxymap(config))
         messages.utf8Printable.store(settings.utf8Enabled, ordering: .relaxed)
         return settings
     }

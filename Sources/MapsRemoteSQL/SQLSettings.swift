@@ -34,12 +34,7 @@ struct SQLSettings {
         } else if selectFunction, let function = try p.optionalString("select_function") {
             query = ByteText.bytes(of: "SELECT \(function)('%s')")
         } else {
-            // db_common_sql_build_query: each part must be non-empty.
-            let table = try p.string("table", default: "", min: 1)
-            let select = try p.string("select_field", default: "", min: 1)
-            let whereField = try p.string("where_field", default: "", min: 1)
-            let more = try p.string("additional_conditions", default: "")
-            query = ByteText.bytes(of: "SELECT \(select) FROM \(table) WHERE \(whereField)='%s' \(more)")
+            query = ByteText.bytes(of: try SQLQuery.legacy(p))
         }
         _ = try templates.parse(query, query: true)
         _ = try templates.parse(resultFormat, query: false)

@@ -110,8 +110,8 @@ public final class SQLiteTable: LookupTable {
             throw MapError(.configuration, "dict_sqlite_lookup: \(name): SQL prepare failed: \(errorText())?",
                            fatalInPostfix: true)
         }
-        var result: [UInt8] = []
-        var expansions = 0
+        var results = SQLQuery.Results(templates: templates, format: resultFormat, limit: expansionLimit, key: key,
+                                       diagnostics: diagnostics)
         var failure: String?
         var errorNumber: Int32 = 0
         while true {
@@ -126,14 +126,10 @@ public final class SQLiteTable: LookupTable {
             guard let text = csqlite_column_text(statement, 0, &length) else { continue }
             // Postfix reads the column as a C string.
             let value = KeyCodec.cString(UnsafeRawBufferPointer(start: text, count: Int(length)))
-            if templates.expand(resultFormat, value: value, key: key, into: &result, quote: nil, diagnostics: diagnostics),
-               expansionLimit > 0 {
-                expansions += 1
-                if expansions > expansionLimit {
-                    diagnostics.warning("dict_sqlite_lookup: \(name): Expansion limit exceeded for key '\(ByteText.string(key))'")
-                    failure = "expansion limit exceeded"
-                    break
-                }
+            if !results.add(value) {
+                diagnostics.warning("dict_sqlite_lookup: \(name): Expansion limit exceeded for key '\(ByteText.string(key))'")
+                failure = "expansion limit exceeded"
+                break
             }
         }
         if csqlite_finalize(statement, &errorNumber) != CSQLITE_OK {
@@ -142,7 +138,7 @@ public final class SQLiteTable: LookupTable {
                            fatalInPostfix: true)
         }
         if let failure { throw MapError(.temporary, "sqlite:\(name): \(failure)", errno: errorNumber) }
-        return result.isEmpty ? nil : result
+        return results.value
     }
 
     public func close() {

@@ -52,7 +52,7 @@ extension LintRun {
 
     /// The restriction classes of `scope` and their lists (case-sensitive names, as smtpd stores them).
     func restrictionClasses(scope: MasterEntry?) -> [String: [String]] {
-        // smtpd's built-in class reject_sender_login_mismatch is in the restriction catalog.
+        // smtpd's built-in class reject_sender_login_mismatch is in the restriction table.
         var classes: [String: [String]] = [:]
         guard let value = effective("smtpd_restriction_classes", scope: scope) else { return classes }
         for name in ConfigText.tokens(value, ConfigText.isCommaOrBlank).map(ConfigText.text) {
@@ -84,7 +84,7 @@ extension LintRun {
                               classes: classes, delay: true, sasl: sasl, file: cfile, line: cline)
                 }
             }
-            for list in RestrictionCatalog.lists where isSet(list.name, scope: scope) {
+            for list in SMTPDRestrictions.lists where isSet(list.name, scope: scope) {
                 guard let value = effective(list.name, scope: scope) else { continue }
                 let (file, line) = place(list.name, scope: scope)
                 checkList(list.name, Self.words(value), stage: list.stage, implicit: list.implicit,
@@ -96,7 +96,7 @@ extension LintRun {
 
     /// One restriction list, as `generic_checks` walks it.
     // swiftlint:disable:next cyclomatic_complexity function_body_length function_parameter_count
-    private func checkList(_ listName: String, _ words: [String], stage: RestrictionCatalog.Stage?, implicit: String?,
+    private func checkList(_ listName: String, _ words: [String], stage: SMTPDRestrictions.Stage?, implicit: String?,
                            classes: [String: [String]], delay: Bool, sasl: Bool, file: String, line: Int?) {
         let parameter = Array(listName.utf8)
         func report(_ severity: LintFinding.Severity, _ text: String, suggestions: [String] = []) {
@@ -111,7 +111,7 @@ extension LintRun {
             let lower = word.lowercased()
             if let final = finalName {
                 var text = "restriction `\(word)' after `\(final)' is ignored"
-                if relayList, final == "permit", words[i...].contains(where: { RestrictionCatalog.relayRequired.contains($0.lowercased()) }) {
+                if relayList, final == "permit", words[i...].contains(where: { SMTPDRestrictions.relayRequired.contains($0.lowercased()) }) {
                     text += ": mail for any destination is accepted before the relay check"
                 }
                 report(.warning, text)
@@ -133,7 +133,7 @@ extension LintRun {
                 warnIfReject = false
                 continue
             }
-            guard let restriction = RestrictionCatalog.all[lower] else {
+            guard let restriction = SMTPDRestrictions.byName[lower] else {
                 var near = restrictionSuggestions(word, classes: classes)
                 if session.mainTable[Array(word.utf8)] != nil {
                     near = []
@@ -144,13 +144,13 @@ extension LintRun {
                 }
                 continue
             }
-            if let replacement = restriction.replacement {
-                report(.warning, "restriction \(lower): \(replacement)")
+            if let deprecation = restriction.deprecation {
+                report(.warning, "restriction \(lower): \(deprecation.note)")
             }
             if restriction.needsSASL && !sasl {
                 report(.warning, "restriction `\(word)' ignored: no SASL support")
             }
-            if let stage { checkStage(lower, restriction.stage, list: listName, listStage: stage, delay: delay, report: report) }
+            if let stage { checkStage(lower, restriction, list: listName, listStage: stage, delay: delay, report: report) }
             switch restriction.argument {
             case .none:
                 break
@@ -167,7 +167,7 @@ extension LintRun {
                 if i >= words.count {
                     report(.warning, "restriction \(word) requires domain name argument")
                 } else {
-                    if RestrictionCatalog.all[words[i].lowercased()] != nil {
+                    if SMTPDRestrictions.byName[words[i].lowercased()] != nil {
                         report(.warning, "restriction \(word) takes \"\(words[i])\" as its DNS list domain")
                     }
                     i += 1
@@ -184,7 +184,7 @@ extension LintRun {
                 } else {
                     report(.error, "restriction sleep must be followed by number")
                     // smtpd stops at the error; a word meant as the number is not a restriction of its own.
-                    if i < words.count, RestrictionCatalog.all[words[i].lowercased()] == nil, classes[words[i]] == nil { i += 1 }
+                    if i < words.count, SMTPDRestrictions.byName[words[i].lowercased()] == nil, classes[words[i]] == nil { i += 1 }
                 }
             }
             if restriction.final && (lower == "permit" || !warnIfReject) { finalName = lower }
@@ -193,15 +193,17 @@ extension LintRun {
     }
 
     /// Restrictions that test what a list's stage does not know yet.
-    private func checkStage(_ name: String, _ needs: RestrictionCatalog.Stage, list: String,
-                            listStage: RestrictionCatalog.Stage, delay: Bool,
+    private func checkStage(_ name: String, _ restriction: SMTPDRestrictions.Restriction, list: String,
+                            listStage: SMTPDRestrictions.Stage, delay: Bool,
                             report: (LintFinding.Severity, String, [String]) -> Void) {
-        if needs == .etrn, listStage != .etrn {
+        guard !restriction.hasEffect(in: listStage, delayReject: delay) else { return }
+        let needs = restriction.stage
+        if needs == .etrn {
             report(.warning, "restriction \(name) has no effect in \(list): it applies only to ETRN "
                 + "(smtpd_etrn_restrictions)", [])
-        } else if listStage == .etrn, needs == .sender || needs == .recipient {
+        } else if listStage == .etrn {
             report(.warning, "restriction \(name) has no effect in \(list): ETRN has no \(needs == .sender ? "sender" : "recipient") address", [])
-        } else if listStage != .etrn, needs != .etrn, !delay, needs > listStage {
+        } else {
             report(.warning, "restriction \(name) has no effect in \(list) with smtpd_delay_reject = no: "
                 + "\(needs.subject) is not known at that stage", [])
         }
@@ -212,7 +214,7 @@ extension LintRun {
         let bytes = Array(word.lowercased().utf8)
         let limit = bytes.count >= 12 ? 3 : (bytes.count >= 5 ? 2 : 1)
         var scored: [(Int, String)] = []
-        for name in Array(RestrictionCatalog.all.keys) + Array(classes.keys) {
+        for name in Array(SMTPDRestrictions.byName.keys) + Array(classes.keys) {
             let candidate = Array(name.utf8)
             guard abs(candidate.count - bytes.count) <= limit else { continue }
             let d = Self.distance(bytes, candidate, limit: limit)
@@ -273,7 +275,7 @@ extension LintRun {
     static func accessValueProblem(_ value: String, classes: [String: [String]]) -> String? {
         let first = value.prefix { $0 != " " && $0 != "\t" }
         let rest = value.dropFirst(first.count).drop { $0 == " " || $0 == "\t" }
-        if RestrictionCatalog.accessActions.contains(first.lowercased()) { return nil }
+        if SMTPDRestrictions.accessActions.contains(first.lowercased()) { return nil }
         if !value.isEmpty, value.allSatisfy({ $0.isASCII && $0.isNumber }) { return nil }
         if first.count == 3, !rest.isEmpty, first.first == "4" || first.first == "5",
            first.allSatisfy({ $0.isASCII && $0.isNumber }) { return nil }
@@ -284,7 +286,7 @@ extension LintRun {
             let word = words[i]
             i += 1
             if classes[word] != nil { continue }
-            guard let r = RestrictionCatalog.all[word.lowercased()] else {
+            guard let r = SMTPDRestrictions.byName[word.lowercased()] else {
                 return "\"\(word)\" is neither an access(5) action nor a restriction or restriction class"
             }
             if r.argument != .none { i += 1 }
@@ -317,7 +319,7 @@ extension LintRun {
                 continue
             }
             if w.lowercased() == "permit" { return false }
-            if RestrictionCatalog.relayRequired.contains(w.lowercased()) { return true }
+            if SMTPDRestrictions.relayRequired.contains(w.lowercased()) { return true }
             if let expansion = classes[w], hasRequired(expansion, classes: classes, depth: depth + 1) { return true }
             i += 1
         }
@@ -341,12 +343,12 @@ extension LintRun {
                 }
                 add(.error, file, line, Array(name.utf8),
                     "in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one "
-                    + "working instance of: \(RestrictionCatalog.relayRequiredText) (smtpd refuses to start; "
+                    + "working instance of: \(SMTPDRestrictions.relayRequiredText) (smtpd refuses to start; "
                     + "without it mail would be relayed for anyone)")
                 continue
             }
             let lists = [("smtpd_relay_restrictions", relay), ("smtpd_recipient_restrictions", rcpt)]
-            let checks = lists.flatMap { $0.1 }.map { $0.lowercased() }.filter { RestrictionCatalog.relayRequired.contains($0) }
+            let checks = lists.flatMap { $0.1 }.map { $0.lowercased() }.filter { SMTPDRestrictions.relayRequired.contains($0) }
             if checks.allSatisfy({ $0 == "check_relay_domains" }),
                let holder = lists.first(where: { $0.1.contains { $0.lowercased() == "check_relay_domains" } }) {
                 let (file, line) = place(holder.0, scope: scope)
@@ -354,13 +356,13 @@ extension LintRun {
                     "check_relay_domains is the only relay check, and Postfix will remove it: add reject_unauth_destination")
             }
             for (name, words) in lists where isSet(name, scope: scope) || isSet(name, scope: nil) {
-                guard let check = words.firstIndex(where: { RestrictionCatalog.relayRequired.contains($0.lowercased()) })
+                guard let check = words.firstIndex(where: { SMTPDRestrictions.relayRequired.contains($0.lowercased()) })
                 else { continue }
                 var i = 0
                 while i < check {
                     let w = words[i].lowercased()
                     var table: String?
-                    if RestrictionCatalog.all[w]?.argument == .table, i + 1 < check {
+                    if SMTPDRestrictions.byName[w]?.argument == .table, i + 1 < check {
                         table = words[i + 1]
                         i += 1
                     } else if w.contains(":") {

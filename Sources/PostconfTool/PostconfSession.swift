@@ -408,7 +408,8 @@ final class PostconfSession {
 
     // MARK: legacy database parameters
 
-    private static let databaseTypes = ["ldap", "mysql", "pgsql", "sqlite", "memcache"]
+    /// The types whose name is a client configuration file or a main.cf prefix.
+    private static let databaseTypes = Set(MapCatalog.names { $0.files == .clientConfig })
 
     /// `pcf_register_dbms_parameters`: `ldap:foo` in a value makes `foo_server_host` etc. valid;
     /// `ldap:/path` has its client file checked for unknown names.

@@ -82,7 +82,7 @@ struct TableReferences {
             report(.warning, "\(spec): table type \(type) is not supported by this toolkit")
         }
         let path = ConfigText.text(rest)
-        if type == "hash" || type == "btree" {
+        if entry.library == .berkeleyDB {
             report(.warning, "\(spec): \(type) tables are Berkeley DB files, which newer distributions no longer "
                 + "support (Debian 13's Postfix drops them); consider lmdb:\(path) or cdb:\(path)")
         }
@@ -104,56 +104,17 @@ struct TableReferences {
             }
         case .rules:
             checkRules(type, path, spec: spec)
-        case .clientConfig where type == "ldap":
-            let run = self.run, parameter = self.parameter
-            let sink: (LintFinding.Severity, String, Int?, String, [String]) -> Void = { severity, file, line, message, near in
-                run.report(severity, file, line, parameter, message, suggestions: near)
-            }
-            if TableParameters.isFileName(path) {
-                LDAPClientCheck.checkFile(path, spec: spec, report: sink)
-            } else {
-                LDAPClientCheck.checkMain(path, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
-            }
-        case .clientConfig where SQLClientCheck.types.contains(type):
-            let run = self.run, parameter = self.parameter
-            let sink: (LintFinding.Severity, String, Int?, String, [String]) -> Void = { severity, file, line, message, near in
-                run.report(severity, file, line, parameter, message, suggestions: near)
-            }
-            if TableParameters.isFileName(path) {
-                SQLClientCheck.checkFile(path, type: type, spec: spec, report: sink)
-            } else {
-                SQLClientCheck.checkMain(path, type: type, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
-            }
-        case .clientConfig where type == "pgsql" || type == "mysql":
-            let run = self.run, parameter = self.parameter
-            let sink: (LintFinding.Severity, String, Int?, String, [String]) -> Void = { severity, file, line, message, near in
-                run.report(severity, file, line, parameter, message, suggestions: near)
-            }
-            if TableParameters.isFileName(path) {
-                // A file that cannot be read is reported where the table is named.
-                guard access(path, R_OK) == 0 else {
-                    report(.error, "\(spec): open \"\(type)\" configuration \"\(path)\": \(systemErrorText(errno))")
-                    return
-                }
-                RemoteSQLClientCheck.checkFile(path, type: type, spec: spec, report: sink)
-            } else {
-                RemoteSQLClientCheck.checkMain(path, type: type, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink)
-            }
-        case .clientConfig where type == "memcache":
-            let run = self.run, parameter = self.parameter
-            let sink: MemcacheClientCheck.Report = { severity, file, line, message, near in
-                run.report(severity, file, line, parameter, message, suggestions: near)
-            }
-            // The backup table is checked as any table, at the place that names the memcache table.
-            let backup: (String) -> Void = { walk(Array($0.utf8)) }
-            if TableParameters.isFileName(path) {
-                MemcacheClientCheck.checkFile(path, spec: spec, report: sink, backupTable: backup)
-            } else {
-                MemcacheClientCheck.checkMain(path, spec: spec, main: run.mainFile, values: run.mainSettings(), report: sink,
-                                              backupTable: backup)
-            }
         case .clientConfig:
-            if rest.first == 0x2F {
+            let run = self.run, parameter = self.parameter
+            let sink: ClientConfigCheck.Report = { severity, file, line, message, near in
+                run.report(severity, file, line, parameter, message, suggestions: near)
+            }
+            // A table that a client table names (memcache's backup) is checked as any table, at the place
+            // that names the client table.
+            let checked = ClientConfigCheck.check(type: type, name: path, spec: spec, mainFile: run.mainFile,
+                                                  mainValues: { run.mainSettings() }, report: sink,
+                                                  atReference: { report(.error, $0) }, otherTable: { walk(Array($0.utf8)) })
+            if !checked, rest.first == 0x2F {
                 var st = stat()
                 if stat(path, &st) != 0 {
                     report(.error, "\(spec): open \"\(type)\" configuration \"\(path)\": \(systemErrorText(errno))")

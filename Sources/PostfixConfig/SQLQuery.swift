@@ -2,7 +2,8 @@ import PostfixText
 import Maps
 
 /// What the SQL client tables (sqlite, pgsql, mysql) share beyond `TableParameters` and
-/// `QueryTemplates`: Postfix's `db_common_sql_build_query` for the legacy settings, and quoting.
+/// `QueryTemplates`: Postfix's `db_common_sql_build_query` for the legacy settings, quoting, and the
+/// formatting of a query's rows.
 public enum SQLQuery {
     /// The query of a table without `query`: `SELECT select_field FROM table WHERE where_field='%s'
     /// additional_conditions`. The first three must not be empty: Postfix reads them with a minimum
@@ -22,5 +23,38 @@ public enum SQLQuery {
             out.append(c)
             if c == 0x27 { out.append(0x27) }
         }
+    }
+
+    /// A query's values through `result_format`, joined with commas, under Postfix's `expansion_limit`
+    /// (`db_common_expand` as dict_sqlite, dict_pgsql and dict_mysql call it for each column).
+    public struct Results {
+        private let templates: QueryTemplates
+        private let format: [UInt8]
+        private let limit: Int
+        private let key: [UInt8]
+        private let diagnostics: Diagnostics
+        private var bytes: [UInt8] = []
+        private var expansions = 0
+
+        public init(templates: QueryTemplates, format: [UInt8], limit: Int, key: [UInt8], diagnostics: Diagnostics) {
+            self.templates = templates
+            self.format = format
+            self.limit = limit
+            self.key = key
+            self.diagnostics = diagnostics
+        }
+
+        /// Add one value; false when it is one more than `expansion_limit` allows (the table then warns
+        /// in its own words and fails the lookup).
+        public mutating func add(_ value: [UInt8]) -> Bool {
+            if templates.expand(format, value: value, key: key, into: &bytes, quote: nil, diagnostics: diagnostics), limit > 0 {
+                expansions += 1
+                if expansions > limit { return false }
+            }
+            return true
+        }
+
+        /// The joined values; nil when there were none (not found).
+        public var value: [UInt8]? { bytes.isEmpty ? nil : bytes }
     }
 }

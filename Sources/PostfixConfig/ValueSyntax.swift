@@ -1,4 +1,5 @@
 import PostfixText
+import Maps
 /// Value checks for `postconf --check`, with the texts Postfix's daemons die with
 /// (`global/mail_conf_*.c`, `conv_time.c`, and the daemons' own checks of enumerated values).
 public enum ValueSyntax {
@@ -57,6 +58,8 @@ public enum ValueSyntax {
 
     private static let clientTLSLevels: Set<String> = ["none", "may", "encrypt", "fingerprint", "dane", "dane-only",
                                                        "verify", "secure"]
+    /// `default_database_type`: the indexed types of Postfix (the catalog's `.indexed` rows).
+    private static let indexedTypes = Set(MapCatalog.names(where: \.isIndexed))
     private static let tlsProtocols: Set<String> = ["sslv2", "sslv3", "tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"]
     private static let notifyClasses: Set<String> = ["bounce", "2bounce", "data", "delay", "policy", "protocol",
                                                      "resource", "software"]
@@ -86,7 +89,7 @@ public enum ValueSyntax {
             var problem: String?
             if CompatibilityLevel.encode(value, warn: { problem = $0 }) == nil { return problem }
         case "default_database_type":
-            if !["hash", "btree", "lmdb", "cdb", "dbm", "sdbm"].contains(text) {
+            if !indexedTypes.contains(text) {
                 return "unsupported dictionary type: \(text)"
             }
         case "smtp_tls_protocols", "smtp_tls_mandatory_protocols", "smtpd_tls_protocols",

@@ -13,6 +13,13 @@ import Glibc
 // `completion-spec --catalog` prints the table catalog instead, one type per line, for scripts/gen-man
 // (the maps(5) page): NAME<TAB>implemented|postfix-only<TAB>buildable|-<TAB>fixed|patterns<TAB>FILES<TAB>SUMMARY,
 // FILES being none, in-name, indexed:SUFFIX, rules, client-config, members or service.
+//
+// `completion-spec --deb-depends` prints the Debian packages of the libraries the implemented types link
+// or load (the catalog's `library` column), comma-separated, for scripts/make-deb's Depends.
+if CommandLine.arguments.dropFirst().first == "--deb-depends" {
+    print(MapCatalog.libraries.map(\.debianPackage).joined(separator: ", "))
+    exit(0)
+}
 if CommandLine.arguments.dropFirst().first == "--catalog" {
     for entry in MapCatalog.entries {
         let files: String

@@ -1,4 +1,3 @@
-import PostfixText
 import PostconfTool
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,7 @@
 import ArgumentParser
 import MapMigration
+import PostconfTool
+import PostfixText
 import ToolSupport
 
 /// `postmap-migrate [-nv] [-c config_dir]`: move a Postfix configuration off Berkeley DB tables.
@@ -28,7 +30,12 @@ struct PostmapMigrate: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        let status = Migrator(program: "postmap-migrate", directory: configDirectory, dryRun: dryRun, verbose: verbose).run()
+        // MapMigration reads and edits the configuration with postconf's code, passed in here.
+        let status = Migrator(program: "postmap-migrate", directory: configDirectory, dryRun: dryRun, verbose: verbose,
+                              configuration: { directory throws(Fatal) in
+                                  try PostconfConfiguration(directory: directory, program: "postmap-migrate")
+                              },
+                              postconf: { Postconf.main($0) }).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -1,5 +1,4 @@
 import PostfixText
-import Maps
 import MapTools
 #if canImport(Glibc)
 import Glibc

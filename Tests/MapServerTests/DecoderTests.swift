@@ -1,3 +1,4 @@
+import Maps
 import MapServer
 import NIOCore
 import NIOEmbedded
@@ -92,7 +93,7 @@ struct ProtocolTextTests {
         for value: [UInt8] in [[], [0], Array(0...255)] {
             let line = TCPTableProtocol.reply(.found(value))
             #expect(line.filter { $0 == 0x0A }.count == 1)
-            #expect(TCPTableProtocol.unquote(line[4..<(line.count - 1)]) == value)
+            #expect(TCPQuoting.unquote(line[4..<(line.count - 1)]) == value)
         }
     }
 }

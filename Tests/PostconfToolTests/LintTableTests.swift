@@ -1,4 +1,5 @@
 import Foundation
+import Maps
 @testable import PostconfTool
 import Testing
 
@@ -48,6 +49,16 @@ private func lint(_ files: [String: String]) -> (dir: ConfigDir, findings: [Lint
         #expect(!messages.contains { $0.contains("tcp:") })
         #expect(messages.contains("unsupported dictionary type: nosuch"))
         #expect(!messages.contains { $0.contains("randmap") || $0.contains("unix:") || $0.contains("internal:") })
+    }
+
+    /// Every type whose name is a client configuration file has its file checked by postconf --check:
+    /// a line without `=` is reported at its line (a type left out of the checks gets no finding there).
+    @Test(arguments: MapCatalog.names { $0.files == .clientConfig && $0.isImplemented })
+    func everyClientConfigTypeHasItsFileChecked(type: String) {
+        let (dir, findings) = lint(["main.cf": "virtual_alias_maps = \(type):DIR/\(type).cf\n",
+                                    "\(type).cf": "this line has no equals sign\n"])
+        let file = dir.path + "/\(type).cf"
+        #expect(findings.contains { $0.file == file && $0.line == 1 && $0.severity == .error }, "\(type): \(findings)")
     }
 
     @Test func pcreRulesAreParsedByThePcreTable() {

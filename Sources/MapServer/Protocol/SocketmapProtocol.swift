@@ -1,3 +1,4 @@
+import Maps
 import NIOCore
 
 /// The socketmap protocol (socketmap_table(5), Sendmail's socket map): a request `NAME SP KEY` and a
@@ -47,65 +48,20 @@ public enum TCPTableProtocol {
               line[2] | 0x20 == UInt8(ascii: "t"), line[3] == 0x20 else {
             throw ProtocolViolation("tcp_table request is not \"get key\"")
         }
-        guard let key = unquote(line[4...]) else { throw ProtocolViolation("malformed %XX quoting in tcp_table request") }
+        guard let key = TCPQuoting.unquote(line[4...]) else { throw ProtocolViolation("malformed %XX quoting in tcp_table request") }
         return key
-    }
-
-    /// Decode `%XX` (either case); nil for a `%` not followed by two hex digits.
-    public static func unquote(_ text: ArraySlice<UInt8>) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count)
-        var i = text.startIndex
-        while i < text.endIndex {
-            let byte = text[i]
-            if byte == UInt8(ascii: "%") {
-                guard i + 2 < text.endIndex, let high = hexValue(text[i + 1]), let low = hexValue(text[i + 2]) else { return nil }
-                out.append(high << 4 | low)
-                i += 3
-            } else {
-                out.append(byte)
-                i += 1
-            }
-        }
-        return out
-    }
-
-    /// Quote what cannot travel raw on a reply line: `%`, control characters and DEL.
-    public static func quote(_ value: [UInt8]) -> [UInt8] {
-        let digits = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(value.count)
-        for byte in value {
-            if byte == UInt8(ascii: "%") || byte < 0x20 || byte == 0x7F {
-                out.append(UInt8(ascii: "%"))
-                out.append(digits[Int(byte >> 4)])
-                out.append(digits[Int(byte & 0x0F)])
-            } else {
-                out.append(byte)
-            }
-        }
-        return out
     }
 
     /// The reply line, with its newline.
     public static func reply(_ answer: LookupAnswer) -> [UInt8] {
         switch answer {
         case .found(let value):
-            return Array("200 ".utf8) + quote(value) + [0x0A]
+            return Array("200 ".utf8) + TCPQuoting.quote(value, raw: .replyLine) + [0x0A]
         case .notFound:
             return Array("500 not found\n".utf8)
         case .temporary(let reason), .permanent(let reason):
             // tcp_table has no permanent error: a table that cannot answer is retried later.
-            return Array("400 ".utf8) + quote(Array(reason.utf8.prefix(1000))) + [0x0A]
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: byte - 0x30
-        case 0x41...0x46: byte - 0x41 + 10
-        case 0x61...0x66: byte - 0x61 + 10
-        default: nil
+            return Array("400 ".utf8) + TCPQuoting.quote(Array(reason.utf8.prefix(1000)), raw: .replyLine) + [0x0A]
         }
     }
 }

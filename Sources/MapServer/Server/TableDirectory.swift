@@ -36,13 +36,8 @@ public final class TableDirectory: Sendable {
             }
         }
         let mainConfig = main
-        var settings = MapSettings()
-        settings.lmdbMapSize = mainConfig.int("lmdb_map_size", default: settings.lmdbMapSize)
-        settings.berkeleyDBReadBufferSize = mainConfig.int("berkeley_db_read_buffer_size", default: settings.berkeleyDBReadBufferSize)
-        settings.utf8Enabled = mainConfig.bool("smtputf8_enable", default: false)
-        settings.mainParameter = { mainConfig.value($0) }
         // There is no proxymap to ask: proxy:TYPE:NAME is served by opening TYPE:NAME here.
-        settings.proxy = .direct
+        let settings = MapSettings(config: mainConfig, proxy: .direct)
         let diagnostics = Diagnostics(warning: { logger.warning("\($0)") }, error: { logger.error("\($0)") },
                                       info: { logger.info("\($0)") })
         // As Postfix's daemons open their tables: locked, fixed-key tables folded, UTF-8 checked.

@@ -1,54 +1,80 @@
 import PostfixText
-/// The table types of Postfix 3.7, one row each: the one list that `postconf -m`, `postconf --check`,
-/// the completions, the map list and the tools read.
+/// The table types of Postfix 3.7, one row each: the one description of a type that `postconf -m`,
+/// `postconf --check`, the completions, the manual, the map list, the tools, the server and the Debian
+/// package read. Nothing else lists type names: a question about types is a filter over these rows
+/// (`names { $0.isIndexed }`).
 ///
 /// Adding a table type is one file with its table and one row here. A type whose table links no C
 /// library is `.builtin`, with its opener; a type in a backend module (Berkeley DB, LMDB, PCRE2, libldap)
-/// names that module, and the module's `types` list supplies the opener (see `MapBackends`). Types that
-/// Postfix has and this toolkit does not are rows too, so that lint can tell "not supported here" from
-/// "not a table type at all".
+/// names that module, and `MapBackends.modules` supplies the opener. A row says which Debian package of
+/// Postfix provides the type (`postfix`, `postfix-lmdb`, ...) and which shared library its code links or
+/// loads, with the Debian package of that library: the package's Depends are those libraries
+/// (`completion-spec --deb-depends`). Types that Postfix has and this toolkit does not are rows too, so
+/// that lint can tell "not supported here" from "not a table type at all".
 public enum MapCatalog {
     /// Every row, sorted by name.
     public static let entries: [Entry] = [
         .backend("btree", module: "MapsBerkeleyDB", keys: .fixed, buildable: true, files: .indexed(".db"),
-                 lookups: .locked, summary: "Berkeley DB B-tree file NAME.db, built from NAME"),
-        .builtin(CDBMaps.cdb, files: .indexed(".cdb"), lookups: .mapped, summary: "constant database (tinycdb) file NAME.cdb, built from NAME"),
-        .builtin(CIDRMaps.cidr, files: .rules, lookups: .memory, summary: "network address patterns, first match wins"),
+                 lookups: .locked, postfix: "postfix", library: .berkeleyDB,
+                 summary: "Berkeley DB B-tree file NAME.db, built from NAME"),
+        .builtin(CDBMaps.cdb, files: .indexed(".cdb"), lookups: .mapped, postfix: "postfix-cdb",
+                 summary: "constant database (tinycdb) file NAME.cdb, built from NAME"),
+        .builtin(CIDRMaps.cidr, files: .rules, lookups: .memory, postfix: "postfix",
+                 summary: "network address patterns, first match wins"),
         .postfixOnly("dbm", keys: .fixed, buildable: true, files: .indexed(".dir"), lookups: .locked, summary: "NDBM file"),
-        .builtin(SimpleTables.environ, files: .none, lookups: .memory, summary: "the process environment"),
-        .builtin(SimpleTables.fail, files: .none, lookups: .memory, summary: "every lookup fails with a temporary error"),
+        .builtin(SimpleTables.environ, files: .none, lookups: .memory, postfix: "postfix", summary: "the process environment"),
+        .builtin(SimpleTables.fail, files: .none, lookups: .memory, postfix: "postfix",
+                 summary: "every lookup fails with a temporary error"),
         .backend("hash", module: "MapsBerkeleyDB", keys: .fixed, buildable: true, files: .indexed(".db"),
-                 lookups: .locked, summary: "Berkeley DB hash file NAME.db, built from NAME"),
-        .builtin(SimpleTables.inline, files: .inName, lookups: .memory, summary: "{key=value, ...} written in the name"),
-        .builtin(InternalTable.mapType, files: .none, lookups: .memory, summary: "an empty in-memory table"),
+                 lookups: .locked, postfix: "postfix", library: .berkeleyDB,
+                 summary: "Berkeley DB hash file NAME.db, built from NAME"),
+        .builtin(SimpleTables.inline, files: .inName, lookups: .memory, postfix: "postfix",
+                 summary: "{key=value, ...} written in the name"),
+        .builtin(InternalTable.mapType, files: .none, lookups: .memory, postfix: "postfix", summary: "an empty in-memory table"),
         .backend("ldap", module: "MapsLDAP", keys: .fixed, buildable: false, files: .clientConfig,
-                 lookups: .waits, summary: "LDAP directory, configured in a file or main.cf"),
+                 lookups: .waits, postfix: "postfix-ldap", library: .ldap,
+                 summary: "LDAP directory, configured in a file or main.cf"),
         .backend("lmdb", module: "MapsLMDB", keys: .fixed, buildable: true, files: .indexed(".lmdb"),
-                 lookups: .mapped, summary: "LMDB file NAME.lmdb, built from NAME"),
+                 lookups: .mapped, postfix: "postfix-lmdb", library: .lmdb,
+                 summary: "LMDB file NAME.lmdb, built from NAME"),
         .backend("memcache", module: "MapsMemcache", keys: .fixed, buildable: false, files: .clientConfig,
-                 lookups: .waits, summary: "memcached client, configured in a file or main.cf, with an optional backup table"),
+                 lookups: .waits, postfix: "postfix", library: nil,
+                 summary: "memcached client, configured in a file or main.cf, with an optional backup table"),
         .backend("mysql", module: "MapsRemoteSQL", keys: .fixed, buildable: false, files: .clientConfig,
-                 lookups: .waits, summary: "MySQL/MariaDB client, configured in a file or main.cf"),
+                 lookups: .waits, postfix: "postfix-mysql", library: .mariaDB,
+                 summary: "MySQL/MariaDB client, configured in a file or main.cf"),
         .postfixOnly("netinfo", keys: .fixed, buildable: false, files: .service, lookups: .waits, summary: "NetInfo (macOS)"),
-        .builtin(NISTable.mapType, files: .service, lookups: .waits, summary: "NIS map of the machine's NIS domain (yp_match)"),
+        .builtin(NISTable.mapType, files: .service, lookups: .waits, postfix: "postfix", library: .nsl,
+                 summary: "NIS map of the machine's NIS domain (yp_match)"),
         .postfixOnly("nisplus", keys: .fixed, buildable: false, files: .service, lookups: .waits, summary: "NIS+ table"),
         .backend("pcre", module: "MapsPCRE2", keys: .patterns, buildable: false, files: .rules,
-                 lookups: .memory, summary: "PCRE2 patterns, first match wins"),
+                 lookups: .memory, postfix: "postfix-pcre", library: .pcre2,
+                 summary: "PCRE2 patterns, first match wins"),
         .backend("pgsql", module: "MapsRemoteSQL", keys: .fixed, buildable: false, files: .clientConfig,
-                 lookups: .waits, summary: "PostgreSQL client, configured in a file or main.cf"),
-        .builtin(SimpleTables.pipemap, files: .members, lookups: .members, summary: "{type:name, ...}: each result is the next key"),
-        .builtin(ProxyTable.mapType, files: .members, lookups: .members, summary: "proxy:type:name, through Postfix's proxymap"),
-        .builtin(RandomTable.mapType, files: .inName, lookups: .memory, summary: "{value, ...}: a random value for every key"),
-        .builtin(PatternMaps.regexp, files: .rules, lookups: .memory, summary: "POSIX regular expressions, first match wins"),
+                 lookups: .waits, postfix: "postfix-pgsql", library: .postgreSQL,
+                 summary: "PostgreSQL client, configured in a file or main.cf"),
+        .builtin(SimpleTables.pipemap, files: .members, lookups: .members, postfix: "postfix",
+                 summary: "{type:name, ...}: each result is the next key"),
+        .builtin(ProxyTable.mapType, files: .members, lookups: .members, postfix: "postfix",
+                 summary: "proxy:type:name, through Postfix's proxymap"),
+        .builtin(RandomTable.mapType, files: .inName, lookups: .memory, postfix: "postfix",
+                 summary: "{value, ...}: a random value for every key"),
+        .builtin(PatternMaps.regexp, files: .rules, lookups: .memory, postfix: "postfix",
+                 summary: "POSIX regular expressions, first match wins"),
         .postfixOnly("sdbm", keys: .fixed, buildable: true, files: .indexed(".dir"), lookups: .locked, summary: "SDBM file"),
-        .builtin(SocketmapTable.mapType, files: .service, lookups: .waits, summary: "Sendmail socketmap client: inet:host:port:name or unix:/path:name"),
+        .builtin(SocketmapTable.mapType, files: .service, lookups: .waits, postfix: "postfix",
+                 summary: "Sendmail socketmap client: inet:host:port:name or unix:/path:name"),
         .backend("sqlite", module: "MapsSQLite", keys: .fixed, buildable: false, files: .clientConfig,
-                 lookups: .locked, summary: "SQLite database query, configured in a file or main.cf"),
-        .builtin(StaticTable.mapType, files: .inName, lookups: .memory, summary: "the name itself, for every key"),
-        .builtin(TCPTable.mapType, files: .service, lookups: .waits, summary: "tcp_table(5) client: host:port"),
-        .builtin(SimpleTables.texthash, files: .rules, lookups: .memory, summary: "a postmap source file, read into memory"),
-        .builtin(SimpleTables.unionmap, files: .members, lookups: .members, summary: "{type:name, ...}: every member's value, joined"),
-        .builtin(UnixTable.mapType, files: .service, lookups: .waits, summary: "passwd.byname or group.byname of the system"),
+                 lookups: .locked, postfix: "postfix-sqlite", library: .sqlite,
+                 summary: "SQLite database query, configured in a file or main.cf"),
+        .builtin(StaticTable.mapType, files: .inName, lookups: .memory, postfix: "postfix", summary: "the name itself, for every key"),
+        .builtin(TCPTable.mapType, files: .service, lookups: .waits, postfix: "postfix", summary: "tcp_table(5) client: host:port"),
+        .builtin(SimpleTables.texthash, files: .rules, lookups: .memory, postfix: "postfix",
+                 summary: "a postmap source file, read into memory"),
+        .builtin(SimpleTables.unionmap, files: .members, lookups: .members, postfix: "postfix",
+                 summary: "{type:name, ...}: every member's value, joined"),
+        .builtin(UnixTable.mapType, files: .service, lookups: .waits, postfix: "postfix",
+                 summary: "passwd.byname or group.byname of the system"),
     ]
 
     /// The row named `name`.
@@ -58,7 +84,62 @@ public enum MapCatalog {
 
     /// The names of the types this toolkit implements, sorted (`postconf -m`).
     public static var implementedNames: [String] {
-        entries.filter(\.isImplemented).map(\.name)
+        names(where: \.isImplemented)
+    }
+
+    /// The names of the rows that `include` accepts, sorted.
+    public static func names(where include: (Entry) -> Bool) -> [String] {
+        entries.filter(include).map(\.name)
+    }
+
+    /// The shared libraries of the implemented types, each once, sorted by Debian package: what the
+    /// toolkit's executables link or load beyond the C and C++ runtime.
+    public static var libraries: [SharedLibrary] {
+        var seen: Set<String> = []
+        return entries.filter(\.isImplemented).compactMap(\.library)
+            .filter { seen.insert($0.soname).inserted }
+            .sorted { $0.debianPackage < $1.debianPackage }
+    }
+
+    /// A C library a type's code needs, as Debian 12 ships it.
+    public struct SharedLibrary: Sendable, Equatable {
+        /// How the code gets the library.
+        public enum Loading: Sendable, Equatable {
+            /// Linked (the module's system-library target): every executable with the module loads it at start.
+            case linked
+            /// `dlopen`ed by its soname when the first table of the type opens.
+            case onFirstUse
+        }
+
+        /// The name the executable's dynamic section or the `dlopen` call names (`liblmdb.so.0`).
+        public let soname: String
+        /// The Debian package that ships it (`liblmdb0`), which the toolkit's package depends on.
+        public let debianPackage: String
+        /// Linked or loaded on first use.
+        public let loading: Loading
+
+        public init(soname: String, debianPackage: String, loading: Loading) {
+            self.soname = soname
+            self.debianPackage = debianPackage
+            self.loading = loading
+        }
+
+        /// Berkeley DB 5.3 (CBerkeleyDB: `link "db-5.3"`).
+        public static let berkeleyDB = SharedLibrary(soname: "libdb-5.3.so", debianPackage: "libdb5.3", loading: .linked)
+        /// LMDB (CLMDB: `link "lmdb"`).
+        public static let lmdb = SharedLibrary(soname: "liblmdb.so.0", debianPackage: "liblmdb0", loading: .linked)
+        /// PCRE2, 8-bit (CPCRE2: `link "pcre2-8"`).
+        public static let pcre2 = SharedLibrary(soname: "libpcre2-8.so.0", debianPackage: "libpcre2-8-0", loading: .linked)
+        /// OpenLDAP 2.5's libldap (CLDAPLoader: `CLDAP_SONAME`).
+        public static let ldap = SharedLibrary(soname: "libldap-2.5.so.0", debianPackage: "libldap-2.5-0", loading: .onFirstUse)
+        /// SQLite 3 (CSQLiteLoader: `CSQLITE_SONAME`).
+        public static let sqlite = SharedLibrary(soname: "libsqlite3.so.0", debianPackage: "libsqlite3-0", loading: .onFirstUse)
+        /// PostgreSQL's libpq (CSQLLoader: `CSQL_PQ_SONAME`).
+        public static let postgreSQL = SharedLibrary(soname: "libpq.so.5", debianPackage: "libpq5", loading: .onFirstUse)
+        /// MariaDB's client library (CSQLLoader: `CSQL_MY_SONAME`).
+        public static let mariaDB = SharedLibrary(soname: "libmariadb.so.3", debianPackage: "libmariadb3", loading: .onFirstUse)
+        /// libnsl's `yp_match` (NISTable, when a NIS domain is set).
+        public static let nsl = SharedLibrary(soname: "libnsl.so.2", debianPackage: "libnsl2", loading: .onFirstUse)
     }
 
     /// What a type's lookup keys are (Postfix's `DICT_FLAG_FIXED` / `DICT_FLAG_PATTERN`).
@@ -135,6 +216,11 @@ public enum MapCatalog {
         public let files: Files
         /// Whether its lookups can wait (the server's event loop or thread pool).
         public let lookups: Lookups
+        /// The Debian package of Postfix 3.7 that provides the type (`postfix` for those built into
+        /// Postfix, `postfix-lmdb` for a plugin), `nil` when Debian's Postfix does not have it.
+        public let postfixPackage: String?
+        /// The C library its code links or loads, `nil` when it needs none beyond libc.
+        public let library: SharedLibrary?
         /// One line for completions and manuals.
         public let summary: String
         /// Where its code lives.
@@ -146,24 +232,38 @@ public enum MapCatalog {
             return true
         }
 
+        /// Whether a table of it is a file built from a source file (`NAME` + suffix).
+        public var isIndexed: Bool {
+            if case .indexed = files { return true }
+            return false
+        }
+
+        /// The backend module that implements it, `nil` for built-in and Postfix-only types.
+        public var module: String? {
+            if case .backend(let module) = implementation { return module }
+            return nil
+        }
+
         /// A type implemented in this module.
-        public static func builtin(_ type: MapType, files: Files, lookups: Lookups, summary: String) -> Entry {
+        public static func builtin(_ type: MapType, files: Files, lookups: Lookups, postfix: String?,
+                                   library: SharedLibrary? = nil, summary: String) -> Entry {
             Entry(name: type.name, keys: type.fixedKeys ? .fixed : .patterns, buildable: type.build != nil,
-                  files: files, lookups: lookups, summary: summary, implementation: .builtin(type))
+                  files: files, lookups: lookups, postfixPackage: postfix, library: library, summary: summary,
+                  implementation: .builtin(type))
         }
 
         /// A type implemented in a backend module.
         public static func backend(_ name: String, module: String, keys: Keys, buildable: Bool, files: Files,
-                                   lookups: Lookups, summary: String) -> Entry {
-            Entry(name: name, keys: keys, buildable: buildable, files: files, lookups: lookups, summary: summary,
-                  implementation: .backend(module: module))
+                                   lookups: Lookups, postfix: String?, library: SharedLibrary?, summary: String) -> Entry {
+            Entry(name: name, keys: keys, buildable: buildable, files: files, lookups: lookups, postfixPackage: postfix,
+                  library: library, summary: summary, implementation: .backend(module: module))
         }
 
         /// A Postfix type this toolkit does not have.
         public static func postfixOnly(_ name: String, keys: Keys, buildable: Bool, files: Files, lookups: Lookups,
-                                       summary: String) -> Entry {
-            Entry(name: name, keys: keys, buildable: buildable, files: files, lookups: lookups, summary: summary,
-                  implementation: .postfixOnly)
+                                       postfix: String? = nil, summary: String) -> Entry {
+            Entry(name: name, keys: keys, buildable: buildable, files: files, lookups: lookups, postfixPackage: postfix,
+                  library: nil, summary: summary, implementation: .postfixOnly)
         }
     }
 }

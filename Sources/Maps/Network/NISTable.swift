@@ -3,6 +3,7 @@ import PostfixText
 import Glibc
 #endif
 import Synchronization
+import CLibraryLoader
 
 /// A `nis:` table (Postfix's `dict_nis.c`): `yp_match` in the map named by the table's name, in the
 /// machine's NIS domain. With no NIS domain set (`domainname` empty or `(none)`, as on nearly every
@@ -93,13 +94,22 @@ enum NISLibrary {
     /// `YPERR_KEY`: no such key in the map.
     static let keyNotFound: Int32 = 5
 
+    /// Loaded once (a lazy static) with CLibraryLoader's `clib_open`, as the C loaders load theirs.
     private static let loaded: (match: Match?, error: String) = {
-        guard let handle = dlopen("libnsl.so.2", RTLD_NOW | RTLD_LOCAL) ?? dlopen("libnsl.so.1", RTLD_NOW | RTLD_LOCAL) else {
-            return (nil, dlerror().map { String(cString: $0) } ?? "dlopen libnsl failed")
+        let sonames = [cString("libnsl.so.2"), cString("libnsl.so.1"), nil]
+        let symbols = [cString("yp_match"), nil]
+        var table: [UnsafeMutableRawPointer?] = [nil]
+        var error = [CChar](repeating: 0, count: 512)
+        guard clib_open("libnsl", sonames, symbols, &table, &error, error.count) == 0, let symbol = table[0] else {
+            return (nil, String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        guard let symbol = dlsym(handle, "yp_match") else { return (nil, "libnsl: undefined symbol: yp_match") }
         return (unsafeBitCast(symbol, to: Match.self), "")
     }()
+
+    /// A literal as a C string: its storage is static and ends with a NUL.
+    private static func cString(_ text: StaticString) -> UnsafePointer<CChar>? {
+        UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
 
     static var match: Match? { loaded.match }
     static var loadError: String { loaded.error }

@@ -33,51 +33,6 @@ public final class TCPTable: LookupTable {
         try TCPTable(name: name, request: request)
     })
 
-    /// `hex_quote`: `%`, white space, and bytes that are not printable ASCII become `%XX`.
-    public static func quote(_ key: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(key.count)
-        let hex = Array("0123456789ABCDEF".utf8)
-        for c in key {
-            let space = c == 0x20 || (c >= 0x09 && c <= 0x0D)
-            if c != 0x25, !space, c > 0x20, c < 0x7F {
-                out.append(c)
-            } else {
-                out.append(0x25)
-                out.append(hex[Int(c >> 4)])
-                out.append(hex[Int(c & 0x0F)])
-            }
-        }
-        return out
-    }
-
-    /// `hex_unquote`: `%XX` in either case; `nil` for a malformed escape.
-    public static func unquote(_ text: ArraySlice<UInt8>) -> [UInt8]? {
-        func digit(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: return c - 0x30
-            case 0x61...0x66: return c - 0x61 + 10
-            case 0x41...0x46: return c - 0x41 + 10
-            default: return nil
-            }
-        }
-        var out: [UInt8] = []
-        var i = text.startIndex
-        while i < text.endIndex {
-            let c = text[i]
-            if c == 0x25 {
-                guard i + 2 < text.endIndex,
-                      let hi = digit(text[i + 1]), let lo = digit(text[i + 2]) else { return nil }
-                out.append(hi << 4 | lo)
-                i += 3
-            } else {
-                out.append(c)
-                i += 1
-            }
-        }
-        return out
-    }
-
     /// Postfix's `printable(text, '_')`, cut to 100 bytes, for warnings.
     static func shown(_ line: [UInt8]) -> String {
         ByteText.string(line.prefix(100).map { $0 >= 0x20 && $0 < 0x7F ? $0 : 0x5F })
@@ -87,7 +42,7 @@ public final class TCPTable: LookupTable {
     public var concurrentLookups: Bool { true }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
-        let request = Array("get ".utf8) + Self.quote(KeyCodec.cString(key)) + [0x0A]
+        let request = Array("get ".utf8) + TCPQuoting.quote(KeyCodec.cString(key)) + [0x0A]
         return try connection.withLock { (stream: inout NetworkStream?) throws(MapError) -> [UInt8]? in
             var tries = 0
             var line: [UInt8] = []
@@ -139,7 +94,7 @@ public final class TCPTable: LookupTable {
             }
             func isDigit(_ i: Int) -> Bool { i < line.count && line[i] >= 0x30 && line[i] <= 0x39 }
             let spaced = line.count > 3 && (line[3] == 0x20 || (line[3] >= 0x09 && line[3] <= 0x0D))
-            guard isDigit(0), isDigit(1), isDigit(2), spaced, let value = Self.unquote(KeyCodec.cString(Array(line[4...]))[...]) else {
+            guard isDigit(0), isDigit(1), isDigit(2), spaced, let value = TCPQuoting.unquote(KeyCodec.cString(Array(line[4...]))[...]) else {
                 diagnostics.warning("read TCP map reply from \(name): malformed reply: \(Self.shown(line))")
                 stream = nil
                 throw MapError(.temporary, "table tcp:\(name): malformed reply", errno: lastErrno.load(ordering: .relaxed))

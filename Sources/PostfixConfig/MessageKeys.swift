@@ -1,5 +1,4 @@
 import PostfixText
-import Maps
 
 /// Splits a message into the lookup keys of `postmap -h`, `-b` and `-m`: each logical header (a folded
 /// header keeps its embedded newlines and the leading blanks of its continuation lines) and each body

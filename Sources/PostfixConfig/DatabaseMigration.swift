@@ -1,15 +1,27 @@
-import ToolSupport
-import PostfixConfig
 import PostfixText
 import Maps
-#if canImport(Glibc)
-import Glibc
-#endif
+
+/// What a migration plan reads: main.cf and master.cf as postconf reads them. PostconfTool's
+/// `PostconfConfiguration` provides it (postconf's parameter session); postmap-migrate passes it in.
+public protocol MigrationConfiguration {
+    /// The configuration directory.
+    var directory: String { get }
+    /// main.cf's settings in file order, unexpanded.
+    var mainEntries: [(name: [UInt8], value: [UInt8])] { get }
+    /// master.cf's services in file order (their `-o` settings in `parameters`).
+    var masterEntries: [MasterEntry] { get }
+    /// The default of a known parameter, unexpanded; nil for a name postconf does not know.
+    func defaultValue(_ name: [UInt8]) throws(Fatal) -> [UInt8]?
+    /// `value`, the setting of `name`, with `$name` expanded as `scope` (a master.cf service; nil: main.cf)
+    /// sees it; a parameter that postconf never expands comes back as it is.
+    func expand(_ name: [UInt8], _ value: [UInt8], scope: MasterEntry?) throws(Fatal) -> [UInt8]
+}
 
 /// The plan of a migration off Berkeley DB: every `hash:` and `btree:` table that main.cf and master.cf
 /// use (in `-o` values, inside composites and `proxy:`, and in defaults that are in effect), the `lmdb:`
 /// table that replaces each, and the settings to rewrite. It reads the configuration as postconf does
-/// and links no table backend; `postmap-migrate` builds the tables and applies the edits.
+/// (through `MigrationConfiguration`) and links no table backend; `postmap-migrate` builds the tables
+/// and applies the edits.
 public struct DatabaseMigration: Sendable {
     /// One table to replace.
     public struct Table: Sendable, Equatable {
@@ -37,32 +49,20 @@ public struct DatabaseMigration: Sendable {
     public var tables: [Table]
     public var edits: [Edit]
 
+    /// The types the migration moves off: the catalog's rows whose library is Berkeley DB.
+    static let berkeleyDBTypes = MapCatalog.names { $0.library == .berkeleyDB }
     /// Parameters whose defaults use Berkeley DB tables in Postfix 3.7.
     static let defaultsWithTables = ["alias_maps", "alias_database", "address_verify_map", "postscreen_cache_map"]
 
-    /// Read the configuration in `directory` (nil: `$MAIL_CONFIG`, else `/etc/postfix`) and plan.
-    public static func plan(directory: String?, program: String) throws(Fatal) -> DatabaseMigration {
-        let messages = MessageWriter(program: program, collect: true)
-        let session = PostconfSession(mode: [], messages: messages, out: OutputBuffer(capture: true),
-                                      configOverride: directory, processName: Array(text: "postconf"),
-                                      processID: getpid())
-        session.lenientHostDefaults = true
-        try session.readParameters()
-        try session.readMaster(failOnOpenError: false)
-        session.registerBuiltinParameters()
-        session.registerServiceParameters()
-        try session.registerUserParameters()
-        messages.clear()
-
+    /// The plan for the configuration `config` reads.
+    public static func plan(_ config: any MigrationConfiguration) throws(Fatal) -> DatabaseMigration {
         var tables: [Table] = []
         var edits: [Edit] = []
         func consider(_ name: [UInt8], raw: [UInt8], scope: MasterEntry?) throws(Fatal) {
             let text = ConfigText.text(raw)
             let rewritten = rewrite(text)
             guard rewritten != text else { return }
-            let node = session.registry[name]
-            let expanded = node?.flags.contains(.raw) == true ? raw : try session.expand(raw, mode: [], scope: scope)
-            messages.clear()
+            let expanded = try config.expand(name, raw, scope: scope)
             let parameter = ConfigText.text(name)
             let found = references(ConfigText.text(expanded))
             for (type, path) in found where !tables.contains(where: { $0.path == path }) {
@@ -74,26 +74,28 @@ public struct DatabaseMigration: Sendable {
             let service = scope.map { "\(ConfigText.text($0.argv[0]))/\(ConfigText.text($0.argv[1]))" }
             edits.append(Edit(service: service, name: parameter, value: rewritten, tables: found.map(\.1)))
         }
-        for (name, value) in session.mainTable.entries where ConfigText.text(name) != "config_directory" {
+        let mainEntries = config.mainEntries
+        func mainValue(_ name: String) -> [UInt8]? { mainEntries.first { $0.name == Array(text: name) }?.value }
+        for (name, value) in mainEntries where ConfigText.text(name) != "config_directory" {
             try consider(name, raw: value, scope: nil)
         }
-        for name in defaultsWithTables where session.mainTable[Array(text: name)] == nil {
+        for name in defaultsWithTables where mainValue(name) == nil {
             let bytes = Array(text: name)
-            guard let node = session.registry[bytes] else { continue }
-            try consider(bytes, raw: try session.defaultValue(bytes, node), scope: nil)
+            guard let value = try config.defaultValue(bytes) else { continue }
+            try consider(bytes, raw: value, scope: nil)
         }
-        for entry in session.master {
+        for entry in config.masterEntries {
             guard let table = entry.parameters else { continue }
             for (name, value) in table.entries { try consider(name, raw: value, scope: entry) }
         }
         // An alias table also named elsewhere is still an alias table.
         let aliasPaths = Set(tables.filter(\.isAlias).map(\.path))
         for i in tables.indices where aliasPaths.contains(tables[i].path) { tables[i].isAlias = true }
-        if let type = session.mainTable[Array(text: "default_database_type")].map(ConfigText.text) ?? Optional("hash"),
-           type == "hash" || type == "btree", !edits.isEmpty || session.mainTable[Array(text: "default_database_type")] != nil {
+        if let type = mainValue("default_database_type").map(ConfigText.text) ?? Optional("hash"),
+           berkeleyDBTypes.contains(type), !edits.isEmpty || mainValue("default_database_type") != nil {
             edits.append(Edit(service: nil, name: "default_database_type", value: "lmdb", tables: []))
         }
-        return DatabaseMigration(directory: session.directory, tables: tables, edits: edits)
+        return DatabaseMigration(directory: config.directory, tables: tables, edits: edits)
     }
 
     /// Where a `type:` may start: at the beginning, after a separator or `{`, or after `proxy:`.
@@ -109,8 +111,8 @@ public struct DatabaseMigration: Sendable {
         var bytes = Array(text.utf8)
         var i = 0
         while i < bytes.count {
-            for old in ["hash:", "btree:"] {
-                let o = Array(old.utf8)
+            for old in berkeleyDBTypes {
+                let o = Array((old + ":").utf8)
                 if i + o.count <= bytes.count, Array(bytes[i..<(i + o.count)]) == o, isTableStart(bytes, i) {
                     bytes.replaceSubrange(i..<(i + o.count), with: Array("lmdb:".utf8))
                     break
@@ -127,7 +129,7 @@ public struct DatabaseMigration: Sendable {
         var out: [(String, String)] = []
         var i = 0
         while i < bytes.count {
-            for type in ["hash", "btree"] {
+            for type in berkeleyDBTypes {
                 let o = Array((type + ":").utf8)
                 guard i + o.count <= bytes.count, Array(bytes[i..<(i + o.count)]) == o, isTableStart(bytes, i) else { continue }
                 var end = i + o.count

@@ -1,7 +1,7 @@
 // Expected keys below were checked against Debian's Postfix 3.7.11 (`postmap -hm|-bm -q - static:F`).
 
 import Testing
-@testable import MapTools
+@testable import PostfixConfig
 
 /// Run the splitter over `text` (one scalar up to U+00FF per byte) split at `\n`, as postmap reads stdin.
 private func split(_ text: String, _ mode: MessageKeys.Mode, limits: MessageKeys.Limits = .init(),
