@@ -49,6 +49,11 @@ import PackageDescription
 //   postmap-migrate        MapMigration behind swift-argument-parser, with PostconfTool's configuration
 //                          reading and editing (not a Postfix tool)
 //   postexplain            its command line (swift-argument-parser)                  -> Explain
+//   thread-sharing-bench   the SharedTable benchmark of scripts/bench-threads  -> Maps and its table modules
+//
+//   TestSupport (Tests/)   what the test targets share: paths, commands with a deadline, the socket
+//                          client, the daemon runner and its servers, the oracle runner; test code,
+//                          so Foundation and Testing are allowed there                      -> (none)
 
 /// This manifest's directory.
 let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
@@ -159,27 +164,33 @@ let package = Package(
         // The load generator of scripts/bench-server (postmapd against Redis); not installed.
         .executableTarget(name: "server-bench"),
         // Measures the cost of traces against plain lookups for scripts/bench-explain; not installed.
+        // Lookups from 8 threads through each SharedTable sharing mode, run by scripts/bench-threads; not installed.
+        .executableTarget(name: "thread-sharing-bench", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
         .executableTarget(name: "explain-bench", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         // Prints the option tables and table types for scripts/gen-completions; not installed.
         .executableTarget(name: "completion-spec", dependencies: ["MapTools", "PostconfTool", "MapMigration", "ToolSupport", "Maps"]),
 
+        // What the test targets share: paths, commands with a deadline, temporary directories, the socket
+        // client, the daemon runner and the servers on it, the oracle runner (Foundation: it is test code).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
-        .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP",
-                                                     "MapsRemoteSQL", "MapBackends"]),
-        .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText", "Maps"]),
+        .testTarget(name: "BackendTests", dependencies: ["TestSupport", "Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2",
+                                                     "MapsLDAP", "MapsRemoteSQL", "MapsMemcache", "MapBackends"]),
+        .testTarget(name: "PostfixConfigTests", dependencies: ["TestSupport", "PostfixConfig", "PostfixText", "Maps"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig", "Maps"]),
-        .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
+        .testTarget(name: "ExplainTests", dependencies: ["TestSupport", "Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         .testTarget(name: "MapServerTests", dependencies: [
-            "MapServer", "Maps", "MapBackends", "PostfixText",
+            "TestSupport", "MapServer", "Maps", "MapBackends", "PostfixText",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsMemcache"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Maps", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2"]),
     ],
     swiftLanguageModes: [.v6]
 )

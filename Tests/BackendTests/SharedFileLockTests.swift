@@ -4,6 +4,7 @@ import MapsBerkeleyDB
 import MapsLMDB
 import Synchronization
 import Testing
+import TestSupport
 
 /// The process-wide file lock (`SharedFileLock`) as another process sees it: threads and handles of one
 /// process never drop each other's `fcntl` or `flock` lock, and a writer in another process gets its
@@ -83,8 +84,8 @@ import Testing
             closed.store(true, ordering: .releasing)
         }
         closer.start()
-        usleep(200_000)
-        let closedEarly = closed.load(ordering: .acquiring)
+        // It must not close while the batch holds the lock: 200 ms in which an early close fails at once.
+        let closedEarly = waitUntil(deadline: 0.2, interval: 0.001) { closed.load(ordering: .acquiring) }
         #expect(closedEarly == false)
         #expect(Self.otherProcessCanLock(file, style: style) == false)
 

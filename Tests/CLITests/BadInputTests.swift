@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Bad input gets a Postfix-style message and a defined exit status, never a crash, and the old table survives.
 @Suite

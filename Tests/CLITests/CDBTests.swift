@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `cdb:` against Debian's postmap and postalias with postfix-cdb: the same files byte for byte, each
 /// reading the other's, and the same messages for what cdb refuses.

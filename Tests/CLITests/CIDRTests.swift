@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Generated `cidr` tables and keys: networks drawn from a few bases so rules overlap and keys hit them.
 struct CIDRGenerator {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The table types added as one file and one catalog row each (randmap, unix, internal, proxy),
 /// against Debian's postmap; and the cidr rule that lint once misread.
@@ -73,15 +74,22 @@ import Testing
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = ["-c", ".", "-q", "k", "proxy:hash:map"]
             process.currentDirectoryURL = dir.url
-            let err = Pipe()
+            // Its messages go to a file, so the test can see the first warning while it runs.
+            _ = FileManager.default.createFile(atPath: dir.file("stderr"), contents: nil)
+            let err = try #require(FileHandle(forWritingAtPath: dir.file("stderr")))
             process.standardError = err
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            Thread.sleep(forTimeInterval: 2)
+            try err.close()
+            // The first attempt's warning is printed at once; the next attempt comes 10 s later.
+            let warned = waitUntil(deadline: 8) {
+                String(decoding: dir.read("stderr") ?? [], as: UTF8.self).contains("connect #1 ")
+            }
+            #expect(warned, "\(binary) printed no first warning")
             #expect(process.isRunning, "\(binary) should be waiting to retry")
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            outputs.append(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            outputs.append(String(decoding: dir.read("stderr") ?? [], as: UTF8.self))
         }
         #expect(outputs[0] == "postmap: warning: connect #1 to subsystem /nonexistent-queue/private/proxymap: No such file or directory\n")
         #expect(outputs[0] == outputs[1])

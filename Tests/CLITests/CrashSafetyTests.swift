@@ -3,6 +3,7 @@ import Maps
 import MapsBerkeleyDB
 import MapsLMDB
 import Testing
+import TestSupport
 
 /// Rebuilds never show a reader a partial or empty table, and a killed build leaves the old one answering.
 @Suite(.serialized)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The same input and command line through Debian's postmap/postalias and ours: same stdout, stderr
 /// and exit status.
@@ -124,15 +125,16 @@ struct DifferentialTests {
           arguments: ["postmap", "postalias", "newaliases", "postconf"])
     func version(tool: String) throws {
         let dir = TempDir()
-        let ours = try CLITests.run(Paths.ours(tool), ["--version"], in: dir.url)
+        let ours = try TestSupport.run(Paths.ours(tool), ["--version"], in: dir.url)
         #expect(ours.status == 0 && ours.stderr.isEmpty)
         #expect(ours.out.hasPrefix("\(tool) (postfix-maps) ") && ours.out.hasSuffix(", compatible with Postfix 3.7.11\n"))
         // after other options, and in front of a bad one: the version, before anything else is done
-        let late = try CLITests.run(Paths.ours(tool), ["-v", "--version", "-z"], in: dir.url)
+        let late = try TestSupport.run(Paths.ours(tool), ["-v", "--version", "-z"], in: dir.url)
         #expect(late.status == 0 && late.out == ours.out)
         // Debian's newaliases is sendmail's; the others reject every long option
         if tool != "newaliases" {
-            let theirs = try CLITests.run(Paths.postfix(tool), ["--version"], in: dir.url)
+            dir.write("main.cf", "compatibility_level = 0\n")
+            let theirs = try TestSupport.run(Paths.postfix(tool), ["-c", dir.path, "--version"], in: dir.url)
             #expect(theirs.status != 0 && theirs.stderr.contains("invalid option -- '-'"))
         }
     }
@@ -141,7 +143,7 @@ struct DifferentialTests {
           arguments: ["postexplain", "postmap-migrate", "postmapd"])
     func parserToolVersion(tool: String) throws {
         let dir = TempDir()
-        let ours = try CLITests.run(Paths.ours(tool), ["--version"], in: dir.url)
+        let ours = try TestSupport.run(Paths.ours(tool), ["--version"], in: dir.url)
         #expect(ours.status == 0)
         #expect(ours.out.hasPrefix("\(tool) (postfix-maps) ") && ours.out.hasSuffix(", compatible with Postfix 3.7.11\n"))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `$name` expansion at and past Postfix's nesting limit: the same output as Debian's postconf, and a
 /// cost that follows what is read and written.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `postmap -F`: values that name files, stored base64-encoded, decoded by `-q` and `-s`; and the
 /// table types whose values `-F` turns into file contents. Compared with Debian's postmap.

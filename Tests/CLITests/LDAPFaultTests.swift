@@ -1,57 +1,6 @@
 import Foundation
 import Testing
-
-/// A `postmap -q -` process whose standard input the test writes a line at a time, so the server can
-/// be stopped, frozen or restarted between two lookups of one process (one connection).
-final class StreamingQuery: @unchecked Sendable {
-    let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-    private let errors = Pipe()
-    private nonisolated(unsafe) var out = Data()
-    private nonisolated(unsafe) var err = Data()
-    private let group = DispatchGroup()
-
-    init(_ executable: String, _ arguments: [String], in directory: URL) throws {
-        signal(SIGPIPE, SIG_IGN)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "MAIL_CONFIG")
-        process.environment = env
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        group.enter()
-        DispatchQueue.global().async { [self] in out = output.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { [self] in err = errors.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    }
-
-    /// Send one key, then give the process a moment to look it up.
-    func send(_ key: String) {
-        try? input.fileHandleForWriting.write(contentsOf: Data((key + "\n").utf8))
-        usleep(700_000)
-    }
-
-    /// Close standard input and wait, at most `limit` seconds, for the end. Returns the outcome and the
-    /// seconds it took after the input closed.
-    func finish(limit: TimeInterval = 60) -> (Outcome, TimeInterval) {
-        let start = Date()
-        try? input.fileHandleForWriting.close()
-        while process.isRunning && Date().timeIntervalSince(start) < limit { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-            Issue.record("postmap did not finish within \(limit) s")
-        }
-        process.waitUntilExit()
-        group.wait()
-        return (Outcome(stdout: [UInt8](out), stderr: String(decoding: err, as: UTF8.self), status: process.terminationStatus),
-                Date().timeIntervalSince(start))
-    }
-}
+import TestSupport
 
 /// A server that is down, dies, freezes or comes back: the lookup fails with a temporary error (never
 /// "not found"), within the configured timeout, and a later lookup reconnects. Each scenario runs with
@@ -65,18 +14,7 @@ struct LDAPFaultTests {
     /// end once its input closed.
     static func twoLookups(_ twin: Twin, _ map: String, before: () throws -> Void = {}, between: () throws -> Void,
                            after: () throws -> Void = {}) throws -> [(tool: String, outcome: Outcome, elapsed: TimeInterval)] {
-        var runs: [(String, Outcome, TimeInterval)] = []
-        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
-            try before()
-            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", map], in: dir)
-            query.send("alice@example.com")
-            try between()
-            query.send("bob@example.com")
-            let (outcome, elapsed) = query.finish()
-            try after()
-            runs.append((tool, outcome, elapsed))
-        }
-        return runs
+        try twin.twoLookups(map, before: before, between: between, after: after)
     }
 
     @Test("a dead server is a temporary error, not \"not found\"")
@@ -172,8 +110,7 @@ struct LDAPFaultTests {
 
     @Test("StartTLS and ldaps with a certificate made for the test")
     func tls() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+        let server = try Slapd.shared.get()
         let twin = Twin()
         let ca = server.caFile
         let cases: [(String, String)] = [
@@ -229,9 +166,3 @@ struct LDAPFaultTests {
     }
 }
 
-extension Slapd {
-    /// Start the server unless it is running.
-    func start(ifStopped: Bool) throws {
-        if !Slapd.accepts(port) { try start() }
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// One ldap table configuration and the keys to look up in it.
 struct LDAPCase: CustomStringConvertible {
@@ -96,18 +97,18 @@ struct LDAPTests {
     ]
 
     /// Run `postmap -q` for each key, and `-q -` with all of them, in Postfix and ours.
-    static func compare(_ c: LDAPCase, twin: Twin, server: Slapd, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func compare(_ c: LDAPCase, twin: Twin, server: Slapd, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let file = "\(c.label.filter { $0.isLetter || $0.isNumber }).cf"
         let cf = c.cf.contains("server_host") ? c.cf : "server_host = \(server.url)\n" + c.cf
         twin.write(file, cf)
         for key in c.keys {
-            try twin.same("postmap", c.flags + ["-q", key, "ldap:./\(file)"], sourceLocation: sourceLocation)
+            try await twin.sameAsync("postmap", c.flags + ["-q", key, "ldap:./\(file)"], sourceLocation: sourceLocation)
         }
         let input = Array(c.keys.map { $0 + "\n" }.joined().utf8)
-        try twin.same("postmap", c.flags + ["-q", "-", "ldap:./\(file)"], stdin: input, sourceLocation: sourceLocation)
+        try await twin.sameAsync("postmap", c.flags + ["-q", "-", "ldap:./\(file)"], stdin: input, sourceLocation: sourceLocation)
         // More than one read-ahead batch (64 keys): later batches are sent ahead on the open connection.
         let repeated = Array(repeating: input, count: 140 / max(c.keys.count, 1) + 1).flatMap { $0 }
-        try twin.same("postmap", c.flags + ["-q", "-", "ldap:./\(file)"], stdin: repeated, sourceLocation: sourceLocation)
+        try await twin.sameAsync("postmap", c.flags + ["-q", "-", "ldap:./\(file)"], stdin: repeated, sourceLocation: sourceLocation)
     }
 
     static func twin(_ mainCf: String = "compatibility_level = 0\n") -> Twin {
@@ -118,19 +119,17 @@ struct LDAPTests {
     }
 
     @Test("lookups through Debian's postmap and ours agree", arguments: ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
-    func differential(mainCf: String) throws {
-        let server = try Slapd()
-        defer { server.stop() }
+    func differential(mainCf: String) async throws {
+        let server = try await Slapd.shared.value()
         let twin = Self.twin(mainCf)
         for c in Self.cases {
-            try Self.compare(c, twin: twin, server: server)
+            try await Self.compare(c, twin: twin, server: server)
         }
     }
 
     @Test("server_host forms, failover and several tables in one process")
-    func serverHosts() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+    func serverHosts() async throws {
+        let server = try await Slapd.shared.value()
         let dead = try Slapd.freePort()
         let twin = Self.twin()
         let hostPort = server.url.replacingOccurrences(of: "ldap://", with: "")
@@ -154,21 +153,20 @@ struct LDAPTests {
                      cf: "server_host = \(server.socketURL)\nbind = sasl\nsasl_mechs = EXTERNAL\n" + Self.base,
                      keys: ["secret@example.com", "alice@example.com"]),
         ]
-        for c in forms { try Self.compare(c, twin: twin, server: server) }
+        for c in forms { try await Self.compare(c, twin: twin, server: server) }
         // Two tables on one server share a connection; the first that finds a key wins.
         twin.write("one.cf", "server_host = \(server.url)\n\(Self.base)result_attribute = mailTransport\n")
         twin.write("two.cf", "server_host = \(server.url)\n\(Self.base)\n")
         for key in ["alice@example.com", "carol@example.com", "nobody@example.com"] {
-            try twin.same("postmap", ["-q", key, "ldap:./one.cf", "ldap:./two.cf"])
+            try await twin.sameAsync("postmap", ["-q", key, "ldap:./one.cf", "ldap:./two.cf"])
         }
-        try twin.same("postmap", ["-q", "-", "ldap:./one.cf", "ldap:./two.cf"],
+        try await twin.sameAsync("postmap", ["-q", "-", "ldap:./one.cf", "ldap:./two.cf"],
                       stdin: Array("alice@example.com\ncarol@example.com\nnobody@example.com\n".utf8))
     }
 
     @Test("legacy main.cf form: NAME_parameter with $name expansion")
-    func mainCfForm() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+    func mainCfForm() async throws {
+        let server = try await Slapd.shared.value()
         let main = """
             compatibility_level = 3.6
             ldap_host = 127.0.0.1:\(server.port)
@@ -187,17 +185,16 @@ struct LDAPTests {
             """
         let twin = Twin(mainCf: main)
         for key in ["alice@example.com", "bob@example.com", "nobody@example.com"] {
-            try twin.same("postmap", ["-q", key, "ldap:ldapdata"])
+            try await twin.sameAsync("postmap", ["-q", key, "ldap:ldapdata"])
         }
         for map in ["ldap:broken", "ldap:badbool", "ldap:short", "ldap:minimum"] {
-            try twin.same("postmap", ["-q", "alice@example.com", map])
+            try await twin.sameAsync("postmap", ["-q", "alice@example.com", map])
         }
     }
 
     @Test("configuration errors and refused operations")
-    func configurationErrors() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+    func configurationErrors() async throws {
+        let server = try await Slapd.shared.value()
         let twin = Self.twin()
         let host = "server_host = \(server.url)\n"
         let bad: [String: String] = [
@@ -221,22 +218,21 @@ struct LDAPTests {
         ]
         for (name, cf) in bad.sorted(by: { $0.key < $1.key }) {
             twin.write("\(name).cf", cf)
-            try twin.same("postmap", ["-q", "alice@example.com", "ldap:./\(name).cf"])
+            try await twin.sameAsync("postmap", ["-q", "alice@example.com", "ldap:./\(name).cf"])
         }
         twin.write("ok.cf", host + Self.base)
-        try twin.same("postmap", ["-q", "alice@example.com", "ldap:./missing.cf"])
-        try twin.same("postmap", ["-q", "alice@example.com", "ldap:/nonexistent/dir/x.cf"])
-        try twin.same("postmap", ["-s", "ldap:./ok.cf"])
-        try twin.same("postmap", ["ldap:./ok.cf"])
-        try twin.same("postmap", ["-i", "ldap:./ok.cf"], stdin: Array("a b\n".utf8))
-        try twin.same("postmap", ["-d", "alice@example.com", "ldap:./ok.cf"])
-        try twin.same("postalias", ["-q", "alice@example.com", "ldap:./ok.cf"])
+        try await twin.sameAsync("postmap", ["-q", "alice@example.com", "ldap:./missing.cf"])
+        try await twin.sameAsync("postmap", ["-q", "alice@example.com", "ldap:/nonexistent/dir/x.cf"])
+        try await twin.sameAsync("postmap", ["-s", "ldap:./ok.cf"])
+        try await twin.sameAsync("postmap", ["ldap:./ok.cf"])
+        try await twin.sameAsync("postmap", ["-i", "ldap:./ok.cf"], stdin: Array("a b\n".utf8))
+        try await twin.sameAsync("postmap", ["-d", "alice@example.com", "ldap:./ok.cf"])
+        try await twin.sameAsync("postalias", ["-q", "alice@example.com", "ldap:./ok.cf"])
     }
 
     @Test("the password never appears in a message")
-    func passwordHidden() throws {
-        let server = try Slapd()
-        defer { server.stop() }
+    func passwordHidden() async throws {
+        let server = try await Slapd.shared.value()
         let dead = try Slapd.freePort()
         let twin = Self.twin()
         let secret = "Sup3r-S3cret-Passw0rd"
@@ -248,7 +244,7 @@ struct LDAPTests {
         ]
         for (n, cf) in configs.enumerated() {
             twin.write("pw\(n).cf", cf)
-            let outcome = try twin.same("postmap", ["-v", "-q", "secret@example.com", "ldap:./pw\(n).cf"],
+            let outcome = try await twin.sameAsync("postmap", ["-v", "-q", "secret@example.com", "ldap:./pw\(n).cf"],
                                         normalize: { o in var c = o; c.stderr = ""; return c })
             #expect(!outcome.stderr.contains(secret))
             #expect(!outcome.out.contains(secret))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The memcache table against a real memcached started for each test (and a scripted server that breaks
 /// the protocol), ours beside Debian's postmap, which has memcache built in: the same stdout, stderr and

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Messages for postmap's header and body query modes. Each scalar up to U+00FF is one byte, so
 /// `"\u{FF}"` is the byte 0xFF and UTF-8 text is spelled out byte by byte (`"caf\u{C3}\u{A9}"`).

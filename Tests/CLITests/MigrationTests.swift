@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// postmap-migrate on a copy of a configuration whose Berkeley DB tables Debian's postmap and postalias
 /// built: tables in main.cf (inside proxy: and unionmap:{}), in a master.cf -o value, the alias database,
@@ -51,8 +52,8 @@ struct MigrationTests {
         }
         dir.write("canonical.src", "old@example.com new@example.com\nx@example.com y@example.com\n")
         dir.write("cache.src", "k1 v1\nk2 v2\n")
-        _ = try run(Paths.postfix("postmap"), ["hash:\(dir.file("canonical.src"))"], in: dir.url)
-        _ = try run(Paths.postfix("postmap"), ["btree:\(dir.file("cache.src"))"], in: dir.url)
+        _ = try run(Paths.postfix("postmap"), ["-c", dir.path, "hash:\(dir.file("canonical.src"))"], in: dir.url)
+        _ = try run(Paths.postfix("postmap"), ["-c", dir.path, "btree:\(dir.file("cache.src"))"], in: dir.url)
         try FileManager.default.moveItem(atPath: dir.file("canonical.src.db"), toPath: dir.file("canonical.db"))
         try FileManager.default.moveItem(atPath: dir.file("cache.src.db"), toPath: dir.file("data/smtp_scache.db"))
         for name in ["canonical.src", "cache.src"] { try FileManager.default.removeItem(atPath: dir.file(name)) }
@@ -92,16 +93,16 @@ struct MigrationTests {
         // Debian's postmap and postalias: the same records and answers from the old and the new tables.
         let tables = Self.sources.map { ($0.0, $0.1, $0.2) } + [("postmap", "hash", "canonical"), ("postmap", "btree", "data/smtp_scache")]
         for (tool, type, name) in tables {
-            let old = try run(Paths.postfix(tool), ["-s", "\(type):\(dir.file(name))"], in: dir.url)
-            let new = try run(Paths.postfix(tool), ["-s", "lmdb:\(dir.file(name))"], in: dir.url)
+            let old = try run(Paths.postfix(tool), ["-c", dir.path, "-s", "\(type):\(dir.file(name))"], in: dir.url)
+            let new = try run(Paths.postfix(tool), ["-c", dir.path, "-s", "lmdb:\(dir.file(name))"], in: dir.url)
             #expect(old.status == 0 && new.status == 0 && !old.out.isEmpty, "\(old)\(new)")
             #expect(Self.sorted(old) == Self.sorted(new), "\(name)")
             let keys = Self.sorted(old).map { line in
                 String(line.prefix { $0 != "\t" }.dropLast(tool == "postalias" ? 1 : 0))
             } + ["nothere@example.com", "MIXED", "info@EXAMPLE.com"]
             for key in keys {
-                let a = try run(Paths.postfix(tool), ["-q", key, "\(type):\(dir.file(name))"], in: dir.url)
-                let b = try run(Paths.postfix(tool), ["-q", key, "lmdb:\(dir.file(name))"], in: dir.url)
+                let a = try run(Paths.postfix(tool), ["-c", dir.path, "-q", key, "\(type):\(dir.file(name))"], in: dir.url)
+                let b = try run(Paths.postfix(tool), ["-c", dir.path, "-q", key, "lmdb:\(dir.file(name))"], in: dir.url)
                 #expect(a == b, "\(name) \(key)")
             }
         }
@@ -124,7 +125,7 @@ struct MigrationTests {
         #expect(dir.read("main.cf") == before.0 && dir.read("master.cf") == before.1)
         let check = try run(Paths.ours("postconf"), ["--check", "-c", dir.path], in: dir.url)
         #expect(check.status == 0 && check.out.contains(": 0 errors, "), "\(check)")
-        let q = try run(Paths.postfix("postalias"), ["-q", "root", "hash:\(dir.file("aliases"))"], in: dir.url)
+        let q = try run(Paths.postfix("postalias"), ["-c", dir.path, "-q", "root", "hash:\(dir.file("aliases"))"], in: dir.url)
         #expect(q.out == "alice\n")
     }
 

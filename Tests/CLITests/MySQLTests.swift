@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The mysql table against a real MariaDB (testdata/sql/mariadb.sql), compared with Debian's postmap
 /// and postfix-mysql: the same .cf files, the same keys, identical stdout, stderr and exit status.
@@ -67,44 +68,49 @@ struct MySQLTests {
         "hosts = \(hosts ?? server.hostPort)\nuser = postfix\npassword = \(MariaDBServer.password)\ndbname = mail\n"
     }
 
-    static func compare(_ c: SQLCase, twin: Twin, login: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func compare(_ c: SQLCase, twin: Twin, login: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let file = "\(c.label.filter { $0.isLetter || $0.isNumber }).cf"
         let cf = c.cf.contains("hosts =") ? c.cf : login + c.cf
         twin.write(file, cf)
         for key in c.keys {
-            try twin.same("postmap", c.flags + ["-q", key, "mysql:./\(file)"], normalize: normalize, sourceLocation: sourceLocation)
+            try await twin.sameAsync("postmap", c.flags + ["-q", key, "mysql:./\(file)"], normalize: normalize, sourceLocation: sourceLocation)
         }
         let input = Array(c.keys.map { $0 + "\n" }.joined().utf8)
-        try twin.same("postmap", c.flags + ["-q", "-", "mysql:./\(file)"], stdin: input, normalize: normalize, sourceLocation: sourceLocation)
+        try await twin.sameAsync("postmap", c.flags + ["-q", "-", "mysql:./\(file)"], stdin: input, normalize: normalize, sourceLocation: sourceLocation)
         let repeated = Array(repeating: input, count: 140 / max(c.keys.count, 1) + 1).flatMap { $0 }
-        try twin.same("postmap", c.flags + ["-q", "-", "mysql:./\(file)"], stdin: repeated, normalize: normalize, sourceLocation: sourceLocation)
+        try await twin.sameAsync("postmap", c.flags + ["-q", "-", "mysql:./\(file)"], stdin: repeated, normalize: normalize, sourceLocation: sourceLocation)
     }
 
-    static func server() throws -> MariaDBServer {
-        let sql = try String(contentsOfFile: Paths.root.appendingPathComponent("testdata/sql/mariadb.sql").path, encoding: .utf8)
+    /// The suite's server (testdata/sql/mariadb.sql), shared by the tests that only read it.
+    static func server() throws -> MariaDBServer { try MariaDBServer.shared.get() }
+
+    /// The same, awaited: the first test starts it without holding a cooperative thread.
+    static func sharedServer() async throws -> MariaDBServer { try await MariaDBServer.shared.value() }
+
+    /// A server of the test's own, for a test that stops, freezes or restarts it.
+    static func ownServer() throws -> MariaDBServer {
+        let sql = try String(contentsOfFile: Paths.inRoot("testdata/sql/mariadb.sql"), encoding: .utf8)
         return try MariaDBServer(sql: sql)
     }
 
     @Test("lookups through Debian's postmap and ours agree", arguments: ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
-    func differential(mainCf: String) throws {
-        let server = try Self.server()
-        defer { server.stop() }
+    func differential(mainCf: String) async throws {
+        let server = try await Self.sharedServer()
         let twin = PgSQLTests.twin(mainCf)
         twin.write("sanity.cf", Self.login(server) + Self.query)
-        #expect(try twin.same("postmap", ["-q", "alice@example.com", "mysql:./sanity.cf"]).out == "alice@mail.example.com\n")
-        #expect(try twin.same("postmap", ["-q", "o'brien@example.com", "mysql:./sanity.cf"]).out == "obrien@mail.example.com\n")
-        #expect(try twin.same("postmap", ["-q", "' OR '1'='1", "mysql:./sanity.cf"]).status == 1)
+        #expect(try await twin.sameAsync("postmap", ["-q", "alice@example.com", "mysql:./sanity.cf"]).out == "alice@mail.example.com\n")
+        #expect(try await twin.sameAsync("postmap", ["-q", "o'brien@example.com", "mysql:./sanity.cf"]).out == "obrien@mail.example.com\n")
+        #expect(try await twin.sameAsync("postmap", ["-q", "' OR '1'='1", "mysql:./sanity.cf"]).status == 1)
         for c in Self.cases {
-            try Self.compare(c, twin: twin, login: Self.login(server))
+            try await Self.compare(c, twin: twin, login: Self.login(server))
         }
         let bytes: [UInt8] = Array("jos".utf8) + [0xE9] + Array("@example.com\nJOS".utf8) + [0xC9] + Array("@EXAMPLE.COM\n\u{1}x\n".utf8)
-        try twin.same("postmap", ["-q", "-", "mysql:./sanity.cf"], stdin: bytes, normalize: Self.normalize)
+        try await twin.sameAsync("postmap", ["-q", "-", "mysql:./sanity.cf"], stdin: bytes, normalize: Self.normalize)
     }
 
     @Test("hosts forms, option_file and option_group, TLS settings, several tables in one process")
-    func hostForms() throws {
-        let server = try Self.server()
-        defer { server.stop() }
+    func hostForms() async throws {
+        let server = try await Self.sharedServer()
         let twin = PgSQLTests.twin()
         twin.write("client.cnf", "[client]\nsocket = \(server.socket)\n[postfix]\nport = \(server.port)\nuser = postfix\n")
         let forms: [SQLCase] = [
@@ -144,25 +150,24 @@ struct MySQLTests {
             SQLCase(label: "bad tls_verify_cert", cf: Self.login(server) + "tls_verify_cert = perhaps\n" + Self.query, keys: ["alice@example.com"]),
             SQLCase(label: "bad require_result_set", cf: Self.login(server) + "require_result_set = 2\n" + Self.query, keys: ["alice@example.com"]),
         ]
-        for c in forms { try Self.compare(c, twin: twin, login: Self.login(server)) }
+        for c in forms { try await Self.compare(c, twin: twin, login: Self.login(server)) }
         // TLS is really in use, and a TLS-only user gets in with it.
         twin.write("tlsversion.cf", Self.login(server) + "tls_CAfile = \(server.caFile)\ntls_verify_cert = yes\n"
                     + "query = SHOW SESSION STATUS WHERE Variable_name = 'Ssl_version' AND '%s' <> ''\n")
-        let version = try twin.same("postmap", ["-q", "x", "mysql:./tlsversion.cf"])
+        let version = try await twin.sameAsync("postmap", ["-q", "x", "mysql:./tlsversion.cf"])
         #expect(version.out.hasPrefix("Ssl_version,TLSv1."), "\(version)")
         twin.write("tlsonly.cf", "hosts = \(server.hostPort)\nuser = tlsonly\npassword = tls-secret\ndbname = mail\ntls_CAfile = \(server.caFile)\n"
                     + Self.query)
-        #expect(try twin.same("postmap", ["-q", "alice@example.com", "mysql:./tlsonly.cf"]).out == "alice@mail.example.com\n")
+        #expect(try await twin.sameAsync("postmap", ["-q", "alice@example.com", "mysql:./tlsonly.cf"]).out == "alice@mail.example.com\n")
         twin.write("one.cf", Self.login(server) + "query = SELECT transport FROM domains WHERE domain='%d'\n")
         twin.write("two.cf", Self.login(server) + Self.query)
-        try twin.same("postmap", ["-q", "-", "mysql:./two.cf", "mysql:./one.cf"],
+        try await twin.sameAsync("postmap", ["-q", "-", "mysql:./two.cf", "mysql:./one.cf"],
                       stdin: Array("alice@example.com\ninfo@example.org\nnobody@example.net\n".utf8))
     }
 
     @Test("legacy main.cf form and configuration errors")
-    func configuration() throws {
-        let server = try Self.server()
-        defer { server.stop() }
+    func configuration() async throws {
+        let server = try await Self.sharedServer()
         let main = """
             compatibility_level = 3.6
             my_host = 127.0.0.1:\(server.port)
@@ -179,9 +184,9 @@ struct MySQLTests {
             """
         let twin = Twin(mainCf: main)
         for key in ["alice@example.com", "bob@example.com", "nobody@example.com"] {
-            try twin.same("postmap", ["-q", key, "mysql:mydata"])
+            try await twin.sameAsync("postmap", ["-q", key, "mysql:mydata"])
         }
-        try twin.same("postmap", ["-q", "alice@example.com", "mysql:broken"])
+        try await twin.sameAsync("postmap", ["-q", "alice@example.com", "mysql:broken"])
         let login = Self.login(server)
         let bad: [String: String] = [
             "nodbname": "hosts = \(server.hostPort)\n" + Self.query,
@@ -192,17 +197,17 @@ struct MySQLTests {
         ]
         for (name, cf) in bad.sorted(by: { $0.key < $1.key }) {
             twin.write("\(name).cf", cf)
-            try twin.same("postmap", ["-q", "alice@example.com", "mysql:./\(name).cf"])
+            try await twin.sameAsync("postmap", ["-q", "alice@example.com", "mysql:./\(name).cf"])
         }
         twin.write("ok.cf", login + Self.query)
-        try twin.same("postmap", ["-q", "alice@example.com", "mysql:./missing.cf"])
-        try twin.same("postmap", ["-s", "mysql:./ok.cf"])
-        try twin.same("postmap", ["-d", "alice@example.com", "mysql:./ok.cf"])
+        try await twin.sameAsync("postmap", ["-q", "alice@example.com", "mysql:./missing.cf"])
+        try await twin.sameAsync("postmap", ["-s", "mysql:./ok.cf"])
+        try await twin.sameAsync("postmap", ["-d", "alice@example.com", "mysql:./ok.cf"])
     }
 
     @Test("faults: dead, failover, wrong password, SQL error, stopped and frozen servers")
     func faults() throws {
-        let server = try Self.server()
+        let server = try Self.ownServer()
         defer { server.stop() }
         let dead = try Slapd.freePort()
         let twin = Twin()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `nis:` against Debian's postmap, whose build has NIS: with no NIS domain (this machine), and with a
 /// domain set in a private UTS namespace but no ypbind to answer.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The tcp and socketmap client tables against a scripted loopback server, ours beside Debian's postmap.
 @Suite(.serialized) struct NetworkTableTests {

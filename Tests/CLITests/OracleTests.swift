@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Under `make test` (REQUIRE_ORACLE=1) every oracle the suite compares with must be installed: one
 /// failure here names whatever is missing, before the tests that need it fail on their own.

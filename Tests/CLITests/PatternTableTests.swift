@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// regexp: and pcre: tables against Debian's postmap (with postfix-pcre): same answers, same warnings.
 @Suite(.enabled(if: Oracle.enabled(Paths.pcreOracleAvailable),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A PostgreSQL server that is down, dies, freezes, refuses the login or fails the query: the lookup
 /// fails with Postfix's warnings and a temporary error (postmap's `query error`), never "not found".
@@ -14,18 +15,7 @@ struct PgSQLFaultTests {
     /// of bob, the end of input, then `after`.
     static func twoLookups(_ twin: Twin, _ map: String, before: () throws -> Void = {}, between: () throws -> Void,
                            after: () throws -> Void = {}) throws -> [(tool: String, outcome: Outcome, elapsed: TimeInterval)] {
-        var runs: [(String, Outcome, TimeInterval)] = []
-        for (tool, dir) in [(Paths.ours("postmap"), twin.ours.url), (Paths.postfix("postmap"), twin.theirs.url)] {
-            try before()
-            let query = try StreamingQuery(tool, ["-c", ".", "-q", "-", map], in: dir)
-            query.send("alice@example.com")
-            try between()
-            query.send("bob@example.com")
-            let (outcome, elapsed) = query.finish()
-            try after()
-            runs.append((tool, outcome, elapsed))
-        }
-        return runs
+        try twin.twoLookups(map, before: before, between: between, after: after)
     }
 
     static func expectSame(_ runs: [(tool: String, outcome: Outcome, elapsed: TimeInterval)],
@@ -55,7 +45,6 @@ struct PgSQLFaultTests {
     @Test("the first host dead, the second alive: the lookup fails over")
     func failover() throws {
         let server = try PgSQLTests.server()
-        defer { server.stop() }
         let dead = try Slapd.freePort()
         let twin = Twin()
         // Unix-domain sockets are tried before TCP hosts, so the dead socket is always first.
@@ -79,7 +68,6 @@ struct PgSQLFaultTests {
     @Test("a wrong password and a query with an SQL error: Postfix's warnings, then a temporary error")
     func refused() throws {
         let server = try PgSQLTests.server()
-        defer { server.stop() }
         let twin = Twin()
         twin.write("wrong.cf", "hosts = \(server.hostPort)\nuser = postfix\npassword = not-the-secret\ndbname = postgres\n" + Self.query)
         twin.write("nouser.cf", "hosts = \(server.hostPort)\nuser = nosuchuser\npassword = x\ndbname = postgres\n" + Self.query)
@@ -100,7 +88,7 @@ struct PgSQLFaultTests {
 
     @Test("a server stopped between two lookups of one process: the second lookup is a temporary error")
     func stoppedMidStream() throws {
-        let server = try PgSQLTests.server()
+        let server = try PgSQLTests.ownServer()
         defer { server.stop() }
         let twin = Twin()
         twin.write("mid.cf", PgSQLTests.login(server) + Self.query)
@@ -116,7 +104,7 @@ struct PgSQLFaultTests {
 
     @Test("a server restarted between two lookups: Postfix does not retry the host for a minute, nor do we")
     func restartedMidStream() throws {
-        let server = try PgSQLTests.server()
+        let server = try PgSQLTests.ownServer()
         defer { server.stop() }
         let twin = Twin()
         twin.write("restart.cf", PgSQLTests.login(server) + Self.query)
@@ -132,7 +120,7 @@ struct PgSQLFaultTests {
 
     @Test("a server frozen (SIGSTOP) before the connection: connect_timeout bounds both")
     func frozenServer() throws {
-        let server = try PgSQLTests.server()
+        let server = try PgSQLTests.ownServer()
         defer { server.stop() }
         let twin = Twin()
         let uri = "postgresql://postfix:\(PgSQLServer.password)@127.0.0.1:\(server.port)/postgres?connect_timeout=2"
@@ -154,7 +142,7 @@ struct PgSQLFaultTests {
 
     @Test("a server frozen between two lookups: ours gives up after connect_timeout; Postfix waits forever")
     func frozenMidStream() throws {
-        let server = try PgSQLTests.server()
+        let server = try PgSQLTests.ownServer()
         defer { server.stop() }
         let twin = Twin()
         let uri = "postgresql://postfix:\(PgSQLServer.password)@127.0.0.1:\(server.port)/postgres?connect_timeout=2"
@@ -176,8 +164,9 @@ struct PgSQLFaultTests {
             theirs.send("alice@example.com")
             server.pause()
             theirs.send("bob@example.com")
-            usleep(5_000_000)
-            #expect(theirs.process.isRunning, "Postfix's postmap no longer waits for a frozen server")
+            // It must still be waiting 5 s on; an end sooner fails at once.
+            let ended = waitUntil(deadline: 5, interval: 0.05) { !theirs.process.isRunning }
+            #expect(!ended && theirs.process.isRunning, "Postfix's postmap no longer waits for a frozen server")
             theirs.process.terminate()
             server.resume()
             _ = theirs.finish(limit: 30)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// One pgsql table configuration and the keys to look up in it.
 struct SQLCase: CustomStringConvertible {
@@ -71,18 +72,18 @@ struct PgSQLTests {
     }
 
     /// Run `postmap -q` for each key, and `-q -` with all of them, in Postfix and ours.
-    static func compare(_ c: SQLCase, twin: Twin, login: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func compare(_ c: SQLCase, twin: Twin, login: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let file = "\(c.label.filter { $0.isLetter || $0.isNumber }).cf"
         let cf = c.cf.contains("hosts =") ? c.cf : login + c.cf
         twin.write(file, cf)
         for key in c.keys {
-            try twin.same("postmap", c.flags + ["-q", key, "pgsql:./\(file)"], sourceLocation: sourceLocation)
+            try await twin.sameAsync("postmap", c.flags + ["-q", key, "pgsql:./\(file)"], sourceLocation: sourceLocation)
         }
         let input = Array(c.keys.map { $0 + "\n" }.joined().utf8)
-        try twin.same("postmap", c.flags + ["-q", "-", "pgsql:./\(file)"], stdin: input, sourceLocation: sourceLocation)
+        try await twin.sameAsync("postmap", c.flags + ["-q", "-", "pgsql:./\(file)"], stdin: input, sourceLocation: sourceLocation)
         // More than one read-ahead batch (64 keys).
         let repeated = Array(repeating: input, count: 140 / max(c.keys.count, 1) + 1).flatMap { $0 }
-        try twin.same("postmap", c.flags + ["-q", "-", "pgsql:./\(file)"], stdin: repeated, sourceLocation: sourceLocation)
+        try await twin.sameAsync("postmap", c.flags + ["-q", "-", "pgsql:./\(file)"], stdin: repeated, sourceLocation: sourceLocation)
     }
 
     static func twin(_ mainCf: String = "compatibility_level = 0\n") -> Twin {
@@ -92,36 +93,41 @@ struct PgSQLTests {
         return twin
     }
 
-    static func server() throws -> PgSQLServer {
-        let sql = try String(contentsOfFile: Paths.root.appendingPathComponent("testdata/sql/pgsql.sql").path, encoding: .utf8)
+    /// The suite's server (testdata/sql/pgsql.sql), shared by the tests that only read it.
+    static func server() throws -> PgSQLServer { try PgSQLServer.shared.get() }
+
+    /// The same, awaited: the first test starts it without holding a cooperative thread.
+    static func sharedServer() async throws -> PgSQLServer { try await PgSQLServer.shared.value() }
+
+    /// A server of the test's own, for a test that stops, freezes or restarts it.
+    static func ownServer() throws -> PgSQLServer {
+        let sql = try String(contentsOfFile: Paths.inRoot("testdata/sql/pgsql.sql"), encoding: .utf8)
         return try PgSQLServer(sql: sql)
     }
 
     @Test("lookups through Debian's postmap and ours agree", arguments: ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
-    func differential(mainCf: String) throws {
-        let server = try Self.server()
-        defer { server.stop() }
+    func differential(mainCf: String) async throws {
+        let server = try await Self.sharedServer()
         let twin = Self.twin(mainCf)
         // The server answers: a known key is found, a multi-row key joined, an injection finds nothing.
         twin.write("sanity.cf", Self.login(server) + Self.query)
-        #expect(try twin.same("postmap", ["-q", "alice@example.com", "pgsql:./sanity.cf"]).out == "alice@mail.example.com\n")
-        #expect(try twin.same("postmap", ["-q", "bob@example.com", "pgsql:./sanity.cf"]).out
+        #expect(try await twin.sameAsync("postmap", ["-q", "alice@example.com", "pgsql:./sanity.cf"]).out == "alice@mail.example.com\n")
+        #expect(try await twin.sameAsync("postmap", ["-q", "bob@example.com", "pgsql:./sanity.cf"]).out
                     == "bob@mail.example.com,bob@backup.example.com\n")
-        #expect(try twin.same("postmap", ["-q", "o'brien@example.com", "pgsql:./sanity.cf"]).out == "obrien@mail.example.com\n")
-        #expect(try twin.same("postmap", ["-q", "' OR '1'='1", "pgsql:./sanity.cf"]).status == 1)
+        #expect(try await twin.sameAsync("postmap", ["-q", "o'brien@example.com", "pgsql:./sanity.cf"]).out == "obrien@mail.example.com\n")
+        #expect(try await twin.sameAsync("postmap", ["-q", "' OR '1'='1", "pgsql:./sanity.cf"]).status == 1)
         for c in Self.cases {
-            try Self.compare(c, twin: twin, login: Self.login(server))
+            try await Self.compare(c, twin: twin, login: Self.login(server))
         }
         // 8-bit keys that are not UTF-8 (Latin-1 bytes), through stdin.
         twin.write("latin1.cf", Self.login(server) + Self.query)
         let bytes: [UInt8] = Array("jos".utf8) + [0xE9] + Array("@example.com\nJOS".utf8) + [0xC9] + Array("@EXAMPLE.COM\n\u{1}x\n".utf8)
-        try twin.same("postmap", ["-q", "-", "pgsql:./latin1.cf"], stdin: bytes)
+        try await twin.sameAsync("postmap", ["-q", "-", "pgsql:./latin1.cf"], stdin: bytes)
     }
 
     @Test("hosts forms: inet, unix socket, URI, several tables in one process")
-    func hostForms() throws {
-        let server = try Self.server()
-        defer { server.stop() }
+    func hostForms() async throws {
+        let server = try await Self.sharedServer()
         let twin = Self.twin()
         let uri = "postgresql://postfix:\(PgSQLServer.password)@127.0.0.1:\(server.port)/postgres"
         let forms: [SQLCase] = [
@@ -140,20 +146,19 @@ struct PgSQLTests {
                     cf: "hosts = \(server.hostPort)\ndbname = dbname=postgres user=postfix\npassword = \(PgSQLServer.password)\n" + Self.query,
                     keys: ["alice@example.com"]),
         ]
-        for c in forms { try Self.compare(c, twin: twin, login: Self.login(server)) }
+        for c in forms { try await Self.compare(c, twin: twin, login: Self.login(server)) }
         twin.write("one.cf", Self.login(server) + "query = SELECT transport FROM domains WHERE domain='%d'\n")
         twin.write("two.cf", Self.login(server) + Self.query)
         for key in ["alice@example.com", "info@example.org", "nobody@example.net"] {
-            try twin.same("postmap", ["-q", key, "pgsql:./two.cf", "pgsql:./one.cf"])
+            try await twin.sameAsync("postmap", ["-q", key, "pgsql:./two.cf", "pgsql:./one.cf"])
         }
-        try twin.same("postmap", ["-q", "-", "pgsql:./two.cf", "pgsql:./one.cf"],
+        try await twin.sameAsync("postmap", ["-q", "-", "pgsql:./two.cf", "pgsql:./one.cf"],
                       stdin: Array("alice@example.com\ninfo@example.org\nnobody@example.net\n".utf8))
     }
 
     @Test("legacy main.cf form: NAME_parameter with $name expansion")
-    func mainCfForm() throws {
-        let server = try Self.server()
-        defer { server.stop() }
+    func mainCfForm() async throws {
+        let server = try await Self.sharedServer()
         let main = """
             compatibility_level = 3.6
             pg_host = 127.0.0.1:\(server.port)
@@ -182,18 +187,17 @@ struct PgSQLTests {
             """
         let twin = Twin(mainCf: main)
         for key in ["alice@example.com", "bob@example.com", "nobody@example.com"] {
-            try twin.same("postmap", ["-q", key, "pgsql:pgdata"])
-            try twin.same("postmap", ["-q", key, "pgsql:legacy"])
+            try await twin.sameAsync("postmap", ["-q", key, "pgsql:pgdata"])
+            try await twin.sameAsync("postmap", ["-q", key, "pgsql:legacy"])
         }
         for map in ["pgsql:broken", "pgsql:nodb", "pgsql:badquery", "pgsql:undefined"] {
-            try twin.same("postmap", ["-q", "alice@example.com", map])
+            try await twin.sameAsync("postmap", ["-q", "alice@example.com", map])
         }
     }
 
     @Test("configuration errors and refused operations")
-    func configurationErrors() throws {
-        let server = try Self.server()
-        defer { server.stop() }
+    func configurationErrors() async throws {
+        let server = try await Self.sharedServer()
         let twin = Self.twin()
         let login = Self.login(server)
         let bad: [String: String] = [
@@ -213,15 +217,15 @@ struct PgSQLTests {
         ]
         for (name, cf) in bad.sorted(by: { $0.key < $1.key }) {
             twin.write("\(name).cf", cf)
-            try twin.same("postmap", ["-q", "alice@example.com", "pgsql:./\(name).cf"])
+            try await twin.sameAsync("postmap", ["-q", "alice@example.com", "pgsql:./\(name).cf"])
         }
         twin.write("ok.cf", login + Self.query)
-        try twin.same("postmap", ["-q", "alice@example.com", "pgsql:./missing.cf"])
-        try twin.same("postmap", ["-q", "alice@example.com", "pgsql:/nonexistent/dir/x.cf"])
-        try twin.same("postmap", ["-s", "pgsql:./ok.cf"])
-        try twin.same("postmap", ["pgsql:./ok.cf"])
-        try twin.same("postmap", ["-i", "pgsql:./ok.cf"], stdin: Array("a b\n".utf8))
-        try twin.same("postmap", ["-d", "alice@example.com", "pgsql:./ok.cf"])
-        try twin.same("postalias", ["-q", "alice@example.com", "pgsql:./ok.cf"])
+        try await twin.sameAsync("postmap", ["-q", "alice@example.com", "pgsql:./missing.cf"])
+        try await twin.sameAsync("postmap", ["-q", "alice@example.com", "pgsql:/nonexistent/dir/x.cf"])
+        try await twin.sameAsync("postmap", ["-s", "pgsql:./ok.cf"])
+        try await twin.sameAsync("postmap", ["pgsql:./ok.cf"])
+        try await twin.sameAsync("postmap", ["-i", "pgsql:./ok.cf"], stdin: Array("a b\n".utf8))
+        try await twin.sameAsync("postmap", ["-d", "alice@example.com", "pgsql:./ok.cf"])
+        try await twin.sameAsync("postalias", ["-q", "alice@example.com", "pgsql:./ok.cf"])
     }
 }

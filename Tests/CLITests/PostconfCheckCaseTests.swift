@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `postconf --check`, one configuration per kind of finding (testdata/postconf/check/CASE: main.cf, files,
 /// and `expected`, the whole output with the directory written as DIR), realistic configurations that must
@@ -103,7 +104,7 @@ import Testing
         dir.write("main.cf", "compatibility_level = 3.6\nmynetworks = \(pattern)\n")
         try FileManager.default.copyItem(atPath: Self.stockMaster.path, toPath: dir.file("master.cf"))
         dir.write("rules.cidr", "\(pattern) OK\n")
-        let postfix = try run(Paths.postfix("postmap"), ["-q", "127.0.0.1", "cidr:\(dir.file("rules.cidr"))"], in: dir.url)
+        let postfix = try run(Paths.postfix("postmap"), ["-c", dir.path, "-q", "127.0.0.1", "cidr:\(dir.file("rules.cidr"))"], in: dir.url)
         let prefix = "postmap: warning: cidr map \(dir.file("rules.cidr")), line 1: "
         let theirs = postfix.stderr.split(separator: "\n").first { $0.hasPrefix(prefix) }
             .map { String($0.dropFirst(prefix.count)) }?.replacingOccurrences(of: ": skipping this rule", with: "")

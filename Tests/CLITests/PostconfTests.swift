@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The same main.cf and master.cf in two directories, one for our postconf and one for Debian's; the
 /// same command lines run in each (with the same relative `-c .`, so messages that name the directory
@@ -29,10 +30,10 @@ final class PostconfTwin {
     func run(_ arguments: [String], asNobody: Bool = false) throws -> (ours: Outcome, theirs: Outcome) {
         func go(_ exe: String, _ dir: TempDir) throws -> Outcome {
             if asNobody {
-                return try CLITests.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", exe] + arguments,
+                return try TestSupport.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", exe] + arguments,
                                         in: dir.url)
             }
-            return try CLITests.run(exe, arguments, in: dir.url)
+            return try TestSupport.run(exe, arguments, in: dir.url)
         }
         let a = try go(Paths.ours("postconf"), ours)
         let b = try go(Paths.postfix("postconf"), theirs)
@@ -474,8 +475,8 @@ struct PostconfTests {
     @Test("-T run-version and public-key-algorithms")
     func tls() throws {
         let twin = PostconfTwin(main: "", master: "")
-        try twin.same(["-T", "run-version"])
-        try twin.same(["-T", "public-key-algorithms"])
+        try twin.same(["-c", ".", "-T", "run-version"])
+        try twin.same(["-c", ".", "-T", "public-key-algorithms"])
     }
 
     @Test("postconf -m lists the toolkit's table types, all of them known to Postfix")

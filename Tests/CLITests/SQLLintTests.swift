@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `postconf --check` reads pgsql and mysql client files and main.cf settings as it reads ldap's: the
 /// values the tables would refuse at their first lookup, unknown names with suggestions, missing files,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 extension Paths {
     /// Debian's postmap with postfix-sqlite, and the sqlite3 shell that makes the test databases.

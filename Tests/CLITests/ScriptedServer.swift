@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A loopback server for the tcp and socketmap client tests: it accepts connections on 127.0.0.1 (or a
 /// UNIX socket), cuts each request out of the stream with `frame`, and answers with `answer`.
@@ -139,4 +140,11 @@ final class ScriptedServer: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+extension ScriptedServer {
+    /// `socketmap` request text for a raw client.
+    static func request(_ table: String, _ key: String) -> [UInt8] {
+        netstring("\(table) \(key)")
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// postmapd against real clients: Debian's own postmap asks our server over tcp: and socketmap:
 /// (inet and unix), and must print what it prints when it reads the same table locally; our postmap
@@ -56,14 +57,11 @@ struct ServerDifferentialTests {
         let dir = TempDir("postmapd")
         try Self.prepare(dir)
         var tables = Self.tables(dir)
-        var slapd: Slapd?
         if Oracle.check(Slapd.available, "slapd and postfix-ldap") {
-            let server = try Slapd()
-            slapd = server
+            let server = try Slapd.shared.get()
             dir.write("ldap.cf", "server_host = \(server.url)\n" + LDAPTests.base)
             tables.append(("ldap", "ldap:\(dir.path)/ldap.cf"))
         }
-        defer { slapd?.stop() }
         let smPort = try Slapd.freePort()
         var tcpPorts: [String: Int] = [:]
         for (name, _) in tables + [("virtual_alias_maps", "")] { tcpPorts[name] = try Slapd.freePort() }
@@ -301,10 +299,14 @@ struct ServerFaultTests {
             #expect(client.line()?.hasPrefix("400 ") == true)
         }
         unlink(dir.file("virtual.lmdb"))
-        usleep(300_000)
-        let client = try RawClient(port: sm2)
-        client.send(ScriptedServer.request("virtual", "alice@example.com"))
-        let reply = client.netstring() ?? ""
+        // The server looks at the file every 100 ms: wait (bounded) until it answers for the missing file.
+        var reply = ""
+        waitUntil(deadline: 10, interval: 0.05) {
+            let client = try? SocketClient(port: sm2)
+            client?.send(ScriptedServer.request("virtual", "alice@example.com"))
+            reply = client?.netstring() ?? ""
+            return !reply.hasPrefix("OK ")
+        }
         #expect(reply.hasPrefix("TEMP "), "\(reply)")
         let tcpClient = try RawClient(port: tcp)
         tcpClient.send("get alice@example.com\n")
@@ -314,7 +316,11 @@ struct ServerFaultTests {
         // Back again: answered again.
         let rebuilt = try run(Paths.ours("postmap"), ["-c", dir.path, "lmdb:\(dir.path)/virtual"], in: dir.url)
         #expect(rebuilt.status == 0)
-        usleep(300_000)
+        waitUntil(deadline: 10, interval: 0.05) {
+            let client = try? SocketClient(port: sm2)
+            client?.send(ScriptedServer.request("virtual", "alice@example.com"))
+            return client?.netstring() == "OK alice@local"
+        }
         try ServerFaultTests.healthy(sm2)
     }
 }
@@ -460,7 +466,7 @@ struct ServerPrivilegeTests {
 
             """, in: dir)
         defer { server.stop() }
-        let status = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8)
+        let status = try String(contentsOfFile: "/proc/\(server.pid ?? 0)/status", encoding: .utf8)
         let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
         let nobody = getpwnam("nobody").map { Int($0.pointee.pw_uid) } ?? -1
         #expect(uidLine.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().allSatisfy { Int($0) == nobody }, "\(uidLine)")
@@ -483,7 +489,8 @@ struct ServerDatabaseTests {
         guard Oracle.check(Paths.lmdbOracleAvailable, "Debian's postfix-lmdb"),
               Oracle.check(PgSQLServer.available, "postgresql and postfix-pgsql"),
               Oracle.check(Memcached.available, "memcached") else { return }
-        let pg = try PgSQLTests.server()
+        // A server of its own: the test stops it at the end.
+        let pg = try PgSQLTests.ownServer()
         defer { pg.stop() }
         let mc = try Memcached()
         defer { mc.stop() }

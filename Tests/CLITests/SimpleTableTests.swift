@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The environment both implementations run with: `NORANDOMIZE` makes Postfix's in-memory hash order
 /// (what `-s` lists for `texthash:` and `inline:`) reproducible, as Postfix's own tests do; the other
@@ -12,8 +13,8 @@ extension Twin {
     fileprivate func agree(_ tool: String, _ arguments: [String], stdin: [UInt8]? = nil,
                            sourceLocation: SourceLocation = #_sourceLocation) throws -> Outcome {
         let args = ["-c", "."] + arguments
-        let a = try CLITests.run(Paths.ours(tool), args, in: ours.url, stdin: stdin, environment: testEnvironment)
-        let b = try CLITests.run(Paths.postfix(tool), args, in: theirs.url, stdin: stdin, environment: testEnvironment)
+        let a = try TestSupport.run(Paths.ours(tool), args, in: ours.url, stdin: stdin, environment: testEnvironment)
+        let b = try TestSupport.run(Paths.postfix(tool), args, in: theirs.url, stdin: stdin, environment: testEnvironment)
         #expect(a.status == b.status, "exit status of \(tool) \(arguments)", sourceLocation: sourceLocation)
         #expect(a.stdout == b.stdout, "stdout of \(tool) \(arguments): ours\n\(a.out)theirs\n\(b.out)",
                 sourceLocation: sourceLocation)

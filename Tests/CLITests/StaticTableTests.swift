@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `static` table type against Debian's postmap (Postfix's dict_static_test through the CLI, and
 /// the operations static does not have).

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Bad input gets a message and a defined exit status from the binary, never a crash.
 struct BadInputTests {
@@ -18,14 +19,14 @@ struct BadInputTests {
     ] as [([String], Int32, String)])
     func badInput(arguments: [String], status: Int32, message: String) throws {
         let r = try run(Paths.postexplain, [arguments[0], "-c", dir] + arguments.dropFirst())
-        #expect(r.status == status, "\(arguments): \(r.stderr)\(r.stdout)")
-        #expect((r.stderr + r.stdout).contains(message), "\(arguments): \(r.stderr)\(r.stdout)")
+        #expect(r.status == status, "\(arguments): \(r.stderr)\(r.out)")
+        #expect((r.stderr + r.out).contains(message), "\(arguments): \(r.stderr)\(r.out)")
         #expect(!r.stderr.contains("Fatal error"))
     }
 
     @Test func ipv6LiteralIsAccepted() throws {
         let r = try run(Paths.postexplain, ["lookup", "-c", dir, "relocated_maps", "a@[IPv6:2001:db8::1]", "--json"])
         #expect(r.status == 1)
-        #expect(r.stdout.hasPrefix("{\"subject\": "))
+        #expect(r.out.hasPrefix("{\"subject\": "))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explain
 
 /// Every key explain tries goes through Debian's `postmap -q` on the same hash table, in order: the

@@ -1,19 +1,15 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explain
 import MapBackends
 import PostfixConfig
 import PostfixText
 
-enum Paths {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var postexplain: String {
-        if let dir = ProcessInfo.processInfo.environment["MAPS_BIN_DIR"] { return "\(dir)/postexplain" }
-        return root.appendingPathComponent(".build/debug/postexplain").path
-    }
-    static var oracle: Bool {
-        FileManager.default.isExecutableFile(atPath: "/usr/sbin/postmap") || ProcessInfo.processInfo.environment["REQUIRE_ORACLE"] == "1"
-    }
+extension Paths {
+    static var postexplain: String { ours("postexplain") }
+    /// Debian's postmap builds and answers the oracle's tables (or REQUIRE_ORACLE=1 makes a missing one fail).
+    static var oracle: Bool { Oracle.enabled(executable("/usr/sbin/postmap")) }
 }
 
 /// A temporary configuration directory with main.cf and files; removed on deinit.
@@ -43,32 +39,14 @@ final class TempConfig {
     /// `postmap -q key hash:table`: the value, or nil.
     func postmapQuery(_ key: [UInt8], _ table: String) throws -> String? {
         let r = try run("/usr/sbin/postmap", ["-c", path, "-q", String(decoding: key, as: UTF8.self), table])
-        return r.status == 0 ? String(r.stdout.dropLast()) : nil
+        return r.status == 0 ? String(r.out.dropLast()) : nil
     }
 }
 
-struct RunResult { var stdout: String; var stderr: String; var status: Int32 }
-
+/// Run a tool from the package root (every call names its configuration directory with -c).
 @discardableResult
-func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "MAIL_CONFIG")
-    process.environment = env
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-    try process.run()
-    if let stdin {
-        try input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-    }
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return RunResult(stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self), status: process.terminationStatus)
+func run(_ executable: String, _ arguments: [String]) throws -> Outcome {
+    try TestSupport.run(executable, arguments, in: Paths.root)
 }
 
 extension Explanation {

@@ -1,5 +1,6 @@
 import MapServer
 import Testing
+import TestSupport
 
 @Suite("postmapd.cf")
 struct ConfigurationTests {

@@ -4,6 +4,7 @@ import NIOCore
 import NIOEmbedded
 import NIOTestUtils
 import Testing
+import TestSupport
 
 @Suite("protocol decoders")
 struct DecoderTests {

@@ -5,6 +5,7 @@ import MapServer
 import Maps
 import MapBackends
 import Testing
+import TestSupport
 
 /// The server in this process, under many concurrent clients, run by `make tsan-test` under Thread
 /// Sanitizer (the event loops, the thread pool, shared tables and the reload swap), where
@@ -42,7 +43,7 @@ struct ServerConcurrencyTests {
             let port = client % 2 == 0 ? ports[0] : ports[1]
             Thread.detachNewThread {
                 var good = 0
-                if let socket = try? TestSocket(port: port) {
+                if let socket = try? SocketClient(port: port, timeout: 10) {
                     for round in 0..<50 {
                         if client % 2 == 0 {
                             // Pipelined: three requests, then three replies in order.
@@ -72,64 +73,6 @@ struct ServerConcurrencyTests {
 }
 
 /// A blocking client socket for the in-process tests.
-final class TestSocket: @unchecked Sendable {
-    // `@unchecked Sendable`: one task uses it at a time.
-    let fd: Int32
-    private var pending: [UInt8] = []
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if rc != 0 { close(fd); throw TestSocketError() }
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    deinit { close(fd) }
-
-    func send(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    }
-
-    private func fill(until done: ([UInt8]) -> Int?) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            if let end = done(pending) {
-                let out = Array(pending[..<end])
-                pending.removeFirst(end)
-                return out
-            }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { return nil }
-            pending += buffer[0..<n]
-        }
-    }
-
-    func netstring() -> String? {
-        fill { b in
-            guard let colon = b.firstIndex(of: 0x3A), let n = Int(String(decoding: b[..<colon], as: UTF8.self)),
-                  b.count >= colon + n + 2 else { return nil }
-            return colon + n + 2
-        }.map { bytes in
-            let colon = bytes.firstIndex(of: 0x3A) ?? 0
-            return String(decoding: bytes[(colon + 1)..<(bytes.count - 1)], as: UTF8.self)
-        }
-    }
-
-    func line() -> String? {
-        fill { b in b.firstIndex(of: 0x0A).map { $0 + 1 } }.map { String(decoding: $0.dropLast(), as: UTF8.self) }
-    }
-}
-
-struct TestSocketError: Error {}
-
 final class Tally: @unchecked Sendable {
     // `@unchecked Sendable`: both counters are read and written with `lock` held.
     private let lock = NSLock()

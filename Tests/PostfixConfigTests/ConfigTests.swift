@@ -3,6 +3,7 @@ import Foundation
 import PostfixConfig
 import PostfixText
 import Testing
+import TestSupport
 
 func config(_ text: String) throws -> MainConfig {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cf-\(UUID().uuidString)")
@@ -42,9 +43,16 @@ func config(_ text: String) throws -> MainConfig {
         #expect(c.value("continued") == "one,    two")
     }
 
+    /// Two parameters that name each other: the expansion stops at Postfix's nesting limit, with its
+    /// warning, instead of looping. It runs on a thread of its own with a deadline, so a loop fails the
+    /// test instead of hanging the run.
     @Test func recursionTerminates() throws {
         let c = try config("a = $b\nb = $a\n")
-        _ = c.value("a")
+        let value = withDeadline(30) { c.value("a") }
+        #expect(value != nil, "expanding a = $b, b = $a did not end within 30 s")
+        let outcome = MacroExpanderLimitTests.expand("$a", ["a": "$b", "b": "$a"], options: .recurse)
+        #expect(outcome.outcome.status.contains(.error))
+        #expect(outcome.warnings.first?.hasPrefix("unreasonable macro call nesting: ") == true, "\(outcome.warnings)")
     }
 
     @Test func overridesWarn() throws {
