@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/debug
-RELEASE := .build/release
+RELEASE ?= .build/release
 
 .PHONY: all build release demo test tsan-test unit-tests completions check-completions man bench bench-postconf bench-startup bench-ldap bench-sql clean \
 	install install-files uninstall deb test-install
