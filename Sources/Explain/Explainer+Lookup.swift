@@ -252,7 +252,13 @@ extension Explainer {
                 }
             }
         }
-        return Explanation(subject: "", verdict: .temporaryError,
-                           summary: "unreasonable \(role.rawValue) map nesting for \(ByteText.string(address))", nodes: nodes)
+        // cleanup_map11_external() logs the warning and goes on: the message is accepted with the
+        // address reached after the last round (the warning's "not accepted" notwithstanding).
+        let warning = "unreasonable \(role.rawValue) map nesting for \(ByteText.string(addr)) -- message not accepted, try again later"
+        nodes.append(ExplainNode(.warning, warning + " (cleanup logs this after 10 rounds, yet accepts the message with the address reached)"))
+        var e = Explanation(subject: "", verdict: .found, summary: "rewritten to " + ExplainRenderer.show(addr) + " (unreasonable \(role.rawValue) map nesting: stopped after 10 rounds)",
+                            value: addr, nodes: nodes)
+        e.warnings.append(warning)
+        return e
     }
 }

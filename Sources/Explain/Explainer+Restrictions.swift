@@ -78,12 +78,30 @@ extension Explainer {
         let rcptStages = [("smtpd_relay_restrictions", "RCPT TO", envelope.recipient, "Recipient address", "check_recipient_access"),
                           ("smtpd_recipient_restrictions", "RCPT TO", envelope.recipient, "Recipient address", "check_recipient_access")]
         stages += relayFirst ? rcptStages : rcptStages.reversed()
-        if let r = envelope.recipient, AddressSearch.lowerASCII(r) == Array("postmaster".utf8) {
-            return Explanation(subject: subject, verdict: .decided, summary: "250 2.1.5 Ok (smtpd never checks the bare recipient postmaster)", nodes: [])
+        // smtpd's extract_addr() and smtpd_check_addr(): a malformed address is refused before any
+        // restriction, at MAIL FROM or RCPT TO.
+        for (address, isSender) in [(envelope.sender, true), (envelope.recipient, false)] {
+            guard let address, let problem = addressSyntaxProblem(address, sender: isSender) else { continue }
+            let reply = isSender ? "501 5.1.7 Bad sender address syntax" : "501 5.1.3 Bad recipient address syntax"
+            var e = Explanation(subject: subject, verdict: .decided,
+                                summary: "refused at \(isSender ? "MAIL FROM" : "RCPT TO") before any restriction: \(reply)",
+                                nodes: [ExplainNode(.decision, "\(problem): smtpd replies \"\(reply)\" (Illegal address syntax)")])
+            e.value = Array(reply.utf8)
+            e.warnings += context.drainWarnings()
+            return e
+        }
+        let barePostmaster = envelope.recipient.map { AddressSearch.lowerASCII($0) == Array("postmaster".utf8) } ?? false
+        if barePostmaster && delay {
+            return Explanation(subject: subject, verdict: .decided, summary: "250 2.1.5 Ok (smtpd never checks the bare recipient postmaster)",
+                               nodes: [ExplainNode(.decision, "RFC 5321 section 4.5.1: smtpd accepts the bare recipient postmaster before any restriction")])
         }
         var final: Status = .dunno
         var decidedBy = ""
         for (parameter, stage, subjectPart, replyClass, defACL) in stages {
+            if barePostmaster && stage == "RCPT TO" {
+                nodes.append(ExplainNode(.note, "\(parameter): not evaluated: smtpd accepts the bare recipient postmaster before its recipient restrictions"))
+                continue
+            }
             guard let subjectPart else {
                 if parameter.hasPrefix("smtpd_helo") && envelope.helo == nil {
                     nodes.append(ExplainNode(.note, "\(parameter): no HELO given: smtpd skips these restrictions before HELO"))
@@ -123,7 +141,7 @@ extension Explainer {
             final = .reject(deferred)
             nodes.append(ExplainNode(.decision, "defer_if_permit was set earlier and the request was permitted: deferred"))
         }
-        if !final.isRejectOrUndetermined, let r = envelope.recipient, context.config.bool("smtpd_reject_unlisted_recipient", default: true) {
+        if !final.isRejectOrUndetermined, !barePostmaster, let r = envelope.recipient, context.config.bool("smtpd_reject_unlisted_recipient", default: true) {
             var node = ExplainNode(.restriction, "smtpd_reject_unlisted_recipient = yes: is the recipient known?")
             let status = recipientMaps(r, into: &node.children)
             nodes.append(node)
@@ -460,8 +478,11 @@ extension Explainer {
         switch out.result {
         case .notFound: return .dunno
         case .failed(let e):
+            // check_access(): a table that fails (or cannot be opened) answers as if it had returned
+            // "451 4.3.5 Server configuration error", with the address and the reply class.
             node.children.append(ExplainNode(.error, e.message))
-            return reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &node.children)
+            return tableResult(state, table: table, value: Array("451 4.3.5 Server configuration error".utf8), replyName: replyName,
+                               replyClass: replyClass, defACL: defACL, into: &node.children)
         case .found(let v):
             return tableResult(state, table: table, value: v, replyName: replyName, replyClass: replyClass, defACL: defACL, into: &node.children)
         }
@@ -568,6 +589,61 @@ extension Explainer {
         let reply = "\(code) 5.1.1 <\(ByteText.string(recipient))>: Recipient address rejected: User unknown in \(table)"
         nodes.append(ExplainNode(.decision, "reply: \(reply)"))
         return .reject(reply)
+    }
+
+    /// Why smtpd would refuse `address` as malformed (extract_addr(), then trivial-rewrite's resolve
+    /// flagging a domain that is neither a valid hostname nor a valid address literal), or nil. An
+    /// address without a domain is fine: it gets `@$myorigin`.
+    func addressSyntaxProblem(_ address: [UInt8], sender: Bool) -> String? {
+        var a = address
+        if a.first == 0x3C, a.last == 0x3E, a.count >= 2 { a = Array(a.dropFirst().dropLast()) }
+        if a.isEmpty { return sender ? nil : "an empty recipient address" }
+        var quoted = false, atOutsideQuotes: Int?
+        for (i, c) in a.enumerated() {
+            if c == 0x22 { quoted.toggle() }
+            if !quoted && c == 0x2C { return "more than one address" }
+            if !quoted && c == 0x40 { atOutsideQuotes = i }
+        }
+        let canonical = canonicalize(a)
+        guard atOutsideQuotes != nil || canonical != a, let at = canonical.lastIndex(of: 0x40) else { return nil }
+        let domain = Array(canonical[(at + 1)...])
+        if domain.first == 0x5B {
+            guard domain.last == 0x5D else { return "domain \(ExplainRenderer.show(domain)): not a valid address literal" }
+            var inner = Array(domain.dropFirst().dropLast())
+            let v6 = inner.count > 5 && AddressSearch.lowerASCII(Array(inner.prefix(5))) == Array("ipv6:".utf8)
+            if v6 { inner = Array(inner.dropFirst(5)) }
+            guard let (family, _) = CIDRPattern.address(inner), (family == .ipv6) == v6 else {
+                return "domain \(ExplainRenderer.show(domain)): not a valid address literal"
+            }
+            return nil
+        }
+        if domain.contains(where: { $0 >= 0x80 }), context.config.bool("smtputf8_enable", default: false) { return nil }
+        return Self.validHostnameSyntax(domain) ? nil : "domain \(ExplainRenderer.show(domain)): not a valid hostname"
+    }
+
+    /// Postfix's `valid_hostname()`: labels of letters, digits, `_` and inner `-`, at most 63 bytes
+    /// each and 255 in all, no empty label, not all digits.
+    static func validHostnameSyntax(_ name: [UInt8]) -> Bool {
+        if name.isEmpty || name.count > 255 { return false }
+        var labelLength = 0, nonNumeric = false
+        for (i, c) in name.enumerated() {
+            let next: UInt8? = i + 1 < name.count ? name[i + 1] : nil
+            if (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || c == 0x5F {
+                labelLength += 1
+                if labelLength > 63 { return false }
+                if !(c >= 0x30 && c <= 0x39) { nonNumeric = true }
+            } else if c == 0x2E {
+                if labelLength == 0 || next == nil { return false }
+                labelLength = 0
+            } else if c == 0x2D {
+                nonNumeric = true
+                labelLength += 1
+                if labelLength == 1 || next == nil || next == 0x2E { return false }
+            } else {
+                return false
+            }
+        }
+        return nonNumeric
     }
 
     func validHostname(_ name: [UInt8]) -> Bool {

@@ -136,6 +136,23 @@ public final class Explainer {
         return (outcome, nodes.value)
     }
 
+    /// Check an envelope address for `restrictions`: what cannot be sent over SMTP at all (control
+    /// characters, invalid UTF-8, 8-bit without SMTPUTF8) is bad input. An address without a domain
+    /// (`alice`, `postmaster`) is fine, and a malformed one is smtpd's to refuse with 501.
+    public func validateEnvelopeAddress(_ address: [UInt8], what: String) throws(ExplainError) {
+        if address.contains(0) || address.contains(0x0A) || address.contains(0x0D) {
+            throw ExplainError(.input, "\(what): malformed address: control character in \(ExplainRenderer.show(address))")
+        }
+        if address.contains(where: { $0 >= 0x80 }) {
+            if String(validating: address, as: UTF8.self) == nil {
+                throw ExplainError(.input, "\(what): malformed address: not valid UTF-8: \(ExplainRenderer.show(address))")
+            }
+            if !context.config.bool("smtputf8_enable", default: false) {
+                throw ExplainError(.input, "\(what): 8-bit address \(ExplainRenderer.show(address)) needs smtputf8_enable = yes (Postfix would refuse it)")
+            }
+        }
+    }
+
     /// Check an address argument: it must have a domain, no 8-bit bytes unless SMTPUTF8 is on, no NUL,
     /// no blanks outside quotes.
     public func validateAddress(_ address: [UInt8], what: String) throws(ExplainError) {
