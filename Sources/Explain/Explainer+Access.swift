@@ -41,7 +41,8 @@ extension Explainer {
         while start < domain.count {
             let key = Array(domain[start...])
             var asked: [ExplainNode] = []
-            let r = ask(list, key, partial: partial, why: first ? "name" : "parent domain", &asked)
+            let why = first ? "name" : shown == 0 && unshown == 0 ? "parent domain (\(Self.parentNote("smtpd_access_maps", listed: parent)))" : "parent domain"
+            let r = ask(list, key, partial: partial, why: why, &asked)
             if r.isFound || r.isFailure {
                 flush()
                 nodes += asked

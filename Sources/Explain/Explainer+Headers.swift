@@ -131,6 +131,10 @@ extension Explainer {
         var node = ExplainNode(.line, ExplainRenderer.show(line))
         var key = ExplainNode(.key, parameter, key: line)
         key.children = trace.map(ExplainNode.step)
+        if parameter == "mime_header_checks" || parameter == "nested_header_checks", context.config.explicit[parameter] == nil {
+            key.text += " (not set in main.cf: it defaults to $header_checks)"
+        }
+        key.text += context.origin(of: parameter)
         node.children.append(key)
         switch outcome {
         case .notFound: return (node, nil)

@@ -216,10 +216,13 @@ extension Explainer {
             return e
         }
         let rewritten = finals != [address]
-        var e = Explanation(subject: "", verdict: rewritten ? .found : .notFound,
-                            summary: rewritten ? "delivered to " + finals.map { ExplainRenderer.show($0) }.joined(separator: ", ") : "not rewritten",
-                            value: rewritten ? Array(finals.map { ByteText.string($0) }.joined(separator: ", ").utf8) : nil, nodes: [root])
-        e.nodes.append(ExplainNode(.decision, "\(finals.count) final address(es)"))
+        // An identity entry (john@example.org -> john@example.org) is found: the address stays as it is.
+        let identity = !rewritten && beenHere.contains(lower(address))
+        var e = Explanation(subject: "", verdict: rewritten || identity ? .found : .notFound,
+                            summary: rewritten ? "rewritten to " + finals.map { ExplainRenderer.show($0) }.joined(separator: ", ")
+                                : identity ? "found: \(ExplainRenderer.show(address)) maps to itself and is kept as it is" : "not rewritten",
+                            value: rewritten || identity ? Array(finals.map { ByteText.string($0) }.joined(separator: ", ").utf8) : nil, nodes: [root])
+        if rewritten { e.nodes.append(ExplainNode(.decision, "\(finals.count) final address(es)")) }
         return e
     }
 

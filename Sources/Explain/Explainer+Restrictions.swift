@@ -112,7 +112,7 @@ extension Explainer {
                 break
             }
             let list = lists(parameter)
-            var node = ExplainNode(.restriction, "\(parameter) at \(stage)" + (list.isEmpty ? ": empty" : ""))
+            var node = ExplainNode(.restriction, "\(parameter) at \(stage)" + (list.isEmpty ? ": empty" : "") + context.origin(of: parameter))
             state.stage = stage
             state.recursion = 0
             state.warnIfReject = 0
@@ -134,6 +134,10 @@ extension Explainer {
                 if case .permit = status, final.isDunno { decidedBy = parameter }
                 if case .permit = status { final = .permit }
                 continue
+            }
+            let later = stages.drop(while: { $0.0 != parameter }).dropFirst().map(\.0).filter { !lists($0).isEmpty }
+            if !later.isEmpty {
+                nodes.append(ExplainNode(.note, "not evaluated: \(later.joined(separator: ", ")): decided earlier by \(parameter)"))
             }
             break
         }
@@ -466,8 +470,14 @@ extension Explainer {
             if state.warnIfReject >= state.recursion { state.warnIfReject = 0 }
             nodes.append(node)
             i += 1
-            if !status.isDunno { break }
-            if state.deferIfPermit != nil && state.deferIfReject != nil { break }
+            if !status.isDunno || (state.deferIfPermit != nil && state.deferIfReject != nil) {
+                let decider = tableArg.map { "\(name) \($0)" } ?? name
+                let rest = list[i...].filter { !$0.isEmpty }
+                if !rest.isEmpty {
+                    nodes.append(ExplainNode(.note, "not evaluated: \(rest.joined(separator: ", ")): decided earlier by \(decider)"))
+                }
+                break
+            }
         }
         return status
     }
@@ -537,24 +547,38 @@ extension Explainer {
         let cls = addressClass(domain, into: &nodes)
         if let error = cls.error { return (false, error) }
         nodes.append(ExplainNode(.note, "\(ByteText.string(domain)): \(cls.name)"))
-        return (cls.name != "default class (not local, virtual or relay)", nil)
+        return (cls.name != AddressClass.defaultClass, nil)
     }
 
-    struct AddressClass { var name: String; var error: String? }
+    struct AddressClass {
+        var name: String
+        var error: String?
+        static let defaultClass = "default class: not in mydestination, inet_interfaces, virtual_alias_domains, virtual_mailbox_domains or relay_domains"
+    }
 
     /// trivial-rewrite's address class of a domain.
     func addressClass(_ domain: [UInt8], into nodes: inout [ExplainNode]) -> AddressClass {
         let local = resolveLocal(domain)
         if local < 0 { return AddressClass(name: "", error: "mydestination lookup failed") }
-        if local > 0 { return AddressClass(name: "local domain (mydestination or an own interface)") }
+        if local > 0 {
+            var d = domain
+            if d.last == 0x2E { d.removeLast() }
+            let r = context.matchList("mydestination", kind: .string).explain(d)
+            if r.matched { return AddressClass(name: "local domain (mydestination\(context.origin(of: "mydestination")) pattern \(r.pattern ?? ""))") }
+            return AddressClass(name: "local domain (an address literal of inet_interfaces or proxy_interfaces)")
+        }
         for (parameter, name) in [("virtual_alias_domains", "virtual alias domain"), ("virtual_mailbox_domains", "virtual mailbox domain"), ("relay_domains", "relay domain")] {
             let r = context.matchList(parameter, kind: .hostname).explain(domain)
             nodes += r.nodes
             if let e = r.error { return AddressClass(name: "", error: "\(parameter): \(e)") }
-            if r.matched { return AddressClass(name: "\(name) (\(parameter) pattern \(r.pattern ?? ""))") }
+            if r.matched {
+                let parent = context.parentMatchesSubdomains(parameter) ? "; \(parameter) is in parent_domain_matches_subdomains, so example.com also matches its subdomains" : ""
+                return AddressClass(name: "\(name) (\(parameter)\(context.origin(of: parameter)) pattern \(r.pattern ?? "")\(parent))")
+            }
         }
-        return AddressClass(name: "default class (not local, virtual or relay)")
+        return AddressClass(name: AddressClass.defaultClass)
     }
+
 
     /// `check_rcpt_maps()`: the recipient must be known in the table of its address class.
     func recipientMaps(_ recipient: [UInt8], into nodes: inout [ExplainNode]) -> Status {

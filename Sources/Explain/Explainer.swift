@@ -37,6 +37,16 @@ public final class Explainer {
         case checkRecipientMXAccess = "check_recipient_mx_access"
         case checkRecipientNSAccess = "check_recipient_ns_access"
 
+        /// The role closest to a mistyped name (at most 3 edits), for "did you mean".
+        public static func suggestion(for name: String) -> Role? {
+            var best: (Role, Int)?
+            for role in allCases {
+                let d = ExplainContext.editDistance(name.lowercased(), role.rawValue, limit: 3)
+                if d <= 3, d < (best?.1 ?? 4) { best = (role, d) }
+            }
+            return best?.0
+        }
+
         /// Access roles take a table (`--table`) rather than a parameter.
         public var isAccess: Bool { rawValue.hasPrefix("check_") }
         /// The roles that look up MX or NS hosts found in DNS.
@@ -127,11 +137,21 @@ public final class Explainer {
         }
     }
 
+    /// Which form parent domains take, and the setting that says so.
+    static func parentNote(_ feature: String, listed: Bool) -> String {
+        listed ? "\(feature) is in parent_domain_matches_subdomains: example.com matches its subdomains"
+               : "\(feature) is not in parent_domain_matches_subdomains: only .example.com matches subdomains"
+    }
+
     /// One address search of `list`, recorded.
     func search(_ address: [UInt8], role: Role, list: MapList) -> (AddressSearch.Outcome, [ExplainNode]) {
         let (strategy, inForm, queryForm) = self.strategy(for: role)
         let nodes = Box<[ExplainNode]>([])
-        let outcome = addressSearch().find(address, inForm: inForm, queryForm: queryForm, strategy: strategy,
+        var searcher = addressSearch()
+        if let feature = role == .transportMaps ? "transport_maps" : (role == .checkSenderAccess || role == .checkRecipientAccess ? "smtpd_access_maps" : nil) {
+            searcher.parentNote = Self.parentNote(feature, listed: context.parentMatchesSubdomains(feature))
+        }
+        let outcome = searcher.find(address, inForm: inForm, queryForm: queryForm, strategy: strategy,
                                            probe: probe(list, into: nodes))
         return (outcome, nodes.value)
     }

@@ -85,6 +85,7 @@ struct PostExplain: ParsableCommand {
 struct Lookup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the keys Postfix tries for one role, in order, and which table and rule answers.",
+        discussion: "Roles: " + Explainer.Role.allCases.map(\.rawValue).joined(separator: ", ") + ".",
         helpNames: [.long])
 
     @OptionGroup var common: CommonOptions
@@ -104,8 +105,9 @@ struct Lookup: ParsableCommand {
             guard let role = Explainer.Role(rawValue: self.role) else {
                 var known = false
                 if (try? explainer.context.parameter(self.role)) != nil { known = true }
-                throw ExplainError(.input, known ? "\(self.role): not a role postexplain knows (roles: \(Explainer.Role.allCases.map(\.rawValue).joined(separator: ", ")))"
-                                               : "unknown parameter name or role: \(self.role)")
+                let hint = Explainer.Role.suggestion(for: self.role).map { " (did you mean \($0.rawValue)?)" } ?? ""
+                throw ExplainError(.input, known ? "\(self.role): not a role postexplain knows\(hint) (roles: \(Explainer.Role.allCases.map(\.rawValue).joined(separator: ", ")))"
+                                               : "unknown parameter name or role: \(self.role)\(hint)")
             }
             return try explainer.lookup(role: role, subject: ByteText.bytes(of: key), table: table)
         }
