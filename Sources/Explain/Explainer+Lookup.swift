@@ -138,8 +138,14 @@ extension Explainer {
 
     /// `mail_addr_map`: one search, `@domain` results prefixed with the user, the result split.
     func mapAddress(_ address: [UInt8], role: Role, list: MapList, propagate: Bool) -> (ProbeResult, [[UInt8]], [ExplainNode]) {
-        let (outcome, nodes) = search(address, role: role, list: list)
+        var (outcome, nodes) = search(address, role: role, list: list)
         guard case .found(var value) = outcome.result else { return (outcome.result, [], nodes) }
+        if let ext = outcome.extensionPart {
+            let setting = context.value("propagate_unmatched_extensions")
+            let what = role == .virtualAliasMaps ? "virtual" : "canonical"
+            nodes.append(ExplainNode(.note, "the unmatched extension \(ByteText.string(ext)) is \(propagate ? "" : "not ")added to the result: "
+                + "\(what) is \(propagate ? "" : "not ")in propagate_unmatched_extensions (= \(setting.isEmpty ? "empty" : setting))"))
+        }
         if value.first == 0x40 {
             var user = Array(address[..<(address.lastIndex(of: 0x40) ?? address.count)])
             if let ext = outcome.extensionPart { user.removeLast(min(ext.count, user.count)) }

@@ -39,6 +39,15 @@ struct DecidingSettingTests {
         #expect(text(e).contains("extension +x stripped (recipient_delimiter = +-)"), "\(text(e))")
     }
 
+    @Test func propagateUnmatchedExtensionsIsNamed() throws {
+        let config = try site.site()
+        let on = try config.explainer().lookup(role: .virtualAliasMaps, subject: Array("bob+news@virtual.example".utf8), table: nil)
+        #expect(text(on).contains("the unmatched extension +news is added to the result: virtual is in propagate_unmatched_extensions (= canonical, virtual)"), "\(text(on))")
+        let off = try config.explainer([("propagate_unmatched_extensions", "canonical")]).lookup(role: .virtualAliasMaps, subject: Array("bob+news@virtual.example".utf8), table: nil)
+        #expect(text(off).contains("the unmatched extension +news is not added to the result: virtual is not in propagate_unmatched_extensions (= canonical)"), "\(text(off))")
+        #expect(off.summary == "rewritten to bob@example.com")
+    }
+
     @Test func regexpCaseInsensitivityIsSaid() throws {
         let config = try site.site()
         let e = try config.explainer().headerChecks(Array("SUBJECT: CHEAP VIAGRA\n".utf8), headersOnly: true)
