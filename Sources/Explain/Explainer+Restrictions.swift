@@ -78,26 +78,35 @@ extension Explainer {
         let rcptStages = [("smtpd_relay_restrictions", "RCPT TO", envelope.recipient, "Recipient address", "check_recipient_access"),
                           ("smtpd_recipient_restrictions", "RCPT TO", envelope.recipient, "Recipient address", "check_recipient_access")]
         stages += relayFirst ? rcptStages : rcptStages.reversed()
-        // smtpd's extract_addr() and smtpd_check_addr(): a malformed address is refused before any
-        // restriction, at MAIL FROM or RCPT TO.
-        for (address, isSender) in [(envelope.sender, true), (envelope.recipient, false)] {
-            guard let address, let problem = addressSyntaxProblem(address, sender: isSender) else { continue }
+        // smtpd's extract_addr() and smtpd_check_addr(): a malformed address is refused at MAIL FROM or
+        // RCPT TO, before the restrictions of that command (with smtpd_delay_reject = yes, before all).
+        func syntaxRefusal(_ address: [UInt8]?, sender isSender: Bool) -> Explanation? {
+            guard let address, let problem = addressSyntaxProblem(address, sender: isSender) else { return nil }
             let reply = isSender ? "501 5.1.7 Bad sender address syntax" : "501 5.1.3 Bad recipient address syntax"
             var e = Explanation(subject: subject, verdict: .decided,
-                                summary: "refused at \(isSender ? "MAIL FROM" : "RCPT TO") before any restriction: \(reply)",
-                                nodes: [ExplainNode(.decision, "\(problem): smtpd replies \"\(reply)\" (Illegal address syntax)")])
+                                summary: "refused at \(isSender ? "MAIL FROM" : "RCPT TO") before \(delay ? "any restriction" : "its restrictions"): \(reply)",
+                                nodes: nodes + [ExplainNode(.decision, "\(problem): smtpd replies \"\(reply)\" (Illegal address syntax)")])
             e.value = Array(reply.utf8)
             e.warnings += context.drainWarnings()
             return e
         }
+        if let refused = syntaxRefusal(envelope.sender, sender: true) { return refused }
+        if delay, let refused = syntaxRefusal(envelope.recipient, sender: false) { return refused }
         let barePostmaster = envelope.recipient.map { AddressSearch.lowerASCII($0) == Array("postmaster".utf8) } ?? false
         if barePostmaster && delay {
-            return Explanation(subject: subject, verdict: .decided, summary: "250 2.1.5 Ok (smtpd never checks the bare recipient postmaster)",
-                               nodes: [ExplainNode(.decision, "RFC 5321 section 4.5.1: smtpd accepts the bare recipient postmaster before any restriction")])
+            var e = Explanation(subject: subject, verdict: .decided, summary: "250 2.1.5 Ok (smtpd never checks the bare recipient postmaster)",
+                                nodes: [ExplainNode(.decision, "RFC 5321 section 4.5.1: smtpd accepts the bare recipient postmaster before any restriction")])
+            e.value = Array("250 2.1.5 Ok".utf8)
+            return e
         }
         var final: Status = .dunno
         var decidedBy = ""
+        var checkedRecipientSyntax = false
         for (parameter, stage, subjectPart, replyClass, defACL) in stages {
+            if !delay, stage == "RCPT TO", !checkedRecipientSyntax {
+                checkedRecipientSyntax = true
+                if let refused = syntaxRefusal(envelope.recipient, sender: false) { return refused }
+            }
             if barePostmaster && stage == "RCPT TO" {
                 nodes.append(ExplainNode(.note, "\(parameter): not evaluated: smtpd accepts the bare recipient postmaster before its recipient restrictions"))
                 continue
@@ -141,9 +150,11 @@ extension Explainer {
             }
             break
         }
-        if case .permit = final, let deferred = state.deferIfPermit {
+        // smtpd_check_rcpt(): whatever did not reject becomes the deferral DEFER_IF_PERMIT asked for.
+        if !final.isRejectOrUndetermined, envelope.recipient != nil, let deferred = state.deferIfPermit {
             final = .reject(deferred)
-            nodes.append(ExplainNode(.decision, "defer_if_permit was set earlier and the request was permitted: deferred"))
+            if decidedBy.isEmpty { decidedBy = "defer_if_permit" }
+            nodes.append(ExplainNode(.decision, "defer_if_permit was set earlier and nothing rejected: deferred"))
         }
         if !final.isRejectOrUndetermined, !barePostmaster, let r = envelope.recipient, context.config.bool("smtpd_reject_unlisted_recipient", default: true) {
             var node = ExplainNode(.restriction, "smtpd_reject_unlisted_recipient = yes: is the recipient known?")
