@@ -27,7 +27,8 @@ final class PrivatePostfix {
     /// `mainCF` is appended to the instance's base settings (may use @DIR@); `services` are the smtpd
     /// services: a name and its `-o name=value` settings (values without blanks); `files` go into the
     /// directory (may use @DIR@).
-    init(mainCF: String, services: [(name: String, options: [(String, String)])], files: [String: String] = [:]) throws {
+    init(mainCF: String, services: [(name: String, options: [(String, String)])], files: [String: String] = [:],
+         masterCF extra: String = "") throws {
         dir = URL(fileURLWithPath: "/tmp/pfx-\(UUID().uuidString.prefix(8))")
         let fm = FileManager.default
         try fm.createDirectory(at: dir.appendingPathComponent("queue"), withIntermediateDirectories: true)
@@ -88,6 +89,7 @@ final class PrivatePostfix {
             postlog   unix-dgram n  -       n       -       1       postlogd
 
             """
+        master += extra.replacingOccurrences(of: "@DIR@", with: path)
         for (service, port) in zip(services, try Self.freePorts(services.count)) {
             ports[service.name] = port
             master += "127.0.0.1:\(port) inet n - n - - smtpd\n"
@@ -140,6 +142,26 @@ final class PrivatePostfix {
         let rcpt = try smtp.command("RCPT TO:<\(recipient)>")
         _ = try? smtp.command("QUIT")
         return rcpt
+    }
+
+    /// Send `message` through a smtpd service (MAIL, RCPT, DATA): the reply to the end of DATA, or the
+    /// refusal before it.
+    func send(service: String, sender: String, recipient: String, message: String) throws -> String {
+        guard let port = ports[service] else { throw OracleError("no service \(service)") }
+        let smtp = try SMTPSession(port: port)
+        defer { smtp.close() }
+        _ = try smtp.command("EHLO mail.client.example")
+        for (command, want) in [("MAIL FROM:<\(sender)>", "250"), ("RCPT TO:<\(recipient)>", "250"), ("DATA", "354")] {
+            let r = try smtp.command(command)
+            guard r.hasPrefix(want) else { return r }
+        }
+        var text = ""
+        for line in message.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+            text += (line.hasPrefix(".") ? "." : "") + line + "\r\n"
+        }
+        let reply = try smtp.command(text + ".")
+        _ = try? smtp.command("QUIT")
+        return reply
     }
 
     /// Ports free on the loopback interface now (bound to port 0 and released).
