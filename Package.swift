@@ -156,7 +156,7 @@ let package = Package(
                                                      "MapsRemoteSQL", "MapBackends"]),
         .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
-        .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
+        .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText", "PostfixConfig"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Maps", "MapBackends", "PostfixConfig"]),
         .testTarget(name: "MapServerTests", dependencies: [
