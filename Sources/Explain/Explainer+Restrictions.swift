@@ -483,7 +483,18 @@ extension Explainer {
             i += 1
             if !status.isDunno || (state.deferIfPermit != nil && state.deferIfReject != nil) {
                 let decider = tableArg.map { "\(name) \($0)" } ?? name
-                let rest = list[i...].filter { !$0.isEmpty }
+                // The restrictions left, each with its argument (a table, a DNS list, a policy service).
+                var rest: [String] = []
+                var j = i
+                while j < list.count {
+                    var item = list[j]
+                    if let argument = SMTPDRestrictions.restriction(item.lowercased())?.argument, argument != .none, j + 1 < list.count {
+                        item += " " + list[j + 1]
+                        j += 1
+                    }
+                    rest.append(item)
+                    j += 1
+                }
                 if !rest.isEmpty {
                     nodes.append(ExplainNode(.note, "not evaluated: \(rest.joined(separator: ", ")): decided earlier by \(decider)"))
                 }
@@ -586,6 +597,9 @@ extension Explainer {
                 let parent = context.parentMatchesSubdomains(parameter) ? "; \(parameter) is in parent_domain_matches_subdomains, so example.com also matches its subdomains" : ""
                 return AddressClass(name: "\(name) (\(parameter)\(context.origin(of: parameter)) pattern \(r.pattern ?? "")\(parent))")
             }
+        }
+        if !context.value("relay_domains").trimmingBlanks().isEmpty, !context.parentMatchesSubdomains("relay_domains") {
+            nodes.append(ExplainNode(.note, "relay_domains is not in parent_domain_matches_subdomains: its domains do not match their subdomains (only .domain patterns do)"))
         }
         return AddressClass(name: AddressClass.defaultClass)
     }
