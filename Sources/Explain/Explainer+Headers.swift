@@ -49,6 +49,8 @@ extension Explainer {
         var stoppedBy: String?
         var unchecked = 0
         var quietBody = 0
+        var bodyOffset = 0, beyondLimit = 0
+        let bodyLimit = context.int("body_checks_size_limit", 51200)
         // Each parameter's table, resolved once (nil: the parameter is empty).
         var tables: [String: MapList?] = [:]
         func flushQuiet() {
@@ -60,6 +62,13 @@ extension Explainer {
             if headersOnly && origin != .primaryHeader { return }
             if origin == .body { bodyCount += 1 } else { headerCount += 1 }
             if stoppedBy != nil { unchecked += 1; return }
+            // cleanup checks a body line only while its offset in the body (the empty line after the
+            // headers included) is below body_checks_size_limit.
+            if origin != .primaryHeader {
+                let offset = bodyOffset
+                bodyOffset += key.count + 1
+                if origin == .body, bodyLimit > 0, offset >= bodyLimit { beyondLimit += 1; return }
+            }
             let parameter = Self.checksParameter(for: key, origin: origin)
             if tables[parameter] == nil {
                 let value = context.value(parameter)
@@ -89,6 +98,9 @@ extension Explainer {
         }
         splitter.finish(emit: handle)
         flushQuiet()
+        if beyondLimit > 0 {
+            nodes.append(ExplainNode(.notEvaluated, "\(beyondLimit) body line(s) not checked: they start beyond body_checks_size_limit (\(bodyLimit) bytes into the body)"))
+        }
         if let stoppedBy, unchecked > 0 {
             nodes.append(ExplainNode(.notEvaluated, "\(unchecked) later line(s) not checked: after the \(stoppedBy), cleanup runs no more header or body checks"))
         }

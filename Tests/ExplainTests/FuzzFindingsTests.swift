@@ -117,6 +117,7 @@ struct FuzzFindingsTests {
         let c = try config("""
             header_checks = regexp:@DIR@/checks
             body_checks = regexp:@DIR@/checks
+            body_checks_size_limit = 0
             """, files: ["checks": "/^Subject: hello/ WARN greeting\n/^never matches this line$/ REJECT\n/zzz[0-9]+qqq/ WARN odd line\n"])
         func message(_ lines: Int) -> URL {
             var text = "Subject: hello\nFrom: a@example.com\n\n"

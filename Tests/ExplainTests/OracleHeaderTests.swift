@@ -27,6 +27,12 @@ struct OracleHeaderTests {
         "Subject: hi\n\nclick here now\nwarnme after the reject\n",
         "Subject: mime\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: application/octet-stream; name=run.exe\n\nAAAA\n--BB\nContent-Type: text/plain\n\nwarnme inside\n--BB--\n",
         "From: a@example.com\n\nplain body\nwarnme\n",
+        // body_checks_size_limit (51200): cleanup checks a body line only when it starts below it,
+        // counting from the empty line after the headers; the limit falls between lines 511 and 512.
+        "Subject: long\n\n" + (0..<520).map { i in
+            let head = "warnme \(i) "
+            return head + String(repeating: "x", count: (i == 0 ? 98 : 99) - head.count) + "\n"
+        }.joined(),
     ]
 
     /// The actions postexplain reports, as cleanup logs them: "warning header Subject: hello".
