@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
         .testTarget(name: "BackendTests", dependencies: ["Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2", "MapsLDAP",
                                                      "MapsRemoteSQL", "MapBackends"]),
-        .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText"]),
+        .testTarget(name: "PostfixConfigTests", dependencies: ["PostfixConfig", "PostfixText", "Maps"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText", "PostfixConfig"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig"]),
