@@ -180,7 +180,7 @@ let package = Package(
                                                      "MapsLDAP", "MapsRemoteSQL", "MapsMemcache", "MapBackends"]),
         .testTarget(name: "PostfixConfigTests", dependencies: ["TestSupport", "PostfixConfig", "PostfixText", "Maps"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
-        .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText"]),
+        .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText", "PostfixConfig"]),
         .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig", "Maps"]),
         .testTarget(name: "ExplainTests", dependencies: ["TestSupport", "Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         .testTarget(name: "MapServerTests", dependencies: [

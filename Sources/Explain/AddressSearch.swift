@@ -66,6 +66,9 @@ public struct AddressSearch {
     public var ownerRequestSpecial: Bool = true
     /// `double_bounce_sender`, never split.
     public var doubleBounceSender: [UInt8] = Array("double-bounce".utf8)
+    /// Said of the first parent domain tried: which `parent_domain_matches_subdomains` setting chose
+    /// its form.
+    public var parentNote: String = ""
     /// `myorigin`: a domain equal to it counts as local.
     public var myorigin: [UInt8]
     /// `resolve_local()`: 1 when the domain is local (mydestination, an interface literal), 0 when not,
@@ -119,7 +122,7 @@ public struct AddressSearch {
             if !r.isFound && !r.isFailure, let bare = bareKey, let bat = bare.lastIndex(of: 0x40) {
                 let bcut = withAt ? bat + 1 : bat
                 r = findAddr(Array(bare[..<bcut]), partial: true, withDomain: withAt,
-                             (withAt ? "localpart@" : "localpart") + ", extension \(ByteText.string(savedExt ?? [])) stripped")
+                             (withAt ? "localpart@" : "localpart") + ", extension \(ByteText.string(savedExt ?? [])) stripped" + delimiterNote)
                 if r.isFound { ext = savedExt }
             }
             return r
@@ -130,7 +133,7 @@ public struct AddressSearch {
             result = findAddr(fullKey, partial: false, withDomain: true, "full address")
         }
         if !done(result), let bare = bareKey {
-            result = findAddr(bare, partial: true, withDomain: true, "extension \(ByteText.string(savedExt ?? [])) stripped")
+            result = findAddr(bare, partial: true, withDomain: true, "extension \(ByteText.string(savedExt ?? [])) stripped" + delimiterNote)
             if result.isFound { ext = savedExt }
         }
         let at = fullKey.lastIndex(of: 0x40)
@@ -151,10 +154,11 @@ public struct AddressSearch {
         if !done(result), let at, strategy.contains(.domain) {
             var start = at + 1
             let parentStyles: FindStrategy = [.parentMatchesSubdomains, .dotParentMatchesSubdomains]
-            var first = true
+            var first = true, firstParent = true
             while start < fullKey.count {
-                result = probe(AddressQuery(key: Array(fullKey[start...]), partial: true,
-                                            why: first ? "domain" : "parent domain"))
+                var why = first ? "domain" : "parent domain"
+                if !first && firstParent && !parentNote.isEmpty { why += " (" + parentNote + ")"; firstParent = false }
+                result = probe(AddressQuery(key: Array(fullKey[start...]), partial: true, why: why))
                 first = false
                 if done(result) || strategy.isDisjoint(with: parentStyles) { break }
                 guard let dot = fullKey[(start + 1)...].firstIndex(of: 0x2E) else { break }
@@ -166,6 +170,11 @@ public struct AddressSearch {
             if at != nil { result = findLocal(withAt: true, ifLocal: false) }
         }
         return Outcome(result: result, extensionPart: ext)
+    }
+
+    /// Names the setting that split the extension off.
+    var delimiterNote: String {
+        " (recipient_delimiter = \(ByteText.string(delimiters)))"
     }
 
     /// `strip_addr_internal()`: the address without its extension, and the extension with its delimiter.

@@ -47,12 +47,17 @@ public final class ExplainContext {
         }
         // Postfix's programs set config_directory to the directory they read (-c, MAIL_CONFIG).
         if config.explicit["config_directory"] == nil { config.set("config_directory", dir) }
+        var fromService: [String: String] = [:]
         if let service {
             for (name, value) in try serviceOverrides(directory: dir, service: service) {
                 config.set(name, value)
+                fromService[name] = service
             }
         }
         let context = try ExplainContext(config: config, registry: registry, overrides: overrides)
+        for (name, service) in fromService where !overrides.contains(where: { $0.0 == name }) {
+            context.serviceSettings[name] = service
+        }
         for warning in config.warnings { context.sink.add(warning) }
         return context
     }
@@ -79,6 +84,16 @@ public final class ExplainContext {
         throw ExplainError(.input, "\(path): no service \(service)")
     }
 
+    /// The parameters a master.cf service's `-o` set (`--service`), with the service.
+    public internal(set) var serviceSettings: [String: String] = [:]
+
+    /// Where a parameter's value comes from, for the trace: "" for main.cf or the default, else
+    /// " (set by -o in master.cf service NAME/TYPE)".
+    public func origin(of parameter: String) -> String {
+        guard let service = serviceSettings[parameter] else { return "" }
+        return " (set by -o \(parameter)=... in master.cf service \(service))"
+    }
+
     /// A built-in parameter, or one main.cf sets.
     static func isKnown(_ name: String, in config: MainConfig) -> Bool {
         BuiltinParameters.lookup(ByteText.bytes(of: name)) != nil || config.explicit[name] != nil
@@ -95,9 +110,9 @@ public final class ExplainContext {
         return ExplainError(.input, "unknown parameter name: \(name)\(hint)")
     }
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    static func editDistance(_ a: String, _ b: String, limit: Int = 2) -> Int {
         let a = Array(a.utf8), b = Array(b.utf8)
-        if abs(a.count - b.count) > 2 { return 3 }
+        if abs(a.count - b.count) > limit { return limit + 1 }
         var previous = Array(0...b.count)
         for i in 1...max(a.count, 1) where !a.isEmpty {
             var current = [i] + Array(repeating: 0, count: b.count)

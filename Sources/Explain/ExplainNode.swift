@@ -71,6 +71,9 @@ public struct ExplainNode: Sendable {
         case .found(let value):
             node.outcome = "found"
             node.value = value
+            if step.table.hasPrefix("regexp:") || step.table.hasPrefix("pcre:") {
+                node.children.append(ExplainNode(.note, "\(step.table.prefix(while: { $0 != ":" })) patterns match case-insensitively unless the rule turns the i flag off"))
+            }
         case .notFound:
             node.outcome = "not found"
         case .skipped(let why):
@@ -79,6 +82,9 @@ public struct ExplainNode: Sendable {
         case .failed(let error):
             node.outcome = "error"
             node.children.append(ExplainNode(.error, error.message))
+            if error.message.contains("open database"), error.message.contains("No such file or directory") {
+                node.children.append(ExplainNode(.note, "fix: build the table with postmap \(step.table) (postalias for an alias table)"))
+            }
         }
         for note in step.detail.notes { node.children.append(ExplainNode(.note, note)) }
         for member in step.detail.members { node.children.append(ExplainNode.step(member)) }

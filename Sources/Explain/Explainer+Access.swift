@@ -28,9 +28,33 @@ extension Explainer {
         var partial = !full
         let numeric = CIDRPattern.address(domain) != nil
         var first = true
+        // Each parent domain is a suffix of the name: listing them all would make the trace grow with
+        // the square of the name's length. The first few are shown; the rest, when none is found, are
+        // counted (a found or failed one is always shown).
+        var shown = 0, unshown = 0
+        var unshownFirst: [UInt8] = []
+        func flush() {
+            guard unshown > 0 else { return }
+            nodes.append(ExplainNode(.note, "\(unshown) more parent domain(s) tried, from \(ExplainRenderer.show(unshownFirst)) to the last label: not found"))
+            unshown = 0
+        }
         while start < domain.count {
-            let r = ask(list, Array(domain[start...]), partial: partial, why: first ? "name" : "parent domain", &nodes)
-            if r.isFound || r.isFailure { return AccessOutcome(result: r, nodes: nodes) }
+            let key = Array(domain[start...])
+            var asked: [ExplainNode] = []
+            let why = first ? "name" : shown == 0 && unshown == 0 ? "parent domain (\(Self.parentNote("smtpd_access_maps", listed: parent)))" : "parent domain"
+            let r = ask(list, key, partial: partial, why: why, &asked)
+            if r.isFound || r.isFailure {
+                flush()
+                nodes += asked
+                return AccessOutcome(result: r, nodes: nodes)
+            }
+            if shown < Self.shownParentDomains {
+                nodes += asked
+                if !first { shown += 1 }
+            } else {
+                if unshown == 0 { unshownFirst = Array(key.prefix(64)) + (key.count > 64 ? Array("...".utf8) : []) }
+                unshown += 1
+            }
             if numeric {
                 nodes.append(ExplainNode(.note, "a numeric name is not split into parent domains"))
                 break
@@ -40,8 +64,12 @@ extension Explainer {
             partial = true
             first = false
         }
+        flush()
         return AccessOutcome(result: .notFound, nodes: nodes)
     }
+
+    /// How many parent domains of a name the trace lists one by one.
+    static let shownParentDomains = 8
 
     /// `check_addr_access()`: the address, then shorter prefixes split at `.` (IPv4) or `:` (IPv6).
     func addressAccess(_ list: MapList, _ address: [UInt8], full: Bool) -> AccessOutcome {

@@ -9,6 +9,10 @@ extension Explainer {
         var recipients = 0
         var problems: [String] = []
         var failure: ProbeResult?
+        var included: Set<[UInt8]> = []
+        var includeStack: [(folded: [UInt8], name: String)] = []
+        var loops: [String] = []
+        var permanent = false
         // The local part: `user@local.domain` and `user` both name the local user.
         func localPart(_ a: [UInt8]) -> [UInt8]? {
             guard let at = a.lastIndex(of: 0x40) else { return a }
@@ -101,12 +105,40 @@ extension Explainer {
             if lower.starts(with: Array(":include:".utf8)) {
                 let file = ByteText.string(Array(token.dropFirst(9)))
                 var n = ExplainNode(.delivery, ":include: " + file, rule: origin)
-                switch FileText.read(file) {
+                // local(8)'s duplicate elimination (been_here "include uid path", case-folded): a file
+                // already expanded for this recipient is skipped, which is what ends include loops.
+                let folded = AddressSearch.lowerASCII(Array(file.utf8))
+                if included.contains(folded) {
+                    if let start = includeStack.firstIndex(where: { $0.folded == folded }) {
+                        let chain = (includeStack[start...].map(\.name) + [file]).joined(separator: " -> ")
+                        let text = "include loop: \(chain)"
+                        n.children.append(ExplainNode(.warning, text + "; local(8) expands each :include: file once per recipient and ignores the repeat"))
+                        if !loops.contains(text) { loops.append(text) }
+                    } else {
+                        n.children.append(ExplainNode(.note, "already expanded for this recipient: local(8) ignores the repeat (duplicate elimination)"))
+                    }
+                    return n
+                }
+                included.insert(folded)
+                if includeStack.count >= 1000 {
+                    let text = ":include: files nested deeper than 1000 levels: postexplain stops expanding here"
+                    n.children.append(ExplainNode(.warning, text))
+                    if !problems.contains(text) { problems.append(text) }
+                    return n
+                }
+                switch FileText.includeFile(file, limit: Self.includeSizeLimit) {
                 case .failure(let e):
-                    let text = "cannot open include file \(file): \(e.text)"
-                    n.children.append(ExplainNode(.warning, text + " (local(8) defers the recipient)"))
-                    problems.append(text)
-                case .success(let bytes):
+                    n.children.append(ExplainNode(.warning, e.warning + " (local(8) bounces the recipient: 5.3.5 mail system configuration error)"))
+                    problems.append(e.warning)
+                    permanent = true
+                case .success(let (bytes, truncated)):
+                    includeStack.append((folded, file))
+                    defer { includeStack.removeLast() }
+                    if truncated {
+                        let text = "include file \(file) is larger than \(Self.includeSizeLimit) bytes: postexplain expands only its first \(Self.includeSizeLimit) bytes"
+                        n.children.append(ExplainNode(.warning, text))
+                        if !problems.contains(text) { problems.append(text) }
+                    }
                     for line in FileText.lines(bytes) {
                         let trimmed = line.text.drop(while: { $0 == 0x20 || $0 == 0x09 })
                         if trimmed.isEmpty || trimmed.first == 0x23 { continue }
@@ -124,14 +156,20 @@ extension Explainer {
         let root = expandName(subject, level: 0, path: [])
         if let failure { return finish(failure, [root]) }
         if !problems.isEmpty {
-            var e = Explanation(subject: "", verdict: .temporaryError, summary: problems.joined(separator: "; "), nodes: [root])
-            e.warnings += problems
+            var e = Explanation(subject: "", verdict: permanent ? .configurationError : .temporaryError,
+                                summary: (problems + loops).joined(separator: "; "), nodes: [root])
+            e.warnings += problems + loops
             return e
         }
         let expanded = root.children.contains { $0.kind == .key && $0.children.contains { $0.outcome == "found" } }
-        return Explanation(subject: "", verdict: expanded ? .found : .notFound,
-                           summary: expanded ? "\(recipients) destination(s)" : "no alias", nodes: [root])
+        var e = Explanation(subject: "", verdict: expanded ? .found : .notFound,
+                            summary: (expanded ? "\(recipients) destination(s)" : "no alias") + loops.map { "; " + $0 }.joined(), nodes: [root])
+        e.warnings += loops
+        return e
     }
+
+    /// How much of an `:include:` file postexplain reads (local(8) streams it, without a bound).
+    static let includeSizeLimit = 8 << 20
 
     /// The tokens of an alias value or include line: commas and blanks outside quotes.
     func tokens(_ value: [UInt8]) -> [[UInt8]] {

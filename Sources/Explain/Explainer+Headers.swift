@@ -28,36 +28,85 @@ extension Explainer {
     /// split as cleanup's MIME parser splits it (the parser postmap's `-hbm` uses): primary headers,
     /// part headers, headers of attached messages, and body lines.
     public func headerChecks(_ message: [UInt8], headersOnly: Bool) throws(ExplainError) -> Explanation {
-        var keys: [(key: [UInt8], origin: MessageKeys.Origin)] = []
+        var lines = FileText.lines(message).makeIterator()
+        return try headerChecks(headersOnly: headersOnly) { lines.next()?.text }
+    }
+
+    /// Explain a message read one line at a time (without its newline) from `nextLine`, in memory
+    /// that does not grow with the body: runs of body lines that no rule matches are counted, not kept.
+    /// After a REJECT, DISCARD or REDIRECT, cleanup runs no more header or body checks
+    /// (`cleanup_act()` clears its filter flags); the lines after it are counted as not checked.
+    public func headerChecks(headersOnly: Bool, nextLine: () -> [UInt8]?) throws(ExplainError) -> Explanation {
         var limits = MessageKeys.Limits()
         limits.headerSize = context.int("header_size_limit", 102400)
         limits.nestingDepth = context.int("mime_nesting_limit", 100)
         limits.boundaryLength = context.int("mime_boundary_length_limit", 2048)
         var splitter = MessageKeys(mode: MessageKeys.Mode(headers: true, body: !headersOnly, mime: true), limits: limits)
-        for line in FileText.lines(message) {
-            var text = line.text
+        var nodes: [ExplainNode] = []
+        var summary: [String] = []
+        var decided = false, failed = false
+        var headerCount = 0, bodyCount = 0
+        var stoppedBy: String?
+        var unchecked = 0
+        var quietBody = 0
+        var bodyOffset = 0, beyondLimit = 0
+        let bodyLimit = context.int("body_checks_size_limit", 51200)
+        // Each parameter's table, resolved once (nil: the parameter is empty).
+        var tables: [String: MapList?] = [:]
+        func flushQuiet() {
+            guard quietBody > 0 else { return }
+            nodes.append(ExplainNode(.note, "\(quietBody) body line(s): no rule in body_checks matched"))
+            quietBody = 0
+        }
+        func handle(_ key: [UInt8], _ origin: MessageKeys.Origin) {
+            if headersOnly && origin != .primaryHeader { return }
+            if origin == .body { bodyCount += 1 } else { headerCount += 1 }
+            if stoppedBy != nil { unchecked += 1; return }
+            // cleanup checks a body line only while its offset in the body (the empty line after the
+            // headers included) is below body_checks_size_limit.
+            if origin != .primaryHeader {
+                let offset = bodyOffset
+                bodyOffset += key.count + 1
+                if origin == .body, bodyLimit > 0, offset >= bodyLimit { beyondLimit += 1; return }
+            }
+            let parameter = Self.checksParameter(for: key, origin: origin)
+            if tables[parameter] == nil {
+                let value = context.value(parameter)
+                tables[parameter] = .some(value.trimmingBlanks().isEmpty ? nil : context.mapList(title: parameter, value: value))
+            }
+            let (checked, action) = check(key, parameter: parameter, list: tables[parameter] ?? nil, keepUnmatched: origin != .body)
+            guard let node = checked else {
+                quietBody += 1
+                return
+            }
+            flushQuiet()
+            nodes.append(node)
+            if node.children.contains(where: { $0.kind == .error }) { failed = true }
+            guard let action else { return }
+            decided = true
+            summary.append(action.shown)
+            if action.stops { stoppedBy = "\(parameter) \(action.word)" }
+        }
+        while let raw = nextLine() {
+            var text = raw
             if text.last == 0x0D { text.removeLast() }
             if headersOnly, !text.isEmpty, text.first != 0x20, text.first != 0x09, Self.headerName(text) == nil {
                 throw ExplainError(.input, "not a header line: \(ExplainRenderer.show(text)) (want Name: value)")
             }
-            splitter.feed(text) { key, origin in keys.append((key, origin)) }
+            splitter.feed(text, emit: handle)
             if headersOnly, splitter.isDone { break }
         }
-        splitter.finish { key, origin in keys.append((key, origin)) }
-        if headersOnly { keys.removeAll { $0.origin != .primaryHeader } }
-        var nodes: [ExplainNode] = []
-        var decided = false
-        var summary: [String] = []
-        for (key, origin) in keys {
-            let parameter = Self.checksParameter(for: key, origin: origin)
-            let (node, action) = check(key, parameter: parameter)
-            nodes.append(node)
-            if let action { decided = true; summary.append(action) }
+        splitter.finish(emit: handle)
+        flushQuiet()
+        if beyondLimit > 0 {
+            nodes.append(ExplainNode(.notEvaluated, "\(beyondLimit) body line(s) not checked: they start beyond body_checks_size_limit (\(bodyLimit) bytes into the body)"))
         }
-        let headerCount = keys.filter { $0.origin != .body }.count
+        if let stoppedBy, unchecked > 0 {
+            nodes.append(ExplainNode(.notEvaluated, "\(unchecked) later line(s) not checked: after the \(stoppedBy), cleanup runs no more header or body checks"))
+        }
         var verdict: Explanation.Verdict = decided ? .found : .notFound
-        if nodes.contains(where: { $0.children.contains { $0.kind == .error } }) { verdict = .temporaryError }
-        var e = Explanation(subject: "header and body checks: \(headerCount) header(s), \(keys.count - headerCount) body line(s)",
+        if failed { verdict = .temporaryError }
+        var e = Explanation(subject: "header and body checks: \(headerCount) header(s), \(bodyCount) body line(s)",
                             verdict: verdict, summary: summary.isEmpty ? "no rule matched" : summary.joined(separator: "; "), nodes: nodes)
         e.warnings += context.drainWarnings()
         return e
@@ -72,23 +121,38 @@ extension Explainer {
         return ByteText.string(AddressSearch.lowerASCII(Array(name)))
     }
 
-    func check(_ line: [UInt8], parameter: String) -> (ExplainNode, String?) {
-        var node = ExplainNode(.line, ExplainRenderer.show(line))
-        let value = context.value(parameter)
-        if value.trimmingBlanks().isEmpty {
+    /// A rule's action on a line: how it is shown in the summary, its word, and whether cleanup runs
+    /// no further checks after it.
+    struct LineAction {
+        var shown: String
+        var word: String
+        var stops: Bool
+    }
+
+    /// Check one line against `list` (nil: `parameter` is empty). An unmatched line gets a node only
+    /// when `keepUnmatched`: body lines that match nothing are counted by the caller, not kept.
+    func check(_ line: [UInt8], parameter: String, list: MapList?, keepUnmatched: Bool) -> (ExplainNode?, LineAction?) {
+        guard let list else {
+            guard keepUnmatched else { return (nil, nil) }
+            var node = ExplainNode(.line, ExplainRenderer.show(line))
             node.children.append(ExplainNode(.note, "\(parameter) is empty"))
             return (node, nil)
         }
-        let list = context.mapList(title: parameter, value: value)
         let (outcome, trace) = list.find(line)
+        if case .notFound = outcome, !keepUnmatched { return (nil, nil) }
+        var node = ExplainNode(.line, ExplainRenderer.show(line))
         var key = ExplainNode(.key, parameter, key: line)
         key.children = trace.map(ExplainNode.step)
+        if parameter == "mime_header_checks" || parameter == "nested_header_checks", context.config.explicit[parameter] == nil {
+            key.text += " (not set in main.cf: it defaults to $header_checks)"
+        }
+        key.text += context.origin(of: parameter)
         node.children.append(key)
         switch outcome {
         case .notFound: return (node, nil)
         case .failed(_, let e, _):
             node.children.append(ExplainNode(.error, "\(parameter): \(e.message): cleanup defers the message"))
-            return (node, "temporary error in \(parameter)")
+            return (node, LineAction(shown: "temporary error in \(parameter)", word: "", stops: false))
         case .found(let v):
             let rule = trace.last?.detail.rule
             let action = headerAction(v)
@@ -96,7 +160,8 @@ extension Explainer {
             d.table = trace.last?.table
             node.children.append(d)
             let shown = (rule.map { "\($0.file):\($0.line) " } ?? "") + ByteText.string(v)
-            return (node, shown)
+            let word = String(ByteText.string(v).prefix(while: { $0 != " " && $0 != "\t" })).uppercased()
+            return (node, LineAction(shown: shown, word: word, stops: ["REJECT", "DISCARD", "REDIRECT"].contains(word)))
         }
     }
 

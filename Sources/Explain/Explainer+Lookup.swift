@@ -138,8 +138,14 @@ extension Explainer {
 
     /// `mail_addr_map`: one search, `@domain` results prefixed with the user, the result split.
     func mapAddress(_ address: [UInt8], role: Role, list: MapList, propagate: Bool) -> (ProbeResult, [[UInt8]], [ExplainNode]) {
-        let (outcome, nodes) = search(address, role: role, list: list)
+        var (outcome, nodes) = search(address, role: role, list: list)
         guard case .found(var value) = outcome.result else { return (outcome.result, [], nodes) }
+        if let ext = outcome.extensionPart {
+            let setting = context.value("propagate_unmatched_extensions")
+            let what = role == .virtualAliasMaps ? "virtual" : "canonical"
+            nodes.append(ExplainNode(.note, "the unmatched extension \(ByteText.string(ext)) is \(propagate ? "" : "not ")added to the result: "
+                + "\(what) is \(propagate ? "" : "not ")in propagate_unmatched_extensions (= \(setting.isEmpty ? "empty" : setting))"))
+        }
         if value.first == 0x40 {
             var user = Array(address[..<(address.lastIndex(of: 0x40) ?? address.count)])
             if let ext = outcome.extensionPart { user.removeLast(min(ext.count, user.count)) }
@@ -216,10 +222,13 @@ extension Explainer {
             return e
         }
         let rewritten = finals != [address]
-        var e = Explanation(subject: "", verdict: rewritten ? .found : .notFound,
-                            summary: rewritten ? "delivered to " + finals.map { ExplainRenderer.show($0) }.joined(separator: ", ") : "not rewritten",
-                            value: rewritten ? Array(finals.map { ByteText.string($0) }.joined(separator: ", ").utf8) : nil, nodes: [root])
-        e.nodes.append(ExplainNode(.decision, "\(finals.count) final address(es)"))
+        // An identity entry (john@example.org -> john@example.org) is found: the address stays as it is.
+        let identity = !rewritten && beenHere.contains(lower(address))
+        var e = Explanation(subject: "", verdict: rewritten || identity ? .found : .notFound,
+                            summary: rewritten ? "rewritten to " + finals.map { ExplainRenderer.show($0) }.joined(separator: ", ")
+                                : identity ? "found: \(ExplainRenderer.show(address)) maps to itself and is kept as it is" : "not rewritten",
+                            value: rewritten || identity ? Array(finals.map { ByteText.string($0) }.joined(separator: ", ").utf8) : nil, nodes: [root])
+        if rewritten { e.nodes.append(ExplainNode(.decision, "\(finals.count) final address(es)")) }
         return e
     }
 
@@ -252,7 +261,13 @@ extension Explainer {
                 }
             }
         }
-        return Explanation(subject: "", verdict: .temporaryError,
-                           summary: "unreasonable \(role.rawValue) map nesting for \(ByteText.string(address))", nodes: nodes)
+        // cleanup_map11_external() logs the warning and goes on: the message is accepted with the
+        // address reached after the last round (the warning's "not accepted" notwithstanding).
+        let warning = "unreasonable \(role.rawValue) map nesting for \(ByteText.string(addr)) -- message not accepted, try again later"
+        nodes.append(ExplainNode(.warning, warning + " (cleanup logs this after 10 rounds, yet accepts the message with the address reached)"))
+        var e = Explanation(subject: "", verdict: .found, summary: "rewritten to " + ExplainRenderer.show(addr) + " (unreasonable \(role.rawValue) map nesting: stopped after 10 rounds)",
+                            value: addr, nodes: nodes)
+        e.warnings.append(warning)
+        return e
     }
 }

@@ -78,12 +78,39 @@ extension Explainer {
         let rcptStages = [("smtpd_relay_restrictions", "RCPT TO", envelope.recipient, "Recipient address", "check_recipient_access"),
                           ("smtpd_recipient_restrictions", "RCPT TO", envelope.recipient, "Recipient address", "check_recipient_access")]
         stages += relayFirst ? rcptStages : rcptStages.reversed()
-        if let r = envelope.recipient, AddressSearch.lowerASCII(r) == Array("postmaster".utf8) {
-            return Explanation(subject: subject, verdict: .decided, summary: "250 2.1.5 Ok (smtpd never checks the bare recipient postmaster)", nodes: [])
+        // smtpd's extract_addr() and smtpd_check_addr(): a malformed address is refused at MAIL FROM or
+        // RCPT TO, before the restrictions of that command (with smtpd_delay_reject = yes, before all).
+        func syntaxRefusal(_ address: [UInt8]?, sender isSender: Bool) -> Explanation? {
+            guard let address, let problem = addressSyntaxProblem(address, sender: isSender) else { return nil }
+            let reply = isSender ? "501 5.1.7 Bad sender address syntax" : "501 5.1.3 Bad recipient address syntax"
+            var e = Explanation(subject: subject, verdict: .decided,
+                                summary: "refused at \(isSender ? "MAIL FROM" : "RCPT TO") before \(delay ? "any restriction" : "its restrictions"): \(reply)",
+                                nodes: nodes + [ExplainNode(.decision, "\(problem): smtpd replies \"\(reply)\" (Illegal address syntax)")])
+            e.value = Array(reply.utf8)
+            e.warnings += context.drainWarnings()
+            return e
+        }
+        if let refused = syntaxRefusal(envelope.sender, sender: true) { return refused }
+        if delay, let refused = syntaxRefusal(envelope.recipient, sender: false) { return refused }
+        let barePostmaster = envelope.recipient.map { AddressSearch.lowerASCII($0) == Array("postmaster".utf8) } ?? false
+        if barePostmaster && delay {
+            var e = Explanation(subject: subject, verdict: .decided, summary: "250 2.1.5 Ok (smtpd never checks the bare recipient postmaster)",
+                                nodes: [ExplainNode(.decision, "RFC 5321 section 4.5.1: smtpd accepts the bare recipient postmaster before any restriction")])
+            e.value = Array("250 2.1.5 Ok".utf8)
+            return e
         }
         var final: Status = .dunno
         var decidedBy = ""
+        var checkedRecipientSyntax = false
         for (parameter, stage, subjectPart, replyClass, defACL) in stages {
+            if !delay, stage == "RCPT TO", !checkedRecipientSyntax {
+                checkedRecipientSyntax = true
+                if let refused = syntaxRefusal(envelope.recipient, sender: false) { return refused }
+            }
+            if barePostmaster && stage == "RCPT TO" {
+                nodes.append(ExplainNode(.note, "\(parameter): not evaluated: smtpd accepts the bare recipient postmaster before its recipient restrictions"))
+                continue
+            }
             guard let subjectPart else {
                 if parameter.hasPrefix("smtpd_helo") && envelope.helo == nil {
                     nodes.append(ExplainNode(.note, "\(parameter): no HELO given: smtpd skips these restrictions before HELO"))
@@ -94,7 +121,7 @@ extension Explainer {
                 break
             }
             let list = lists(parameter)
-            var node = ExplainNode(.restriction, "\(parameter) at \(stage)" + (list.isEmpty ? ": empty" : ""))
+            var node = ExplainNode(.restriction, "\(parameter) at \(stage)" + (list.isEmpty ? ": empty" : "") + context.origin(of: parameter))
             state.stage = stage
             state.recursion = 0
             state.warnIfReject = 0
@@ -117,13 +144,19 @@ extension Explainer {
                 if case .permit = status { final = .permit }
                 continue
             }
+            let later = stages.drop(while: { $0.0 != parameter }).dropFirst().map(\.0).filter { !lists($0).isEmpty }
+            if !later.isEmpty {
+                nodes.append(ExplainNode(.note, "not evaluated: \(later.joined(separator: ", ")): decided earlier by \(parameter)"))
+            }
             break
         }
-        if case .permit = final, let deferred = state.deferIfPermit {
+        // smtpd_check_rcpt(): whatever did not reject becomes the deferral DEFER_IF_PERMIT asked for.
+        if !final.isRejectOrUndetermined, envelope.recipient != nil, let deferred = state.deferIfPermit {
             final = .reject(deferred)
-            nodes.append(ExplainNode(.decision, "defer_if_permit was set earlier and the request was permitted: deferred"))
+            if decidedBy.isEmpty { decidedBy = "defer_if_permit" }
+            nodes.append(ExplainNode(.decision, "defer_if_permit was set earlier and nothing rejected: deferred"))
         }
-        if !final.isRejectOrUndetermined, let r = envelope.recipient, context.config.bool("smtpd_reject_unlisted_recipient", default: true) {
+        if !final.isRejectOrUndetermined, !barePostmaster, let r = envelope.recipient, context.config.bool("smtpd_reject_unlisted_recipient", default: true) {
             var node = ExplainNode(.restriction, "smtpd_reject_unlisted_recipient = yes: is the recipient known?")
             let status = recipientMaps(r, into: &node.children)
             nodes.append(node)
@@ -448,8 +481,25 @@ extension Explainer {
             if state.warnIfReject >= state.recursion { state.warnIfReject = 0 }
             nodes.append(node)
             i += 1
-            if !status.isDunno { break }
-            if state.deferIfPermit != nil && state.deferIfReject != nil { break }
+            if !status.isDunno || (state.deferIfPermit != nil && state.deferIfReject != nil) {
+                let decider = tableArg.map { "\(name) \($0)" } ?? name
+                // The restrictions left, each with its argument (a table, a DNS list, a policy service).
+                var rest: [String] = []
+                var j = i
+                while j < list.count {
+                    var item = list[j]
+                    if let argument = SMTPDRestrictions.restriction(item.lowercased())?.argument, argument != .none, j + 1 < list.count {
+                        item += " " + list[j + 1]
+                        j += 1
+                    }
+                    rest.append(item)
+                    j += 1
+                }
+                if !rest.isEmpty {
+                    nodes.append(ExplainNode(.note, "not evaluated: \(rest.joined(separator: ", ")): decided earlier by \(decider)"))
+                }
+                break
+            }
         }
         return status
     }
@@ -460,8 +510,11 @@ extension Explainer {
         switch out.result {
         case .notFound: return .dunno
         case .failed(let e):
+            // check_access(): a table that fails (or cannot be opened) answers as if it had returned
+            // "451 4.3.5 Server configuration error", with the address and the reply class.
             node.children.append(ExplainNode(.error, e.message))
-            return reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &node.children)
+            return tableResult(state, table: table, value: Array("451 4.3.5 Server configuration error".utf8), replyName: replyName,
+                               replyClass: replyClass, defACL: defACL, into: &node.children)
         case .found(let v):
             return tableResult(state, table: table, value: v, replyName: replyName, replyClass: replyClass, defACL: defACL, into: &node.children)
         }
@@ -516,24 +569,41 @@ extension Explainer {
         let cls = addressClass(domain, into: &nodes)
         if let error = cls.error { return (false, error) }
         nodes.append(ExplainNode(.note, "\(ByteText.string(domain)): \(cls.name)"))
-        return (cls.name != "default class (not local, virtual or relay)", nil)
+        return (cls.name != AddressClass.defaultClass, nil)
     }
 
-    struct AddressClass { var name: String; var error: String? }
+    struct AddressClass {
+        var name: String
+        var error: String?
+        static let defaultClass = "default class: not in mydestination, inet_interfaces, virtual_alias_domains, virtual_mailbox_domains or relay_domains"
+    }
 
     /// trivial-rewrite's address class of a domain.
     func addressClass(_ domain: [UInt8], into nodes: inout [ExplainNode]) -> AddressClass {
         let local = resolveLocal(domain)
         if local < 0 { return AddressClass(name: "", error: "mydestination lookup failed") }
-        if local > 0 { return AddressClass(name: "local domain (mydestination or an own interface)") }
+        if local > 0 {
+            var d = domain
+            if d.last == 0x2E { d.removeLast() }
+            let r = context.matchList("mydestination", kind: .string).explain(d)
+            if r.matched { return AddressClass(name: "local domain (mydestination\(context.origin(of: "mydestination")) pattern \(r.pattern ?? ""))") }
+            return AddressClass(name: "local domain (an address literal of inet_interfaces or proxy_interfaces)")
+        }
         for (parameter, name) in [("virtual_alias_domains", "virtual alias domain"), ("virtual_mailbox_domains", "virtual mailbox domain"), ("relay_domains", "relay domain")] {
             let r = context.matchList(parameter, kind: .hostname).explain(domain)
             nodes += r.nodes
             if let e = r.error { return AddressClass(name: "", error: "\(parameter): \(e)") }
-            if r.matched { return AddressClass(name: "\(name) (\(parameter) pattern \(r.pattern ?? ""))") }
+            if r.matched {
+                let parent = context.parentMatchesSubdomains(parameter) ? "; \(parameter) is in parent_domain_matches_subdomains, so example.com also matches its subdomains" : ""
+                return AddressClass(name: "\(name) (\(parameter)\(context.origin(of: parameter)) pattern \(r.pattern ?? "")\(parent))")
+            }
         }
-        return AddressClass(name: "default class (not local, virtual or relay)")
+        if !context.value("relay_domains").trimmingBlanks().isEmpty, !context.parentMatchesSubdomains("relay_domains") {
+            nodes.append(ExplainNode(.note, "relay_domains is not in parent_domain_matches_subdomains: its domains do not match their subdomains (only .domain patterns do)"))
+        }
+        return AddressClass(name: AddressClass.defaultClass)
     }
+
 
     /// `check_rcpt_maps()`: the recipient must be known in the table of its address class.
     func recipientMaps(_ recipient: [UInt8], into nodes: inout [ExplainNode]) -> Status {
@@ -568,6 +638,61 @@ extension Explainer {
         let reply = "\(code) 5.1.1 <\(ByteText.string(recipient))>: Recipient address rejected: User unknown in \(table)"
         nodes.append(ExplainNode(.decision, "reply: \(reply)"))
         return .reject(reply)
+    }
+
+    /// Why smtpd would refuse `address` as malformed (extract_addr(), then trivial-rewrite's resolve
+    /// flagging a domain that is neither a valid hostname nor a valid address literal), or nil. An
+    /// address without a domain is fine: it gets `@$myorigin`.
+    func addressSyntaxProblem(_ address: [UInt8], sender: Bool) -> String? {
+        var a = address
+        if a.first == 0x3C, a.last == 0x3E, a.count >= 2 { a = Array(a.dropFirst().dropLast()) }
+        if a.isEmpty { return sender ? nil : "an empty recipient address" }
+        var quoted = false, atOutsideQuotes: Int?
+        for (i, c) in a.enumerated() {
+            if c == 0x22 { quoted.toggle() }
+            if !quoted && c == 0x2C { return "more than one address" }
+            if !quoted && c == 0x40 { atOutsideQuotes = i }
+        }
+        let canonical = canonicalize(a)
+        guard atOutsideQuotes != nil || canonical != a, let at = canonical.lastIndex(of: 0x40) else { return nil }
+        let domain = Array(canonical[(at + 1)...])
+        if domain.first == 0x5B {
+            guard domain.last == 0x5D else { return "domain \(ExplainRenderer.show(domain)): not a valid address literal" }
+            var inner = Array(domain.dropFirst().dropLast())
+            let v6 = inner.count > 5 && AddressSearch.lowerASCII(Array(inner.prefix(5))) == Array("ipv6:".utf8)
+            if v6 { inner = Array(inner.dropFirst(5)) }
+            guard let (family, _) = CIDRPattern.address(inner), (family == .ipv6) == v6 else {
+                return "domain \(ExplainRenderer.show(domain)): not a valid address literal"
+            }
+            return nil
+        }
+        if domain.contains(where: { $0 >= 0x80 }), context.config.bool("smtputf8_enable", default: false) { return nil }
+        return Self.validHostnameSyntax(domain) ? nil : "domain \(ExplainRenderer.show(domain)): not a valid hostname"
+    }
+
+    /// Postfix's `valid_hostname()`: labels of letters, digits, `_` and inner `-`, at most 63 bytes
+    /// each and 255 in all, no empty label, not all digits.
+    static func validHostnameSyntax(_ name: [UInt8]) -> Bool {
+        if name.isEmpty || name.count > 255 { return false }
+        var labelLength = 0, nonNumeric = false
+        for (i, c) in name.enumerated() {
+            let next: UInt8? = i + 1 < name.count ? name[i + 1] : nil
+            if (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || c == 0x5F {
+                labelLength += 1
+                if labelLength > 63 { return false }
+                if !(c >= 0x30 && c <= 0x39) { nonNumeric = true }
+            } else if c == 0x2E {
+                if labelLength == 0 || next == nil { return false }
+                labelLength = 0
+            } else if c == 0x2D {
+                nonNumeric = true
+                labelLength += 1
+                if labelLength == 1 || next == nil || next == 0x2E { return false }
+            } else {
+                return false
+            }
+        }
+        return nonNumeric
     }
 
     func validHostname(_ name: [UInt8]) -> Bool {

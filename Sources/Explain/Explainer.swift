@@ -37,6 +37,16 @@ public final class Explainer {
         case checkRecipientMXAccess = "check_recipient_mx_access"
         case checkRecipientNSAccess = "check_recipient_ns_access"
 
+        /// The role closest to a mistyped name (at most 3 edits), for "did you mean".
+        public static func suggestion(for name: String) -> Role? {
+            var best: (Role, Int)?
+            for role in allCases {
+                let d = ExplainContext.editDistance(name.lowercased(), role.rawValue, limit: 3)
+                if d <= 3, d < (best?.1 ?? 4) { best = (role, d) }
+            }
+            return best?.0
+        }
+
         /// Access roles take a table (`--table`) rather than a parameter.
         public var isAccess: Bool { rawValue.hasPrefix("check_") }
         /// The roles that look up MX or NS hosts found in DNS.
@@ -127,13 +137,40 @@ public final class Explainer {
         }
     }
 
+    /// Which form parent domains take, and the setting that says so.
+    static func parentNote(_ feature: String, listed: Bool) -> String {
+        listed ? "\(feature) is in parent_domain_matches_subdomains: example.com matches its subdomains"
+               : "\(feature) is not in parent_domain_matches_subdomains: only .example.com matches subdomains"
+    }
+
     /// One address search of `list`, recorded.
     func search(_ address: [UInt8], role: Role, list: MapList) -> (AddressSearch.Outcome, [ExplainNode]) {
         let (strategy, inForm, queryForm) = self.strategy(for: role)
         let nodes = Box<[ExplainNode]>([])
-        let outcome = addressSearch().find(address, inForm: inForm, queryForm: queryForm, strategy: strategy,
+        var searcher = addressSearch()
+        if let feature = role == .transportMaps ? "transport_maps" : (role == .checkSenderAccess || role == .checkRecipientAccess ? "smtpd_access_maps" : nil) {
+            searcher.parentNote = Self.parentNote(feature, listed: context.parentMatchesSubdomains(feature))
+        }
+        let outcome = searcher.find(address, inForm: inForm, queryForm: queryForm, strategy: strategy,
                                            probe: probe(list, into: nodes))
         return (outcome, nodes.value)
+    }
+
+    /// Check an envelope address for `restrictions`: what cannot be sent over SMTP at all (control
+    /// characters, invalid UTF-8, 8-bit without SMTPUTF8) is bad input. An address without a domain
+    /// (`alice`, `postmaster`) is fine, and a malformed one is smtpd's to refuse with 501.
+    public func validateEnvelopeAddress(_ address: [UInt8], what: String) throws(ExplainError) {
+        if address.contains(0) || address.contains(0x0A) || address.contains(0x0D) {
+            throw ExplainError(.input, "\(what): malformed address: control character in \(ExplainRenderer.show(address))")
+        }
+        if address.contains(where: { $0 >= 0x80 }) {
+            if String(validating: address, as: UTF8.self) == nil {
+                throw ExplainError(.input, "\(what): malformed address: not valid UTF-8: \(ExplainRenderer.show(address))")
+            }
+            if !context.config.bool("smtputf8_enable", default: false) {
+                throw ExplainError(.input, "\(what): 8-bit address \(ExplainRenderer.show(address)) needs smtputf8_enable = yes (Postfix would refuse it)")
+            }
+        }
     }
 
     /// Check an address argument: it must have a domain, no 8-bit bytes unless SMTPUTF8 is on, no NUL,

@@ -7,7 +7,7 @@ import Glibc
 /// patterns of match lists).
 enum FileText {
     /// The file's bytes, or the errno of the failure.
-    static func read(_ path: String) -> Result<[UInt8], SystemErrno> {
+    static func read(_ path: String, limit: Int = Int.max) -> Result<[UInt8], SystemErrno> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { return .failure(SystemErrno(errno)) }
         defer { close(fd) }
@@ -20,7 +20,38 @@ enum FileText {
                 return .failure(SystemErrno(errno))
             }
             if n == 0 { return .success(out) }
-            out.append(contentsOf: buffer[0..<n])
+            out.append(contentsOf: buffer[0..<min(n, limit - out.count)])
+            if out.count >= limit { return .success(out) }
+        }
+    }
+
+    /// Why local(8) (local/include.c) refuses an `:include:` file; each is a 5.3.5 bounce.
+    struct IncludeProblem: Error {
+        /// local(8)'s warning.
+        var warning: String
+    }
+
+    /// An `:include:` file checked as local(8) checks it before opening it: an absolute path, a regular
+    /// file (symbolic links followed), not world-writable; then at most `limit` bytes of it, and
+    /// whether there was more.
+    static func includeFile(_ path: String, limit: Int) -> Result<([UInt8], Bool), IncludeProblem> {
+        guard path.hasPrefix("/") else { return .failure(IncludeProblem(warning: ":include:\(path) uses a relative path")) }
+        var st = stat()
+        if stat(path, &st) < 0 {
+            return .failure(IncludeProblem(warning: "unable to lookup :include: file \(path): \(SystemErrno(errno).text)"))
+        }
+        if st.st_mode & S_IFMT != S_IFREG {
+            return .failure(IncludeProblem(warning: ":include: file \(path) is not a regular file"))
+        }
+        if st.st_mode & S_IWOTH != 0 {
+            return .failure(IncludeProblem(warning: ":include: file \(path) is world writable"))
+        }
+        switch read(path, limit: limit + 1) {
+        case .failure(let e): return .failure(IncludeProblem(warning: "cannot open include file \(path): \(e.text)"))
+        case .success(var bytes):
+            let truncated = bytes.count > limit
+            if truncated { bytes.removeLast(bytes.count - limit) }
+            return .success((bytes, truncated))
         }
     }
 

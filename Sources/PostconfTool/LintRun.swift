@@ -29,6 +29,10 @@ final class LintRun {
 
     /// Table specs already checked (a table used by several parameters is reported once).
     var checkedTables: Set<String> = []
+    /// Whether the Berkeley DB note was given: once per configuration, at the first hash: or btree: table.
+    var berkeleyDBNoted = false
+    /// The aliases(5) sources already read with postalias's parser.
+    var checkedAliasSources: Set<String> = []
     /// Access tables whose values were checked.
     var checkedAccessTables: Set<String> = []
     /// Listed entries of tables, by `type:name` (nil: the type cannot be listed here).

@@ -82,9 +82,12 @@ struct TableReferences {
             report(.warning, "\(spec): table type \(type) is not supported by this toolkit")
         }
         let path = ConfigText.text(rest)
-        if entry.library == .berkeleyDB {
+        if entry.library == .berkeleyDB, !run.berkeleyDBNoted {
+            // Once per configuration: the note is the same for every such table.
+            run.berkeleyDBNoted = true
             report(.warning, "\(spec): \(type) tables are Berkeley DB files, which newer distributions no longer "
-                + "support (Debian 13's Postfix drops them); consider lmdb:\(path) or cdb:\(path)")
+                + "support (Debian 13's Postfix drops them); consider lmdb:\(path) or cdb:\(path) "
+                + "(said once for all hash: and btree: tables; postmap-migrate converts them)")
         }
         switch entry.files {
         case .members:
@@ -94,6 +97,7 @@ struct TableReferences {
             let database = path + suffix
             var db = stat(), source = stat()
             guard stat(database, &db) == 0 else {
+                if name == "alias_maps" || name == "alias_database" { checkAliasSource(path) }
                 // A cache (TLS sessions, address verification, postscreen) is created by its daemon.
                 if errno == ENOENT, isCache { return }
                 report(.error, "\(spec): open database \(database): \(systemErrorText(errno))")
@@ -102,6 +106,7 @@ struct TableReferences {
             if stat(path, &source) == 0, db.st_mtim.tv_sec < source.st_mtim.tv_sec {
                 report(.warning, "\(spec): database \(database) is older than source file \(path)")
             }
+            if name == "alias_maps" || name == "alias_database" { checkAliasSource(path) }
         case .rules:
             checkRules(type, path, spec: spec)
         case .clientConfig:
@@ -125,6 +130,107 @@ struct TableReferences {
         }
     }
 
+    /// An aliases(5) source read with postalias's own parser: the lines postalias (and newaliases) would
+    /// drop, with file and line.
+    private func checkAliasSource(_ path: String) {
+        guard run.checkedAliasSources.insert(path).inserted else { return }
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let lines = LogicalLineReader(ByteReader(fd: fd, path: path), warning: { _ in })
+        while let line = lines.next() {
+            switch AliasLineParser.parse(line.text) {
+            case .failure(.needNameValuePair):
+                report(.warning, "\(path), line \(line.lineNumber): need name:value pair: postalias drops this line", file: path, line: line.lineNumber)
+            case .failure(.nameMustBeLocal):
+                report(.warning, "\(path), line \(line.lineNumber): name must be local: postalias drops this line", file: path, line: line.lineNumber)
+            case .success:
+                break
+            }
+        }
+    }
+
+    /// PCRE syntax in a `regexp:` table (POSIX extended regular expressions, glibc's regcomp): `\d` and
+    /// the like match a letter, lazy quantifiers are not lazy. Each is a warning with file and line.
+    private func checkPCRESyntax(_ path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let reader = ByteReader(fd: fd, path: path)
+        var number = 0
+        while var line = reader.nextLine() {
+            number += 1
+            if line.last == 0x0A { line.removeLast() }
+            var l = line[...].drop(while: { $0 == 0x20 || $0 == 0x09 })
+            if l.starts(with: Array("if".utf8)) || l.starts(with: Array("endif".utf8)) {
+                if l.starts(with: Array("endif".utf8)) { continue }
+                l = l.dropFirst(2).drop(while: { $0 == 0x20 || $0 == 0x09 })
+                if l.first == 0x21 { l = l.dropFirst() }
+            }
+            guard let delimiter = l.first, delimiter != 0x23, delimiter > 0x20 else { continue }
+            // The pattern: up to the next unescaped delimiter.
+            var pattern: [UInt8] = []
+            var i = l.index(after: l.startIndex), escaped = false
+            while i < l.endIndex {
+                let c = l[i]
+                if !escaped && c == delimiter { break }
+                escaped = !escaped && c == 0x5C
+                pattern.append(c)
+                i = l.index(after: i)
+            }
+            for problem in Self.pcreOnly(pattern) {
+                report(.warning, "regexp map \(path), line \(number): \(problem)", file: path, line: number)
+            }
+        }
+    }
+
+    /// What in a POSIX extended regular expression is PCRE syntax that does not mean what it says.
+    static func pcreOnly(_ pattern: [UInt8]) -> [String] {
+        var out: [String] = []
+        var i = 0, inBracket = false
+        let letters: [UInt8: String] = [
+            0x64: "\\d matches the letter d, not a digit: use [0-9]",
+            0x44: "\\D matches the letter D, not a non-digit: use [^0-9]",
+            0x68: "\\h matches the letter h, not a blank: use [[:blank:]]",
+            0x41: "\\A matches the letter A, not the start: use ^",
+            0x7A: "\\z matches the letter z, not the end: use $",
+            0x5A: "\\Z matches the letter Z, not the end: use $",
+            0x4B: "\\K matches the letter K: there is no match reset in POSIX regular expressions",
+            0x70: "\\p matches the letter p: there are no Unicode properties in POSIX regular expressions",
+        ]
+        while i < pattern.count {
+            let c = pattern[i]
+            if inBracket {
+                if c == 0x5D { inBracket = false }
+                i += 1
+                continue
+            }
+            if c == 0x5C, i + 1 < pattern.count {
+                if let text = letters[pattern[i + 1]], !out.contains(text) { out.append(text) }
+                i += 2
+                continue
+            }
+            if c == 0x5B {
+                inBracket = true
+                // A ] right after [ or [^ is a member.
+                if i + 1 < pattern.count, pattern[i + 1] == 0x5E { i += 1 }
+                if i + 1 < pattern.count, pattern[i + 1] == 0x5D { i += 1 }
+                i += 1
+                continue
+            }
+            if (c == 0x2A || c == 0x2B || c == 0x3F || c == 0x7D), i + 1 < pattern.count, pattern[i + 1] == 0x3F {
+                let text = "\(Character(Unicode.Scalar(c)))? is not a lazy quantifier in POSIX regular expressions: it makes the repetition optional"
+                if !out.contains(text) { out.append(text) }
+                i += 2
+                continue
+            }
+            i += 1
+        }
+        return out
+    }
+
     /// Open a rule table (regexp, pcre, cidr, texthash) with its own loader, as Postfix's daemons would,
     /// and report what the loader warns about: a skipped or broken rule is an error (the table does not
     /// do what it says), the line reader's complaints are warnings.
@@ -144,6 +250,7 @@ struct TableReferences {
         } catch {
             report(.error, "\(spec): \(error.message)")
         }
+        if type == "regexp", !inline { checkPCRESyntax(name) }
         for warning in collected.warnings {
             let rule = warning.hasPrefix("\(type) map ")
             if type == "texthash" && !warning.contains("logical line must not start with whitespace") { continue }

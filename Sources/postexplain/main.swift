@@ -85,6 +85,7 @@ struct PostExplain: ParsableCommand {
 struct Lookup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the keys Postfix tries for one role, in order, and which table and rule answers.",
+        discussion: "Roles: " + Explainer.Role.allCases.map(\.rawValue).joined(separator: ", ") + ".",
         helpNames: [.long])
 
     @OptionGroup var common: CommonOptions
@@ -104,8 +105,9 @@ struct Lookup: ParsableCommand {
             guard let role = Explainer.Role(rawValue: self.role) else {
                 var known = false
                 if (try? explainer.context.parameter(self.role)) != nil { known = true }
-                throw ExplainError(.input, known ? "\(self.role): not a role postexplain knows (roles: \(Explainer.Role.allCases.map(\.rawValue).joined(separator: ", ")))"
-                                               : "unknown parameter name or role: \(self.role)")
+                let hint = Explainer.Role.suggestion(for: self.role).map { " (did you mean \($0.rawValue)?)" } ?? ""
+                throw ExplainError(.input, known ? "\(self.role): not a role postexplain knows\(hint) (roles: \(Explainer.Role.allCases.map(\.rawValue).joined(separator: ", ")))"
+                                               : "unknown parameter name or role: \(self.role)\(hint)")
             }
             return try explainer.lookup(role: role, subject: ByteText.bytes(of: key), table: table)
         }
@@ -143,11 +145,11 @@ struct Restrictions: ParsableCommand {
             envelope.helo = helo.map(ByteText.bytes(of:))
             if let sender {
                 let s = sender == "<>" ? "" : sender
-                if !s.isEmpty { try explainer.validateAddress(ByteText.bytes(of: s), what: "--sender") }
+                if !s.isEmpty { try explainer.validateEnvelopeAddress(ByteText.bytes(of: s), what: "--sender") }
                 envelope.sender = ByteText.bytes(of: s)
             }
             if let recipient {
-                try explainer.validateAddress(ByteText.bytes(of: recipient), what: "--recipient")
+                try explainer.validateEnvelopeAddress(ByteText.bytes(of: recipient), what: "--recipient")
                 envelope.recipient = ByteText.bytes(of: recipient)
             }
             envelope.saslUser = saslUser.map(ByteText.bytes(of:))
@@ -172,15 +174,43 @@ struct Headers: ParsableCommand {
                 let text = header.map { ByteText.bytes(of: $0) }.joined(separator: [0x0A])
                 return try explainer.headerChecks(Array(text), headersOnly: true)
             }
-            var input: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                input.append(contentsOf: buffer[0..<n])
+            // The message is read as it is checked, one line at a time: memory does not grow with it.
+            var reader = FileDescriptorLines(fd: 0)
+            return try explainer.headerChecks(headersOnly: false) { reader.next() }
+        }
+    }
+}
+
+/// Lines (without their newlines) read from a file descriptor in 64 KB chunks.
+struct FileDescriptorLines {
+    let fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 65536)
+    private var pending: [UInt8] = []
+    private var start = 0
+    private var end = 0
+    private var atEOF = false
+
+    init(fd: Int32) { self.fd = fd }
+
+    mutating func next() -> [UInt8]? {
+        while true {
+            if let nl = buffer[start..<end].firstIndex(of: 0x0A) {
+                var line = pending
+                line.append(contentsOf: buffer[start..<nl])
+                pending.removeAll(keepingCapacity: true)
+                start = nl + 1
+                return line
             }
-            return try explainer.headerChecks(input, headersOnly: false)
+            pending.append(contentsOf: buffer[start..<end])
+            start = 0; end = 0
+            if atEOF {
+                guard !pending.isEmpty else { return nil }
+                defer { pending.removeAll() }
+                return pending
+            }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { atEOF = true } else { end = n }
         }
     }
 }

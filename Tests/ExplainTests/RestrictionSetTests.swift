@@ -8,7 +8,7 @@ struct RestrictionSetTests {
     func site() throws -> TempConfig {
         let src = Paths.root.appendingPathComponent("testdata/explain")
         var files: [String: String] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: src.path) where name != "main.cf" && name != "README.md" {
+        for name in try FileManager.default.contentsOfDirectory(atPath: src.path) where name != "main.cf" && name != "README.md" && name != "questions" {
             files[name] = try String(contentsOf: src.appendingPathComponent(name), encoding: .utf8)
         }
         let config = try TempConfig(mainCF: try String(contentsOf: src.appendingPathComponent("main.cf"), encoding: .utf8), files: files)
@@ -112,7 +112,8 @@ struct RestrictionSetTests {
         let loop = try explainer.lookup(role: .aliasMaps, subject: Array("loopa".utf8), table: nil)
         #expect(loop.summary.contains("alias database loop for loopa"))
         let broken = try explainer.lookup(role: .aliasMaps, subject: Array("broken".utf8), table: nil)
-        #expect(broken.summary.contains("cannot open include file \(config.path)/no-such.list: No such file or directory"))
+        // local(8) looks the file up (stat) before it opens it.
+        #expect(broken.summary.contains("unable to lookup :include: file \(config.path)/no-such.list: No such file or directory"))
         let tickets = try explainer.lookup(role: .aliasMaps, subject: Array("tickets".utf8), table: nil)
         #expect(ExplainRenderer.text(tickets, colour: false).contains("command: /usr/local/bin/ticket --new"))
     }
@@ -124,15 +125,21 @@ struct RestrictionSetTests {
         let limited = try config.explainer([("virtual_alias_expansion_limit", "1")]).lookup(role: .virtualAliasMaps, subject: Array("info@virtual.example".utf8), table: nil)
         #expect(limited.summary.contains("unreasonable virtual_alias_maps map expansion size"))
         let selfish = try config.explainer().lookup(role: .virtualAliasMaps, subject: Array("self@virtual.example".utf8), table: nil)
-        #expect(selfish.summary == "delivered to self@virtual.example, archive@example.com")
+        #expect(selfish.summary == "rewritten to self@virtual.example, archive@example.com")
     }
 
     @Test func headerChecks() throws {
         let config = try site()
         let e = try config.explainer().headerChecks(Array("Subject: cheap viagra\nX-Mailer: BulkMail 1\n\nhello\nclick here now\n".utf8), headersOnly: false)
         #expect(e.summary.contains("header_checks:1 REJECT no pills"))
-        #expect(e.summary.contains("header_checks:2 DISCARD"))
-        #expect(e.summary.contains("body_checks:1 REJECT body spam"))
+        // After a REJECT cleanup runs no more header or body checks (cleanup_act() clears its filter flags).
+        #expect(!e.summary.contains("header_checks:2 DISCARD"))
+        #expect(!e.summary.contains("body_checks:1 REJECT body spam"))
+        let later = try config.explainer().headerChecks(Array("Subject: hello\nX-Mailer: BulkMail 1\n\nhello\nclick here now\n".utf8), headersOnly: false)
+        #expect(later.summary.contains("header_checks:2 DISCARD"))
+        #expect(!later.summary.contains("body_checks:1 REJECT body spam"))
+        let body = try config.explainer().headerChecks(Array("Subject: hello\n\nhello\nclick here now\n".utf8), headersOnly: false)
+        #expect(body.summary.contains("body_checks:1 REJECT body spam"))
     }
 
     /// cleanup's classes: primary headers to header_checks, MIME headers and multipart part headers to
@@ -142,7 +149,7 @@ struct RestrictionSetTests {
         let config = try site()
         let explainer = try config.explainer([
             ("header_checks", "regexp:{ {/^Subject:/ WARN primary subject}, {/^X-Part:/ WARN part in header_checks} }"),
-            ("mime_header_checks", "regexp:{ {/^Content-Type:.*name=.*[.]exe/ REJECT exe attachment}, {/^X-Part:/ WARN part header} }"),
+            ("mime_header_checks", "regexp:{ {/^Content-Type:.*name=.*[.]exe/ WARN exe attachment}, {/^X-Part:/ WARN part header} }"),
             ("nested_header_checks", "regexp:{ {/^Subject:/ WARN nested subject} }"),
             ("body_checks", "regexp:{ {/^--BB--/ WARN closing boundary}, {/^X-Part:/ WARN part header as body} }"),
         ])
@@ -171,7 +178,7 @@ struct RestrictionSetTests {
         #expect(e.summary.contains("WARN primary subject"), "\(e.summary)")
         #expect(e.summary.contains("WARN part header"), "\(e.summary)")
         #expect(!e.summary.contains(":2 WARN part in header_checks") && !e.summary.contains(":2 WARN part header as body"), "\(e.summary)")
-        #expect(e.summary.contains("REJECT exe attachment"), "\(e.summary)")
+        #expect(e.summary.contains("WARN exe attachment"), "\(e.summary)")
         #expect(e.summary.contains("WARN nested subject"), "\(e.summary)")
         #expect(e.summary.contains("WARN closing boundary"), "\(e.summary)")
         #expect(e.verdict == .found)

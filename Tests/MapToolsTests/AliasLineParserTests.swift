@@ -8,6 +8,7 @@
 
 import Testing
 import MapTools
+import PostfixConfig
 
 struct AliasCase: Sendable, CustomTestStringConvertible {
     let line: String
