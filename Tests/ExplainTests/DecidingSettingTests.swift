@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explain
 
 /// The trace names the setting that decided (issue 20, "What users needed and did not get").

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explain
 
 /// The findings of fuzzing postexplain (issue 20): each ran away or crashed before.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explain
 
 /// postexplain's alias expansion against local(8) of a private, running Postfix 3.7.11: each alias

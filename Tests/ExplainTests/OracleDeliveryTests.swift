@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explain
 
 /// postexplain's rewriting and transport choice against a private, running Postfix 3.7.11: each

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explain
 
 /// postexplain's header and body checks against a private, running Postfix 3.7.11: each message goes

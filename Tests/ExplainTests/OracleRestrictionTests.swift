@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explain
 
 /// postexplain's restriction verdicts against a private, running Postfix 3.7.11: for every service

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Explain
 
 /// Where postexplain disagreed with a running Postfix 3.7.11 (issue 20), each checked against

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The worked examples of testdata/explain/questions: each directory holds a configuration, the
 /// question (its first line; then postexplain's arguments, one a line), the expected answer, and the

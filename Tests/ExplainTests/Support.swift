@@ -43,10 +43,20 @@ final class TempConfig {
     }
 }
 
-/// Run a tool from the package root (every call names its configuration directory with -c).
+/// What a tool printed, as text (postexplain's output is text; `out` is the same as `stdout`).
+struct RunResult {
+    var stdout: String
+    var stderr: String
+    var status: Int32
+    var out: String { stdout }
+}
+
+/// Run a tool from the package root (every call to Debian's binaries names its configuration directory
+/// with -c), under TestSupport's deadline.
 @discardableResult
-func run(_ executable: String, _ arguments: [String]) throws -> Outcome {
-    try TestSupport.run(executable, arguments, in: Paths.root)
+func run(_ executable: String, _ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 120) throws -> RunResult {
+    let o = try TestSupport.run(executable, arguments, in: Paths.root, stdin: stdin.map { Array($0.utf8) }, timeout: timeout)
+    return RunResult(stdout: o.out, stderr: o.stderr, status: o.status)
 }
 
 extension Explanation {
