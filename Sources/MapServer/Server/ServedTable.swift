@@ -55,7 +55,21 @@ public final class ServedTable: @unchecked Sendable {
     }
 
     /// Look `key` up in the list; a failure of any table is a temporary answer.
+    ///
+    /// An empty key is asked of each table, as Postfix's proxymap asks its table (`maps_find` would
+    /// answer "not found" without asking): a table that cannot take it (lmdb: `MDB_BAD_VALSIZE`, which
+    /// is fatal in Postfix's postmap) fails, and the client hears `TEMP`, never `NOTFOUND`.
     public func answer(_ key: [UInt8]) -> LookupAnswer {
+        if key.isEmpty {
+            for (index, table) in shared.enumerated() {
+                do {
+                    if let value = try table.lookup(key) { return .found(value) }
+                } catch {
+                    return .temporary("\(list.specs[index]): \(error.message)")
+                }
+            }
+            return .notFound
+        }
         switch list.find(key, traced: false).outcome {
         case .found(let value): return .found(value)
         case .notFound: return .notFound
