@@ -17,10 +17,33 @@ final class LoopState: @unchecked Sendable {
     /// The tables of the current configuration; the loop holds one `retain` on it.
     var directory: TableDirectory?
     var connections: [ObjectIdentifier: ConnectionHandler] = [:]
+    /// The turn of the loop: a task queued at the first batched lookup ends it.
+    private var tick = 0
+    /// Table copies with a batch open in this turn.
+    private var batched: [LoopTables] = []
 
     init(eventLoop: any EventLoop, index: Int) {
         self.eventLoop = eventLoop
         self.index = index
+    }
+
+    /// Make sure `copy` has its batch open in this turn; the turn ends after the I/O the loop is
+    /// handling now (NIO runs queued tasks after it).
+    func openBatch(_ copy: LoopTables) {
+        guard copy.tick != tick else { return }
+        copy.tick = tick
+        copy.beginBatch()
+        batched.append(copy)
+        if batched.count == 1 {
+            eventLoop.execute { self.endBatches() }
+        }
+    }
+
+    /// End every batch of this turn.
+    func endBatches() {
+        for copy in batched { copy.endBatch() }
+        batched = []
+        tick &+= 1
     }
 }
 
@@ -273,7 +296,13 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if table.answersFromMemory {
             let start = MapServer.monotonicNanoseconds()
-            let answer = table.answer(key)
+            let answer: LookupAnswer
+            if let copy = table.copy(forLoop: loop.index) {
+                loop.openBatch(copy)
+                answer = table.answer(key, in: copy)
+            } else {
+                answer = table.answer(key)
+            }
             let elapsed = MapServer.monotonicNanoseconds() &- start
             table.metrics?.counts(loop: loop.index).record(answer, nanoseconds: elapsed)
             if case .temporary(let why) = answer { server.logLookupFailure(name, key, why) }

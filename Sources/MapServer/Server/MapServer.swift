@@ -88,7 +88,7 @@ public final class MapServer: Service, Sendable {
             metricsServer = server
         }
         try Privileges.drop(to: config.user, logger: logger)
-        let directory = try TableDirectory.open(config, registry: registry, metrics: metrics, logger: logger)
+        let directory = try TableDirectory.open(config, registry: registry, metrics: metrics, loops: loops.count, logger: logger)
         for text in directory.warnings { logger.warning("\(text)") }
         state.withLockedValue { $0.directory = directory }
         install(directory)
@@ -119,6 +119,7 @@ public final class MapServer: Service, Sendable {
         }
         for loop in loops {
             try? await loop.eventLoop.submit {
+                loop.endBatches()
                 loop.directory?.release()
                 loop.directory = nil
             }.get()
@@ -135,6 +136,8 @@ public final class MapServer: Service, Sendable {
         for _ in loops { directory.retain() }
         for loop in loops {
             loop.eventLoop.execute {
+                // No batch stays open on the old tables, which may close on another thread.
+                loop.endBatches()
                 let old = loop.directory
                 loop.directory = directory
                 old?.release()
@@ -269,7 +272,8 @@ public final class MapServer: Service, Sendable {
             do {
                 let loaded = try await pool.runIfActive { () throws -> (ServerConfiguration, TableDirectory) in
                     let config = try ServerConfiguration.load(configPath)
-                    return (config, try TableDirectory.open(config, registry: self.registry, metrics: self.metrics, logger: self.logger))
+                    return (config, try TableDirectory.open(config, registry: self.registry, metrics: self.metrics,
+                                                            loops: self.loops.count, logger: self.logger))
                 }
                 return .success(loaded)
             } catch let error as ServerConfigError {
