@@ -83,14 +83,6 @@ public final class LMDBTable: LookupTable {
     }
 
     public func lookup(_ key: [UInt8]) throws(MapError) -> [UInt8]? {
-        // LMDB holds no empty key, and refuses to look one up (MDB_BAD_VALSIZE): Postfix's first lookup
-        // of it is fatal. Refused always here, whichever NUL form the table has settled on, so that a
-        // server answers it the same way (TEMP) before and after its first hit.
-        if key.isEmpty {
-            var failure = LMDBEnvironment.error("error reading lmdb:\(name)", MDB_BAD_VALSIZE)
-            failure.fatalInPostfix = true
-            throw failure
-        }
         if let txn = batchTransaction, let env = environment { return try lookup(key, txn: txn, env: env) }
         return try locked(.shared) { env throws(MapError) in
             let txn = try env.beginRead()
