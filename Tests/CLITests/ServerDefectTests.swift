@@ -83,6 +83,34 @@ struct ServerDefectTests {
         #expect(line.line() == "200 alice@local")
     }
 
+    @Test("lookup metrics counted per event loop add up at scrape, under the same names")
+    func metricsSum() throws {
+        let dir = TempDir("postmapd")
+        dir.write("main.cf", "compatibility_level = 3.6\n")
+        let sm = try Slapd.freePort(), metricsPort = try Slapd.freePort()
+        let server = try Postmapd("""
+            postfix_config_directory = \(dir.path)
+            table_rules = inline:{a=1, b=2}
+            socketmap_listen = 127.0.0.1:\(sm)
+            metrics_listen = 127.0.0.1:\(metricsPort)
+
+            """, in: dir)
+        defer { server.stop() }
+        // Eight connections, spread over the event loops: 8 × (3 found + 2 not found).
+        for _ in 0..<8 {
+            let client = try RawClient(port: sm)
+            for key in ["a", "b", "a", "x", "y"] { client.send(ScriptedServer.request("rules", key)) }
+            for _ in 0..<5 { _ = client.netstring() }
+        }
+        let scrape = try RawClient(port: metricsPort)
+        scrape.send("GET /metrics HTTP/1.0\r\n\r\n")
+        let text = String(decoding: scrape.receive { _ in false }.bytes, as: UTF8.self)
+        #expect(text.contains("postmapd_lookups_total{table=\"rules\",result=\"found\"} 24\n"), "\(text)")
+        #expect(text.contains("postmapd_lookups_total{table=\"rules\",result=\"notfound\"} 16\n"), "\(text)")
+        #expect(text.contains("postmapd_lookup_duration_seconds_count{table=\"rules\"} 40\n"), "\(text)")
+        #expect(text.contains("postmapd_lookup_duration_seconds_bucket{table=\"rules\",le=\"+Inf\"} 40\n"), "\(text)")
+    }
+
     static let overflowing: [(name: String, value: String)] = [
         ("table_check_interval", "99999999999999999999ms"), ("table_check_interval", "9223372036854775807ms"),
         ("max_connections", "9223372036854775807"), ("lookup_threads", "40000"), ("max_request_size", "99999999999"),
