@@ -1,77 +1,132 @@
 import Glibc
-import Synchronization
 
 /// Load generator for scripts/bench-server: the same keys, connections and pipeline depth against
-/// postmapd (socketmap or tcp_table) and Redis (GET), each request's answer checked. Not installed.
+/// postmapd (socketmap or tcp_table) and Redis (GET), each answer checked. One thread drives every
+/// connection through poll(2) (as Redis's own redis-benchmark drives its clients from one event loop), so that the generator takes one
+/// core however many connections it opens. Not installed.
 ///
-///   server-bench PROTOCOL PORT KEYFILE CONNECTIONS REQUESTS-PER-CONNECTION DEPTH
+///   server-bench PROTOCOL ADDRESS KEYFILE CONNECTIONS REQUESTS-PER-CONNECTION DEPTH
 ///   PROTOCOL: socketmap | socketmap:TABLE | tcp | redis
+///   ADDRESS: a loopback port, or the path of a UNIX socket
 ///
-/// Prints one line: requests, seconds, requests/s, p50/p99/max batch latency (µs), found, not found.
+/// Each connection sends DEPTH requests, waits for their DEPTH replies, and sends the next DEPTH; the
+/// latency of a batch is from its send to its last reply. Prints one line: requests, seconds,
+/// requests/s, p50/p99/p99.9/max batch latency (µs), found, not found, errors.
 @main
 struct ServerBench {
     nonisolated static func main() {
         let args = CommandLine.arguments
-        guard args.count == 7, let port = UInt16(args[2]), let connections = Int(args[4]),
+        guard args.count == 7, let connections = Int(args[4]), connections > 0,
               let perConnection = Int(args[5]), let depth = Int(args[6]), depth > 0 else {
-            complain("usage: server-bench socketmap|tcp|redis PORT KEYFILE CONNECTIONS REQUESTS DEPTH")
+            complain("usage: server-bench socketmap|tcp|redis PORT|PATH KEYFILE CONNECTIONS REQUESTS DEPTH")
             exit(2)
         }
         let proto = args[1]
+        let kind: Kind = proto == "redis" ? .redis : proto == "tcp" ? .tcp : .socketmap
+        let table = proto.hasPrefix("socketmap:") ? String(proto.dropFirst("socketmap:".count)) : "virtual"
         guard let keys = readLines(args[3]), !keys.isEmpty else {
             complain("server-bench: cannot read \(args[3])")
             exit(2)
         }
-        let results = Mutex<(latencies: [UInt64], found: Int, missing: Int, errors: Int)>(([], 0, 0, 0))
-        let start = now()
-        var threads: [pthread_t] = []
+        let requests = keys.map { encode(kind, table, $0) }
+        var conns: [Connection] = []
         for c in 0..<connections {
-            threads.append(spawn {
-                var latencies: [UInt64] = []
-                var found = 0, missing = 0, errors = 0
-                guard let fd = connectTo(port) else {
-                    results.withLock { $0.errors += 1 }
-                    return
-                }
-                defer { close(fd) }
-                var reader = Reader(fd: fd)
-                var index = (c * 7919) % keys.count
-                var sent = 0
-                while sent < perConnection {
-                    let batch = min(depth, perConnection - sent)
-                    var out: [UInt8] = []
-                    for _ in 0..<batch {
-                        out += encode(proto, keys[index])
-                        index = (index + 1) % keys.count
-                    }
-                    let t0 = now()
-                    guard sendAll(fd, out) else { errors += 1; break }
-                    for _ in 0..<batch {
-                        switch reader.reply(proto) {
-                        case .some(true): found += 1
-                        case .some(false): missing += 1
-                        case .none: errors += 1
-                        }
-                    }
-                    latencies.append(now() - t0)
-                    sent += batch
-                    if errors > 0 { break }
-                }
-                results.withLock {
-                    $0.latencies += latencies
-                    $0.found += found
-                    $0.missing += missing
-                    $0.errors += errors
-                }
-            })
+            guard let fd = connectTo(args[2]) else {
+                complain("server-bench: cannot connect to \(args[2])")
+                exit(1)
+            }
+            conns.append(Connection(fd: fd, next: (c * 7919) % requests.count))
         }
-        for t in threads { pthread_join(t, nil) }
+        var latencies: [UInt64] = []
+        latencies.reserveCapacity(connections * (perConnection / depth + 1))
+        var found = 0, missing = 0, errors = 0, active = connections
+        let start = now()
+        func sendBatch(_ conn: inout Connection) {
+            let batch = min(depth, perConnection - conn.sent)
+            var out: [UInt8] = []
+            for _ in 0..<batch {
+                out += requests[conn.next]
+                conn.next = (conn.next + 1) % requests.count
+            }
+            conn.outstanding = batch
+            conn.sent += batch
+            conn.batchStart = now()
+            if !sendAll(conn.fd, out) { conn.failed = true }
+        }
+        for c in conns.indices { sendBatch(&conns[c]) }
+        var fds = conns.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        var index = Array(conns.indices)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while active > 0 {
+            let n = poll(&fds, nfds_t(fds.count), 10_000)
+            if n < 0 { if errno == EINTR { continue }; break }
+            if n == 0 { complain("server-bench: no reply for 10 s"); errors += active; break }
+            var closedAny = false
+            for slot in fds.indices where fds[slot].revents != 0 {
+                let c = index[slot]
+                guard !conns[c].done else { continue }
+                let got = chunk.withUnsafeMutableBytes { recv(conns[c].fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if got < 0, errno == EAGAIN || errno == EINTR { continue }
+                if got <= 0 { conns[c].failed = true } else { conns[c].input += chunk[0..<got] }
+                while !conns[c].failed, conns[c].outstanding > 0 {
+                    guard let (used, hit) = parse(kind, conns[c].input, from: conns[c].position) else { break }
+                    conns[c].position = used
+                    switch hit {
+                    case .some(true): found += 1
+                    case .some(false): missing += 1
+                    case .none: errors += 1; conns[c].failed = true
+                    }
+                    conns[c].outstanding -= 1
+                    if conns[c].outstanding == 0 {
+                        latencies.append(now() - conns[c].batchStart)
+                        if conns[c].sent < perConnection { sendBatch(&conns[c]) }
+                    }
+                }
+                if conns[c].position > 0, conns[c].position == conns[c].input.count {
+                    conns[c].input.removeAll(keepingCapacity: true)
+                    conns[c].position = 0
+                }
+                if conns[c].failed || (conns[c].outstanding == 0 && conns[c].sent >= perConnection) {
+                    if conns[c].failed, conns[c].outstanding > 0 { errors += 1 }
+                    conns[c].done = true
+                    close(conns[c].fd)
+                    active -= 1
+                    closedAny = true
+                }
+            }
+            if closedAny {
+                index = index.filter { !conns[$0].done }
+                fds = index.map { pollfd(fd: conns[$0].fd, events: Int16(POLLIN), revents: 0) }
+            }
+        }
         let elapsed = Double(now() - start) / 1e9
-        let (latencies, found, missing, errors) = results.withLock { ($0.latencies.sorted(), $0.found, $0.missing, $0.errors) }
+        latencies.sort()
         let total = found + missing
-        func percentile(_ p: Double) -> UInt64 { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] / 1000 }
-        print("\(proto.split(separator: ":").first.map(String.init) ?? proto) requests=\(total) seconds=\(String(format3(elapsed))) rate=\(Int(Double(total) / elapsed)) p50us=\(percentile(0.5)) p99us=\(percentile(0.99)) maxus=\(latencies.last.map { $0 / 1000 } ?? 0) found=\(found) notfound=\(missing) errors=\(errors)")
+        func percentile(_ p: Double) -> UInt64 {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] / 1000
+        }
+        let name = proto.split(separator: ":").first.map(String.init) ?? proto
+        print("\(name) requests=\(total) seconds=\(format3(elapsed)) rate=\(Int(Double(total) / elapsed)) p50us=\(percentile(0.5)) p99us=\(percentile(0.99)) p999us=\(percentile(0.999)) maxus=\(latencies.last.map { $0 / 1000 } ?? 0) found=\(found) notfound=\(missing) errors=\(errors)")
         exit(errors == 0 ? 0 : 1)
+    }
+
+    enum Kind { case socketmap, tcp, redis }
+
+    struct Connection {
+        let fd: Int32
+        var next: Int
+        var sent = 0
+        var outstanding = 0
+        var batchStart: UInt64 = 0
+        var input: [UInt8] = []
+        var position = 0
+        var failed = false
+        var done = false
+
+        init(fd: Int32, next: Int) {
+            self.fd = fd
+            self.next = next
+        }
     }
 
     static func format3(_ x: Double) -> String {
@@ -80,15 +135,52 @@ struct ServerBench {
         return "\(scaled / 1000).\(String(repeating: "0", count: 3 - frac.count))\(frac)"
     }
 
-    static func encode(_ proto: String, _ key: [UInt8]) -> [UInt8] {
-        switch proto {
-        case "redis": return Array("*2\r\n$3\r\nGET\r\n$\(key.count)\r\n".utf8) + key + [13, 10]
-        case "tcp": return Array("get ".utf8) + key + [10]
-        default:
-            // socketmap, or socketmap:NAME for a table other than "virtual"
-            let name = proto.hasPrefix("socketmap:") ? String(proto.dropFirst("socketmap:".count)) : "virtual"
-            let payload = Array("\(name) ".utf8) + key
+    static func encode(_ kind: Kind, _ table: String, _ key: [UInt8]) -> [UInt8] {
+        switch kind {
+        case .redis: return Array("*2\r\n$3\r\nGET\r\n$\(key.count)\r\n".utf8) + key + [13, 10]
+        case .tcp: return Array("get ".utf8) + key + [10]
+        case .socketmap:
+            let payload = Array("\(table) ".utf8) + key
             return Array("\(payload.count):".utf8) + payload + [0x2C]
+        }
+    }
+
+    /// One reply at `from`: where it ends and whether it was found (nil: an error reply); nil when the
+    /// reply is not complete yet.
+    static func parse(_ kind: Kind, _ b: [UInt8], from: Int) -> (Int, Bool?)? {
+        func lineEnd(_ at: Int) -> Int? { b[at...].firstIndex(of: 10) }
+        func number(_ range: Range<Int>) -> Int? {
+            var n = 0, negative = false, any = false
+            for i in range {
+                let c = b[i]
+                if c == UInt8(ascii: "-") { negative = true; continue }
+                if c == 13 { break }
+                guard (0x30...0x39).contains(c) else { return nil }
+                n = n * 10 + Int(c - 0x30)
+                any = true
+            }
+            return any ? (negative ? -n : n) : nil
+        }
+        guard from < b.count else { return nil }
+        switch kind {
+        case .redis:
+            guard let nl = lineEnd(from) else { return nil }
+            guard b[from] == UInt8(ascii: "$"), let length = number((from + 1)..<nl) else { return (nl + 1, nil) }
+            if length == -1 { return (nl + 1, false) }
+            guard b.count >= nl + 1 + length + 2 else { return nil }
+            return (nl + 1 + length + 2, true)
+        case .tcp:
+            guard let nl = lineEnd(from) else { return nil }
+            let code = b[from]
+            return (nl + 1, code == UInt8(ascii: "2") ? true : code == UInt8(ascii: "5") ? false : nil)
+        case .socketmap:
+            guard let colon = b[from...].firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            guard let n = number(from..<colon) else { return (colon + 1, nil) }
+            guard b.count >= colon + 1 + n + 1 else { return nil }
+            let payload = b[(colon + 1)..<(colon + 1 + n)]
+            let ok = payload.starts(with: [UInt8(ascii: "O"), UInt8(ascii: "K")])
+            let notFound = payload.starts(with: Array("NOTFOUND".utf8))
+            return (colon + n + 2, ok ? true : notFound ? false : nil)
         }
     }
 
@@ -116,7 +208,25 @@ struct ServerBench {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
-    static func connectTo(_ port: UInt16) -> Int32? {
+    /// A connected socket: a port on 127.0.0.1, or a UNIX socket path.
+    static func connectTo(_ address: String) -> Int32? {
+        if address.hasPrefix("/") {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return nil }
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            let path = Array(address.utf8)
+            guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { close(fd); return nil }
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+                for (i, b) in path.enumerated() { raw[i] = b }
+            }
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            if rc != 0 { close(fd); return nil }
+            return fd
+        }
+        guard let port = UInt16(address) else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         var one: Int32 = 1
@@ -132,6 +242,7 @@ struct ServerBench {
         return fd
     }
 
+    /// Send every byte (the socket is blocking; replies are read with MSG_DONTWAIT).
     static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { raw in
             var offset = 0
@@ -146,84 +257,7 @@ struct ServerBench {
     }
 }
 
-/// Buffered reads of replies: true found, false not found, nil error.
-struct Reader {
-    let fd: Int32
-    var buffer: [UInt8] = []
-    var position = 0
-
-    init(fd: Int32) { self.fd = fd }
-
-    mutating func fill() -> Bool {
-        if position > 0 { buffer.removeFirst(position); position = 0 }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { return false }
-        buffer += chunk[0..<n]
-        return true
-    }
-
-    mutating func line() -> [UInt8]? {
-        while true {
-            if let nl = buffer[position...].firstIndex(of: 10) {
-                let out = Array(buffer[position..<nl])
-                position = nl + 1
-                return out
-            }
-            guard fill() else { return nil }
-        }
-    }
-
-    mutating func take(_ n: Int) -> [UInt8]? {
-        while buffer.count - position < n { guard fill() else { return nil } }
-        let out = Array(buffer[position..<(position + n)])
-        position += n
-        return out
-    }
-
-    mutating func reply(_ proto: String) -> Bool? {
-        switch proto {
-        case "redis":
-            guard let head = line(), head.first == UInt8(ascii: "$") else { return nil }
-            let length = Int(String(decoding: head.dropFirst().filter { $0 != 13 }, as: UTF8.self)) ?? -2
-            if length == -1 { return false }
-            guard length >= 0, take(length + 2) != nil else { return nil }
-            return true
-        case "tcp":
-            guard let l = line(), l.count >= 3 else { return nil }
-            return l[0] == UInt8(ascii: "2") ? true : l[0] == UInt8(ascii: "5") ? false : nil
-        default:
-            var digits: [UInt8] = []
-            while true {
-                guard let b = take(1) else { return nil }
-                if b[0] == UInt8(ascii: ":") { break }
-                digits += b
-            }
-            guard let n = Int(String(decoding: digits, as: UTF8.self)), let payload = take(n + 1) else { return nil }
-            if payload.starts(with: Array("OK".utf8)) { return true }
-            if payload.starts(with: Array("NOTFOUND".utf8)) { return false }
-            return nil
-        }
-    }
-}
-
 func complain(_ text: String) {
     let bytes = Array((text + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-}
-
-final class ThreadBody {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-}
-
-func spawn(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-    var thread = pthread_t()
-    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    pthread_create(&thread, nil, { raw in
-        guard let raw else { return nil }
-        Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().body()
-        return nil
-    }, box)
-    return thread
 }

@@ -137,12 +137,12 @@ public struct ServerConfiguration: Sendable, Equatable {
                     config.listeners.append(Listener(address: try address(String(word[..<equals]), fail), kind: .tcpTable,
                                                      table: String(word[word.index(after: equals)...])))
                 }
-            case "max_connections": config.maximumConnections = try positive(value, fail)
-            case "idle_timeout": config.idleTimeout = try seconds(value, fail)
-            case "request_timeout": config.requestTimeout = try seconds(value, fail)
-            case "max_request_size": config.maximumRequestSize = try positive(value, fail)
-            case "lookup_threads": config.lookupThreads = try positive(value, fail)
-            case "table_check_interval": config.tableCheckInterval = try milliseconds(value, fail)
+            case "max_connections": config.maximumConnections = try bounded(positive(value, fail), name, fail)
+            case "idle_timeout": config.idleTimeout = try bounded(seconds(value, fail), name, fail)
+            case "request_timeout": config.requestTimeout = try bounded(seconds(value, fail), name, fail)
+            case "max_request_size": config.maximumRequestSize = try bounded(positive(value, fail), name, fail)
+            case "lookup_threads": config.lookupThreads = try bounded(positive(value, fail), name, fail)
+            case "table_check_interval": config.tableCheckInterval = try bounded(milliseconds(value, fail), name, fail)
             case "client_access": config.clientAccess = value.isEmpty ? nil : value
             case "unix_socket_owner": config.unixSocketOwner = value.isEmpty ? nil : value
             case "unix_socket_mode":
@@ -211,8 +211,34 @@ public struct ServerConfiguration: Sendable, Equatable {
         return .inet(host: String(host), port: port)
     }
 
+    /// The values each numeric setting may take. Beyond them the server could not work (a thread per
+    /// lookup thread, a descriptor per connection) or a time would overflow when converted.
+    public static let bounds: [String: (range: ClosedRange<Int>, unit: String)] = [
+        "max_connections": (1...1_000_000, ""),
+        "idle_timeout": (1...604_800, "s"),
+        "request_timeout": (1...86_400, "s"),
+        "max_request_size": (1...100_000_000, ""),
+        "lookup_threads": (1...1024, ""),
+        "table_check_interval": (0...86_400_000, "ms"),
+    ]
+
+    /// `n`, if within the bounds of `name`.
+    static func bounded(_ n: Int, _ name: String, _ fail: (String) -> ServerConfigError) throws(ServerConfigError) -> Int {
+        guard let (range, unit) = bounds[name] else { return n }
+        guard range.contains(n) else {
+            throw fail("out of range: \(name) must be from \(range.lowerBound)\(unit) to \(range.upperBound)\(unit)")
+        }
+        return n
+    }
+
     static func positive(_ value: String, _ fail: (String) -> ServerConfigError) throws(ServerConfigError) -> Int {
-        guard let n = Int(value), n > 0 else { throw fail("expected a positive number") }
+        guard let n = Int(value), n > 0 else {
+            // Too many digits for a number: out of range, not a syntax error.
+            if !value.isEmpty, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }), value.utf8.contains(where: { $0 != 0x30 }) {
+                return Int.max
+            }
+            throw fail("expected a positive number")
+        }
         return n
     }
 
@@ -227,7 +253,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// A time in milliseconds (`250ms`), or with Postfix's units.
     static func milliseconds(_ value: String, _ fail: (String) -> ServerConfigError) throws(ServerConfigError) -> Int {
         if value.hasSuffix("ms") {
-            guard let n = Int(value.dropLast(2)), n >= 0 else { throw fail("expected a time such as 250ms or 1s") }
+            guard let n = Int(value.dropLast(2)), n >= 0 else {
+                // Digits too many for a number are a time out of range, not a syntax error.
+                if !value.dropLast(2).isEmpty, value.dropLast(2).utf8.allSatisfy({ (0x30...0x39).contains($0) }) {
+                    return Int.max
+                }
+                throw fail("expected a time such as 250ms or 1s")
+            }
             return n
         }
         guard let n = ValueSyntax.seconds(ByteText.bytes(of: value), defaultUnit: UInt8(ascii: "s")) else {

@@ -2,6 +2,10 @@ import NIOCore
 
 /// Closes a connection that is idle too long, or whose request arrives too slowly.
 ///
+/// No longer in the server's pipeline: `ConnectionHandler` keeps the same two timers itself, lazily,
+/// and answers each request as it is decoded instead of in batches. Kept for callers of the library
+/// and its tests (ConnectionTimerTests); a candidate for removal.
+///
 /// It sits after the protocol decoder and sees its frames: `.started` arms the request timer (the whole
 /// request must arrive within `requestTimeout`), `.request` disarms it. When no request is partly read
 /// and every request has been answered, the idle timer runs (`idleTimeout`). Replies are counted as

@@ -14,33 +14,37 @@ import Glibc
 
 /// The map server: serves tables over tcp_table and socketmap listeners (postmapd(8)).
 ///
-/// Connections are NIO channels; each request is decoded on its event loop, looked up on a thread pool
-/// (table lookups block: Berkeley DB, LMDB, libldap) or, for tables that answer from memory (rule
-/// lists, inline, texthash), on the connection's task, and answered in order. SIGHUP re-reads the
-/// configuration; a configuration that fails keeps the old one serving. Graceful shutdown (SIGTERM,
-/// through swift-service-lifecycle) stops accepting, lets requests in progress be answered, and closes.
+/// Connections are NIO channels, each answered on its own event loop by a `ConnectionHandler`: a
+/// request is decoded, looked up and its reply encoded where it is read, and the replies of one read
+/// leave in one write. Tables whose lookups can wait (the catalog says which: network, locked files,
+/// other processes) are looked up on a thread pool, and their replies keep their place. Each event
+/// loop holds the current `TableDirectory`; SIGHUP re-reads the configuration, and a new directory
+/// replaces the old one on every loop, which closes when its last lookup is done; a configuration that
+/// fails keeps the old one serving. Graceful shutdown (SIGTERM, through swift-service-lifecycle) stops
+/// accepting, lets requests in progress be answered, and closes.
 ///
 /// Shared state sits in `NIOLockedValueBox`es (pthread mutexes, which Thread Sanitizer follows; the
-/// Synchronization module's `Mutex` uses futexes it does not see, and reports false races).
+/// Synchronization module's `Mutex` uses futexes it does not see, and reports false races); none is
+/// taken per request.
 public final class MapServer: Service, Sendable {
-    /// A connection: batches of requests in (see `ConnectionTimer`), replies out.
-    public typealias Connection = NIOAsyncChannel<[[UInt8]], ByteBuffer>
+    /// At most this many event loops (and sets of lookup counters).
+    public static let maximumLoops = 4
 
     private let configPath: String?
-    private let logger: Logger
+    let logger: Logger
     public let metrics: ServerMetrics
     private let registry: MapRegistry
     private let group: MultiThreadedEventLoopGroup
-    private let pool: NIOThreadPool
+    let pool: NIOThreadPool
+    private let loops: [LoopState]
     private let state: NIOLockedValueBox<(config: ServerConfiguration, directory: TableDirectory?)>
-    private let openConnections = Atomic<Int>(0)
-    private let shuttingDown = Atomic<Bool>(false)
-    /// Open connections, and whether each is between a request and its reply.
-    private let live = NIOLockedValueBox<[ObjectIdentifier: (channel: any Channel, busy: Bool)]>([:])
+    private let openConnections = Synchronization.Atomic<Int>(0)
+    private let maximumConnections: Synchronization.Atomic<Int>
+    private let shuttingDown = Synchronization.Atomic<Bool>(false)
     private let listening = NIOLockedValueBox<[any Channel]>([])
     /// Where listeners are bound (a port of 0 becomes the port the system chose), in configuration order.
     private let boundAddresses = NIOLockedValueBox<[String]>([])
-    private let ready = Atomic<Bool>(false)
+    private let ready = Synchronization.Atomic<Bool>(false)
 
     /// A server for `config`, read from `configPath` (re-read there on SIGHUP; nil: never re-read).
     public init(config: ServerConfiguration, configPath: String?, logger: Logger,
@@ -49,9 +53,12 @@ public final class MapServer: Service, Sendable {
         self.logger = logger
         self.metrics = metrics
         self.registry = registry
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
+        let loopCount = max(1, min(Self.maximumLoops, metrics.shards - 1, System.coreCount))
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: loopCount)
+        self.loops = group.makeIterator().enumerated().map { LoopState(eventLoop: $0.element, index: $0.offset) }
         self.pool = NIOThreadPool(numberOfThreads: config.lookupThreads)
         self.state = NIOLockedValueBox((config, nil))
+        self.maximumConnections = Synchronization.Atomic(config.maximumConnections)
         pool.start()
     }
 
@@ -66,12 +73,12 @@ public final class MapServer: Service, Sendable {
     public func run() async throws {
         let config = state.withLockedValue { $0.config }
         raiseDescriptorLimit(config.maximumConnections + 256)
-        var servers: [(ServerConfiguration.Listener, NIOAsyncChannel<Connection, Never>)] = []
+        var servers: [any Channel] = []
         for listener in config.listeners {
             let server = try await bind(listener, config)
-            servers.append((listener, server))
-            listening.withLockedValue { $0.append(server.channel) }
-            boundAddresses.withLockedValue { $0.append(Self.describe(listener.address, server.channel.localAddress)) }
+            servers.append(server)
+            listening.withLockedValue { $0.append(server) }
+            boundAddresses.withLockedValue { $0.append(Self.describe(listener.address, server.localAddress)) }
         }
         var metricsServer: MetricsEndpoint.ServerChannel?
         if let address = config.metricsListen {
@@ -81,22 +88,23 @@ public final class MapServer: Service, Sendable {
             metricsServer = server
         }
         try Privileges.drop(to: config.user, logger: logger)
-        let directory = try TableDirectory.open(config, registry: registry, metrics: metrics, logger: logger)
+        let directory = try TableDirectory.open(config, registry: registry, metrics: metrics, loops: loops.count, logger: logger)
         for text in directory.warnings { logger.warning("\(text)") }
         state.withLockedValue { $0.directory = directory }
+        install(directory)
         logger.info("daemon started -- listening on \(addresses.joined(separator: ", ")); serving \(config.servedNames.joined(separator: ", "))")
         ready.store(true, ordering: .releasing)
 
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { outer in
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { outer in
                 outer.addTask { await self.watchHangups() }
                 if let metricsServer {
-                    outer.addTask { try await MetricsEndpoint.serve(metricsServer, metrics: self.metrics, tables: { self.reloadCounts() }) }
+                    outer.addTask { try? await MetricsEndpoint.serve(metricsServer, metrics: self.metrics, tables: { self.reloadCounts() }) }
                 }
-                try await withThrowingDiscardingTaskGroup { listeners in
-                    for (listener, server) in servers {
-                        listeners.addTask { try await self.accept(listener, server) }
-                    }
+                for server in servers { try? await server.closeFuture.get() }
+                // The listeners are closed: wait for the connections to finish.
+                while openConnections.load(ordering: .acquiring) > 0 {
+                    try? await Task.sleep(for: .milliseconds(10))
                 }
                 outer.cancelAll()
                 if let metricsServer { try? await metricsServer.channel.close() }
@@ -109,6 +117,13 @@ public final class MapServer: Service, Sendable {
             state.directory = nil
             return directory
         }
+        for loop in loops {
+            try? await loop.eventLoop.submit {
+                loop.endBatches()
+                loop.directory?.release()
+                loop.directory = nil
+            }.get()
+        }
         last?.retire()
         logger.info("daemon stopped")
     }
@@ -116,9 +131,23 @@ public final class MapServer: Service, Sendable {
     /// True once the listeners are bound and the tables open.
     public var isReady: Bool { ready.load(ordering: .acquiring) }
 
+    /// Give `directory` to every event loop; each releases the one it held.
+    private func install(_ directory: TableDirectory) {
+        for _ in loops { directory.retain() }
+        for loop in loops {
+            loop.eventLoop.execute {
+                // No batch stays open on the old tables, which may close on another thread.
+                loop.endBatches()
+                let old = loop.directory
+                loop.directory = directory
+                old?.release()
+            }
+        }
+    }
+
     // MARK: Listeners
 
-    private func bind(_ listener: ServerConfiguration.Listener, _ config: ServerConfiguration) async throws -> NIOAsyncChannel<Connection, Never> {
+    private func bind(_ listener: ServerConfiguration.Listener, _ config: ServerConfiguration) async throws -> any Channel {
         let logger = self.logger
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -128,135 +157,64 @@ public final class MapServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: logger, listener: listener.address.description))
                 }
             }
+            // A client that half-closes still gets its replies (ConnectionHandler closes after them).
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
         if case .inet = listener.address {
             bootstrap = bootstrap.childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
         }
         let maximumRequest = config.maximumRequestSize
         let idle = TimeAmount.seconds(Int64(config.idleTimeout))
         let request = TimeAmount.seconds(Int64(config.requestTimeout))
-        let metrics = self.metrics
-        let requestSeconds = config.requestTimeout
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
+        let gauge = metrics.connections(listener.address.description)
+        let loops = self.loops
+        bootstrap = bootstrap.childChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                let peer = Self.describe(channel.remoteAddress)
+                let id = ObjectIdentifier(channel.eventLoop)
+                guard let loop = loops.first(where: { ObjectIdentifier($0.eventLoop) == id }) else {
+                    throw ChannelError.inappropriateOperationForState
+                }
                 let decoder: ChannelHandler = listener.kind == .socketmap
                     ? ByteToMessageHandler(NetstringDecoder(maximumLength: maximumRequest))
                     : ByteToMessageHandler(LineDecoder(maximumLength: maximumRequest))
                 try channel.pipeline.syncOperations.addHandler(decoder)
-                try channel.pipeline.syncOperations.addHandler(ConnectionTimer(idleTimeout: idle, requestTimeout: request) { expiry in
-                    if expiry == .request {
-                        logger.warning("timeout after \(requestSeconds)s reading a request from \(peer)")
-                        metrics.error("request_timeout")
-                    }
-                })
-                return try Connection(wrappingChannelSynchronously: channel)
+                try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
+                    server: self, listener: listener, loop: loop, gauge: gauge, idleTimeout: idle, requestTimeout: request,
+                    allocator: channel.allocator))
             }
         }
         switch listener.address {
         case .inet(let host, let port):
-            return try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer)
+            return try await bootstrap.bind(host: host, port: port).get()
         case .unix(let path):
-            let server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true,
-                                                  childChannelInitializer: initializer)
+            let server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
             try Privileges.setSocket(path, owner: config.unixSocketOwner, mode: config.unixSocketMode)
             return server
         }
     }
 
-    private func accept(_ listener: ServerConfiguration.Listener, _ server: NIOAsyncChannel<Connection, Never>) async throws {
-        let label = listener.address.description
-        let gauge = metrics.connections(label)
-        try await withThrowingDiscardingTaskGroup { connections in
-            try await server.executeThenClose { inbound in
-                for try await connection in inbound {
-                    connections.addTask {
-                        gauge.increment()
-                        await self.handle(connection, listener)
-                        gauge.decrement()
-                    }
-                }
-            }
-        }
-    }
-
     // MARK: Connections
 
-    private func handle(_ connection: Connection, _ listener: ServerConfiguration.Listener) async {
-        let channel = connection.channel
-        let peer = Self.describe(channel.remoteAddress)
-        let id = ObjectIdentifier(channel)
-        let count = openConnections.add(1, ordering: .relaxed).newValue
-        defer { openConnections.subtract(1, ordering: .relaxed) }
-        let (maximum, directory) = state.withLockedValue { state in
-            state.directory?.retain()
-            return (state.config.maximumConnections, state.directory)
-        }
-        if count > maximum || shuttingDown.load(ordering: .acquiring) || directory == nil {
-            directory?.release()
-            if count > maximum {
-                logger.warning("connect from \(peer): too many connections (max_connections = \(maximum))")
-                metrics.error("connection_limit")
-            }
-            try? await channel.close()
-            return
-        }
-        if case .inet = listener.address, let directory, let ip = channel.remoteAddress?.ipAddress {
-            let (admitted, why) = (try? await pool.runIfActive { directory.admits(ip) }) ?? (false, "server is stopping")
-            if !admitted {
-                directory.release()
-                logger.warning("connect from \(peer) refused by client_access\(why.map { ": " + $0 } ?? "")")
-                metrics.error("client_refused")
-                try? await channel.close()
-                return
-            }
-        }
-        directory?.release()
-        live.withLockedValue { $0[id] = (channel, false) }
-        defer { _ = live.withLockedValue { $0.removeValue(forKey: id) } }
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                for try await batch in inbound {
-                    live.withLockedValue { $0[id]?.busy = true }
-                    let (reply, violation) = await self.respond(batch, listener, allocator: channel.allocator)
-                    if reply.readableBytes > 0 { try await outbound.write(reply) }
-                    live.withLockedValue { $0[id]?.busy = false }
-                    if let violation { throw violation }
-                    if shuttingDown.load(ordering: .acquiring) { break }
-                }
-            }
-        } catch let violation as ProtocolViolation {
-            logger.warning("\(listener.kind.rawValue) protocol error from \(peer): \(violation); closing the connection")
-            metrics.error("protocol")
-        } catch {
-            // The client went away (reset, killed mid-request), or a timer closed the connection.
-        }
+    /// A connection opened: how many are open now, and the limit.
+    func connectionStarted() -> (count: Int, maximum: Int) {
+        (openConnections.add(1, ordering: .relaxed).newValue, maximumConnections.load(ordering: .relaxed))
     }
 
-    /// Answer a batch of pipelined requests in order, with one write. A request that breaks the protocol
-    /// ends the batch: the requests before it are answered, and the violation is returned.
-    private func respond(_ batch: [[UInt8]], _ listener: ServerConfiguration.Listener,
-                         allocator: ByteBufferAllocator) async -> (ByteBuffer, ProtocolViolation?) {
-        var keys: [(name: String, key: [UInt8])] = []
-        var violation: ProtocolViolation?
-        do throws(ProtocolViolation) {
-            for payload in batch {
-                switch listener.kind {
-                case .socketmap: keys.append(try SocketmapProtocol.parse(payload))
-                case .tcpTable: keys.append((listener.table ?? "", try TCPTableProtocol.parse(payload)))
-                }
-            }
-        } catch {
-            violation = error
-        }
-        let answers = await lookup(keys)
-        var buffer = allocator.buffer(capacity: 64 * answers.count)
-        for answer in answers {
-            switch listener.kind {
-            case .socketmap: Netstring.encode(SocketmapProtocol.reply(answer), into: &buffer)
-            case .tcpTable: buffer.writeBytes(TCPTableProtocol.reply(answer))
-            }
-        }
-        return (buffer, violation)
+    func connectionEnded() {
+        openConnections.subtract(1, ordering: .releasing)
+    }
+
+    var isShuttingDown: Bool { shuttingDown.load(ordering: .acquiring) }
+
+    func logLookupFailure(_ name: String, _ key: [UInt8], _ why: String) {
+        logger.warning("table \(name): lookup of \"\(ByteText.string(key))\" failed: \(why)")
+    }
+
+    /// The monotonic clock, in nanoseconds.
+    @inline(__always)
+    static func monotonicNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) &* 1_000_000_000 &+ Int64(now.tv_nsec)
     }
 
     /// Answer `key` from the table called `name`.
@@ -264,8 +222,7 @@ public final class MapServer: Service, Sendable {
         await lookup([(name, key)])[0]
     }
 
-    /// Answer each key from its table, in order: on this task when every table answers from memory,
-    /// else in one job on the thread pool.
+    /// Answer each key from its table, in order, on the thread pool (for callers off the event loops).
     func lookup(_ requests: [(name: String, key: [UInt8])]) async -> [LookupAnswer] {
         guard !requests.isEmpty else { return [] }
         let directory = state.withLockedValue { state in
@@ -276,30 +233,19 @@ public final class MapServer: Service, Sendable {
             return requests.map { _ in .temporary("server is starting or stopping") }
         }
         defer { directory.release() }
-        let tables = requests.map { directory.tables[$0.name] }
-        let logger = self.logger
         let work: @Sendable () -> [LookupAnswer] = {
-            var answers: [LookupAnswer] = []
-            answers.reserveCapacity(requests.count)
-            for (index, request) in requests.enumerated() {
-                guard let table = tables[index] else {
-                    logger.warning("request for unknown table \"\(request.name)\"")
-                    answers.append(.permanent("unknown table \(request.name)"))
-                    continue
+            requests.map { request in
+                guard let table = directory.tables[request.name] else {
+                    self.logger.warning("request for unknown table \"\(request.name)\"")
+                    return .permanent("unknown table \(request.name)")
                 }
-                let start = ContinuousClock.now
+                let start = Self.monotonicNanoseconds()
                 let answer = table.answer(request.key)
-                let elapsed = ContinuousClock.now - start
-                table.metrics?.record(answer, nanoseconds: elapsed.components.seconds * 1_000_000_000
-                                      + elapsed.components.attoseconds / 1_000_000_000)
-                if case .temporary(let why) = answer {
-                    logger.warning("table \(request.name): lookup of \"\(ByteText.string(request.key))\" failed: \(why)")
-                }
-                answers.append(answer)
+                table.metrics?.counts(loop: nil).record(answer, nanoseconds: Self.monotonicNanoseconds() &- start)
+                if case .temporary(let why) = answer { self.logLookupFailure(request.name, request.key, why) }
+                return answer
             }
-            return answers
         }
-        if tables.allSatisfy({ $0?.answersFromMemory ?? true }) { return work() }
         do {
             return try await pool.runIfActive(work)
         } catch {
@@ -326,7 +272,8 @@ public final class MapServer: Service, Sendable {
             do {
                 let loaded = try await pool.runIfActive { () throws -> (ServerConfiguration, TableDirectory) in
                     let config = try ServerConfiguration.load(configPath)
-                    return (config, try TableDirectory.open(config, registry: self.registry, metrics: self.metrics, logger: self.logger))
+                    return (config, try TableDirectory.open(config, registry: self.registry, metrics: self.metrics,
+                                                            loops: self.loops.count, logger: self.logger))
                 }
                 return .success(loaded)
             } catch let error as ServerConfigError {
@@ -353,8 +300,11 @@ public final class MapServer: Service, Sendable {
                 state.config = merged
                 let old = state.directory
                 state.directory = directory
+                // Under the lock: two reloads give the loops their directories in the order they won it.
+                install(directory)
                 return old
             }
+            maximumConnections.store(config.maximumConnections, ordering: .relaxed)
             old?.retire()
             metrics.configReload(ok: true)
             logger.info("reload of \(configPath): serving \(config.servedNames.joined(separator: ", "))")
@@ -366,8 +316,10 @@ public final class MapServer: Service, Sendable {
     public func beginShutdown() {
         shuttingDown.store(true, ordering: .releasing)
         for channel in listening.withLockedValue({ $0 }) { channel.close(promise: nil) }
-        for (_, entry) in live.withLockedValue({ $0 }) where !entry.busy {
-            entry.channel.close(promise: nil)
+        for loop in loops {
+            loop.eventLoop.execute {
+                for handler in loop.connections.values { handler.shutdown() }
+            }
         }
     }
 

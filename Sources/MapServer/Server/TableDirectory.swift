@@ -25,7 +25,7 @@ public final class TableDirectory: Sendable {
 
     /// Open every table `config` names. `metrics` gets one set of counters per table.
     public static func open(_ config: ServerConfiguration, registry: MapRegistry = MapBackends.registry,
-                            metrics: ServerMetrics? = nil, logger: Logger) throws(ServerConfigError) -> TableDirectory {
+                            metrics: ServerMetrics? = nil, loops: Int = 0, logger: Logger) throws(ServerConfigError) -> TableDirectory {
         var main = MainConfig(directory: config.postfixConfigDirectory)
         let mainPath = "\(config.postfixConfigDirectory)/main.cf"
         if access(mainPath, F_OK) == 0 || !config.postfixMaps.isEmpty {
@@ -58,7 +58,8 @@ public final class TableDirectory: Sendable {
             }
             do {
                 tables[name] = try ServedTable(name: name, definition: definition, registry: registry, request: request,
-                                               checkInterval: config.tableCheckInterval, metrics: metrics?.table(name))
+                                               checkInterval: config.tableCheckInterval, metrics: metrics?.table(name),
+                                               loops: loops)
             } catch {
                 closeAll()
                 throw error

@@ -128,6 +128,22 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
         try generation().forEach(body, table: self)
     }
 
+    /// Begin a batch on the current version's handle (`LookupTable.beginBatch`), for a shared table that
+    /// one thread uses alone (the map server's copies per event loop): its lookups then share one read
+    /// transaction and one hold of the file lock until `endBatch()`. A reopen during the batch closes the
+    /// old handle, which ends its batch; lookups after it run unbatched on the new handle. A table whose
+    /// handles are per thread has no batch.
+    public func beginBatch() throws(MapError) {
+        guard let generation = state.reading({ current }), generation.mode != .pool else { return }
+        try generation.beginBatch()
+    }
+
+    /// End the batch of `beginBatch()`, on the thread that began it.
+    public func endBatch() {
+        guard let generation = state.reading({ current }), generation.mode != .pool else { return }
+        generation.endBatch()
+    }
+
     /// Stop sharing: later lookups fail; lookups in flight finish, and the last one closes the handles.
     public func close() {
         let old: Generation? = state.writing {
@@ -264,6 +280,22 @@ public final class SharedTable: LookupTable, @unchecked Sendable {
                 return try monitor.withLock { () throws(MapError) -> [UInt8]? in try handles[0].lookup(key) }
             case .pool:
                 return try withPoolHandle(table) { (handle) throws(MapError) -> [UInt8]? in try handle.lookup(key) }
+            }
+        }
+
+        func beginBatch() throws(MapError) {
+            switch mode {
+            case .concurrent: try handles[0].beginBatch()
+            case .serialized: try monitor.withLock { () throws(MapError) in try handles[0].beginBatch() }
+            case .pool: break
+            }
+        }
+
+        func endBatch() {
+            switch mode {
+            case .concurrent: handles[0].endBatch()
+            case .serialized: monitor.withLock { handles[0].endBatch() }
+            case .pool: break
             }
         }
 
