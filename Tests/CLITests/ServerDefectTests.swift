@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Defects of postmapd found from the outside (issue 19), each with the test that failed before the
 /// fix: a client that half-closes gets its answers; an empty key is asked of the table, and lmdb's
