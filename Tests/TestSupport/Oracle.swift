@@ -89,12 +89,14 @@ public final class Twin: Sendable {
         return (a, b)
     }
 
-    /// `run`, awaited: both programs run at once, and no thread is held while they do.
+    /// `run`, awaited: no thread is held while the programs run. Ours runs first, then Debian's, as in
+    /// `run`: run at once against one server, the two would race for it, and outputs that depend on how
+    /// far a lookup got within a server's time limit (an LDAP group that includes itself) would differ.
     public func runAsync(_ tool: String, _ arguments: [String], stdin: [UInt8]? = nil) async throws -> (ours: Outcome, theirs: Outcome) {
         let args = ["-c", "."] + arguments
-        async let a = TestSupport.runAsync(Paths.ours(tool), args, in: ours.url, stdin: stdin)
-        async let b = TestSupport.runAsync(Paths.postfix(tool), args, in: theirs.url, stdin: stdin)
-        return try await (a, b)
+        let a = try await TestSupport.runAsync(Paths.ours(tool), args, in: ours.url, stdin: stdin)
+        let b = try await TestSupport.runAsync(Paths.postfix(tool), args, in: theirs.url, stdin: stdin)
+        return (a, b)
     }
 
     /// Run in both and require identical stdout, stderr and exit status.
@@ -115,7 +117,7 @@ public final class Twin: Sendable {
         #expect(x.stderr == y.stderr, "stderr of \(tool) \(arguments)", sourceLocation: sourceLocation)
     }
 
-    /// `same`, awaited: both run at once, and no thread is held while they do. Requires identical
+    /// `same`, awaited: no thread is held while they run (one after the other). Requires identical
     /// stdout, stderr and exit status.
     @discardableResult
     public func sameAsync(_ tool: String, _ arguments: [String], stdin: [UInt8]? = nil,

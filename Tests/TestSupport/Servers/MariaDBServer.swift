@@ -7,7 +7,7 @@ import Testing
 /// root (no password, over the socket) creates it and loads the test data. Under root the server runs
 /// with `--user=root` (it refuses root otherwise). It is never a system service, and it is killed when
 /// the value is dropped.
-public final class MariaDBServer: Sendable {
+public final class MariaDBServer: ManagedServer {
     public static let password = "postfix-secret"
 
     public static var available: Bool {
@@ -25,7 +25,8 @@ public final class MariaDBServer: Sendable {
 
     public let dir: TempDir
     public let port: Int
-    private let daemon: Daemon
+    public let daemon: Daemon
+    public static let stopGrace: TimeInterval = 20
     /// The suite's shared instance: tests may not stop or freeze it.
     public let isShared: Bool
 
@@ -75,28 +76,4 @@ public final class MariaDBServer: Sendable {
     public func startIfStopped() throws {
         if !daemon.started { try start() }
     }
-
-    /// Stop the server (TERM, then KILL after 20 s) and wait for it.
-    public func stop() {
-        guard refuseIfShared("stop") else { return }
-        daemon.stop(grace: 20)
-    }
-
-    /// Stop it at the end of the test process (the shared instance's exit hook).
-    func shutdown() { daemon.stop(grace: 20) }
-
-    /// A test that stops or freezes the shared instance would break the others: it must make its own.
-    private func refuseIfShared(_ what: String) -> Bool {
-        if isShared { Issue.record("\(what)() on the shared \(Self.self): a test that changes the server makes its own") }
-        return !isShared
-    }
-
-    /// Freeze the server (SIGSTOP; one process, its connections are threads).
-    public func pause() {
-        guard refuseIfShared("pause") else { return }
-        daemon.pause()
-    }
-
-    /// Let a paused server run again.
-    public func resume() { daemon.resume() }
 }

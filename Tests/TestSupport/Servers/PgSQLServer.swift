@@ -6,7 +6,7 @@ import Testing
 /// that directory, with password (md5) authentication for the `postfix` user. PostgreSQL refuses to run
 /// as root, so under root it runs as `nobody` (`setpriv`), its directories owned by nobody. It is never
 /// a system service, and it is killed when the value is dropped.
-public final class PgSQLServer: Sendable {
+public final class PgSQLServer: ManagedServer {
     public static let bin = "/usr/lib/postgresql/15/bin"
     public static let password = "postfix-secret"
 
@@ -24,7 +24,10 @@ public final class PgSQLServer: Sendable {
 
     public let dir: TempDir
     public let port: Int
-    private let daemon: Daemon
+    public let daemon: Daemon
+    public static let stopSignal: Int32 = SIGINT
+    public static let stopGrace: TimeInterval = 10
+    public static let freezesTree = true
     /// The suite's shared instance: tests may not stop or freeze it.
     public let isShared: Bool
 
@@ -85,28 +88,4 @@ public final class PgSQLServer: Sendable {
     public func startIfStopped() throws {
         if !daemon.started { try start() }
     }
-
-    /// Stop the server (fast shutdown, then KILL after 10 s) and wait for it.
-    public func stop() {
-        guard refuseIfShared("stop") else { return }
-        daemon.stop(signal: SIGINT, grace: 10)
-    }
-
-    /// Stop it at the end of the test process (the shared instance's exit hook).
-    func shutdown() { daemon.stop(signal: SIGINT, grace: 10) }
-
-    /// A test that stops or freezes the shared instance would break the others: it must make its own.
-    private func refuseIfShared(_ what: String) -> Bool {
-        if isShared { Issue.record("\(what)() on the shared \(Self.self): a test that changes the server makes its own") }
-        return !isShared
-    }
-
-    /// Freeze the server and its backends (SIGSTOP): the kernel still accepts connections, nothing answers.
-    public func pause() {
-        guard refuseIfShared("pause") else { return }
-        daemon.pause(tree: true)
-    }
-
-    /// Let a paused server run again.
-    public func resume() { daemon.resume(tree: true) }
 }

@@ -5,7 +5,7 @@ import Testing
 /// temporary directory with the schema, configuration and directory in testdata/ldap, listening on
 /// loopback only (ldap://, ldaps:// with a certificate made for the run, and ldapi://). It is never
 /// a system service, and it is killed when the value is dropped.
-public final class Slapd: Sendable {
+public final class Slapd: ManagedServer {
     public static var available: Bool {
         Paths.executable("/usr/sbin/slapd") && Paths.executable("/usr/sbin/slapadd") && Paths.executable("/usr/bin/openssl")
             && Paths.exists("/usr/lib/postfix/postfix-ldap.so")
@@ -19,7 +19,8 @@ public final class Slapd: Sendable {
     public let dir: TempDir
     public let port: Int
     public let tlsPort: Int
-    private let daemon: Daemon
+    public let daemon: Daemon
+    public static let stopGrace: TimeInterval = 5
     /// The suite's shared instance: tests may not stop or freeze it.
     public let isShared: Bool
 
@@ -76,30 +77,6 @@ public final class Slapd: Sendable {
     public func start(ifStopped: Bool) throws {
         if !Port.accepts(port) { try start() }
     }
-
-    /// Stop slapd (TERM, then KILL after 5 s) and wait for it.
-    public func stop() {
-        guard refuseIfShared("stop") else { return }
-        daemon.stop(grace: 5)
-    }
-
-    /// Stop it at the end of the test process (the shared instance's exit hook).
-    func shutdown() { daemon.stop(grace: 5) }
-
-    /// A test that stops or freezes the shared instance would break the others: it must make its own.
-    private func refuseIfShared(_ what: String) -> Bool {
-        if isShared { Issue.record("\(what)() on the shared \(Self.self): a test that changes the server makes its own") }
-        return !isShared
-    }
-
-    /// Freeze the server (SIGSTOP): the kernel still accepts connections, nothing answers.
-    public func pause() {
-        guard refuseIfShared("pause") else { return }
-        daemon.pause()
-    }
-
-    /// Let a paused server run again.
-    public func resume() { daemon.resume() }
 
     /// A port on 127.0.0.1 that nothing listens on right now.
     public static func freePort() throws -> Int { try Port.free() }
