@@ -44,11 +44,22 @@ import PackageDescription
 //   Explain                postexplain's logic: Postfix's lookup orders by role, alias and virtual
 //                          expansion, smtpd restriction lists, header/body checks
 //                                                -> Maps, MapBackends, PostfixConfig, PostfixText
-//   MapServer              postmapd's library   -> Maps, MapBackends, PostfixConfig, SwiftNIO, ...
+//   MapServer              postmapd's library: postmapd.cf, the protocol decoders, the one-pass connection
+//                          handler, the served tables, reload, metrics, privileges
+//                          -> Maps, MapBackends, PostfixConfig, PostfixText, SwiftNIO, swift-log, Prometheus,
+//                             ServiceLifecycle
 //   postmap, postalias, newaliases, postconf   thin executables
 //   postmap-migrate        MapMigration behind swift-argument-parser, with PostconfTool's configuration
 //                          reading and editing (not a Postfix tool)
 //   postexplain            its command line (swift-argument-parser)                  -> Explain
+//   postmapd               the server's command line (swift-argument-parser)          -> MapServer
+//   server-bench           the load generator of scripts/bench-server (socketmap, tcp_table, RESP; not
+//                          installed)                                                  -> (none)
+//   explain-bench          the trace-cost benchmark of scripts/bench-explain (not installed)
+//                                                -> Explain, Maps, MapBackends, PostfixConfig, PostfixText
+//   completion-spec        prints the option tables, the catalog and the package's library Depends for
+//                          gen-completions, gen-man and make-deb (not installed)
+//                                      -> MapTools, PostconfTool, MapMigration, ToolSupport, Maps
 //   thread-sharing-bench   the SharedTable benchmark of scripts/bench-threads  -> Maps and its table modules
 //
 //   TestSupport (Tests/)   what the test targets share: paths, commands with a deadline, the socket
