@@ -61,7 +61,16 @@ public final class Twin: Sendable {
 
     public init(mainCf: String = "compatibility_level = 0\n", files: [String: [UInt8]] = [:]) {
         write("main.cf", Array(mainCf.utf8))
-        for (name, bytes) in files { write(name, bytes) }
+        // The fixtures are settled files: an hour old. A texthash file modified within the last second is
+        // read again every 0.3 s until it has been quiet for a second, repeating its warnings (Postfix's
+        // dict_thash does the same), so a fresh one made the two sides' warnings depend on when each ran.
+        let past = Date().addingTimeInterval(-3600)
+        for (name, bytes) in files {
+            write(name, bytes)
+            for dir in [ours, theirs] {
+                try? FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: dir.file(name))
+            }
+        }
     }
 
     public func write(_ name: String, _ bytes: [UInt8]) {
