@@ -50,7 +50,7 @@ build:
 
 release:
 	@scripts/ensure-deps build
-	$(SWIFT) build -c release --static-swift-stdlib
+	SWIFT=$(SWIFT) scripts/build-release
 
 # Compile the shipped sample aliases into hash and lmdb tables and show lookups in them.
 demo: release
