@@ -21,7 +21,7 @@ public final class SocketClient: @unchecked Sendable {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard rc == 0 else { close(fd); throw TestSupportError("connect 127.0.0.1:\(port): \(errno)") }
+        guard rc == 0 else { throw TestSupportError("connect 127.0.0.1:\(port): \(errno)") }
         setTimeout(timeout)
     }
 
@@ -32,18 +32,22 @@ public final class SocketClient: @unchecked Sendable {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path) - 1
-        guard unixPath.utf8.count <= capacity else { close(fd); throw TestSupportError("socket path too long: \(unixPath)") }
+        guard unixPath.utf8.count <= capacity else { throw TestSupportError("socket path too long: \(unixPath)") }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, b) in unixPath.utf8.enumerated() { raw[i] = b }
         }
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard rc == 0 else { close(fd); throw TestSupportError("connect \(unixPath): \(errno)") }
+        guard rc == 0 else { throw TestSupportError("connect \(unixPath): \(errno)") }
         setTimeout(timeout)
     }
 
-    deinit { close(fd) }
+    // The only place the descriptor is closed. Once `fd` is set every stored property has its value, so
+    // an init that throws after that runs deinit: closing it on the error path as well closed it twice,
+    // and the second close could take a descriptor another thread of the test process had just opened
+    // (seen as "open database ...: Bad file descriptor" in a concurrent lmdb test).
+    deinit { if fd >= 0 { close(fd) } }
 
     private func setTimeout(_ seconds: Int) {
         var tv = timeval(tv_sec: seconds, tv_usec: 0)
