@@ -177,17 +177,7 @@ public final class Explainer {
     /// no blanks outside quotes.
     public func validateAddress(_ address: [UInt8], what: String) throws(ExplainError) {
         if address.isEmpty { throw ExplainError(.input, "\(what): empty address (use <> for the null sender)") }
-        if address.contains(0) || address.contains(0x0A) || address.contains(0x0D) {
-            throw ExplainError(.input, "\(what): malformed address: control character in \(ExplainRenderer.show(address))")
-        }
-        if address.contains(where: { $0 >= 0x80 }) {
-            if String(validating: address, as: UTF8.self) == nil {
-                throw ExplainError(.input, "\(what): malformed address: not valid UTF-8: \(ExplainRenderer.show(address))")
-            }
-            if !context.config.bool("smtputf8_enable", default: false) {
-                throw ExplainError(.input, "\(what): 8-bit address \(ExplainRenderer.show(address)) needs smtputf8_enable = yes (Postfix would refuse it)")
-            }
-        }
+        try validateEnvelopeAddress(address, what: what)
         guard let at = address.lastIndex(of: 0x40) else {
             throw ExplainError(.input, "\(what): malformed address \(ExplainRenderer.show(address)): no @domain")
         }
