@@ -31,8 +31,8 @@ public enum Oracle {
 /// A fresh temporary directory, removed when the value is dropped.
 public final class TempDir: Sendable {
     public let url: URL
-    public init(_ label: String = "maps") {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+    public init(_ label: String = "maps", in parent: URL? = nil) {
+        url = (parent ?? FileManager.default.temporaryDirectory).appendingPathComponent("\(label)-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
     public var path: String { url.path }
@@ -55,11 +55,17 @@ public final class TempDir: Sendable {
 
 /// The same files in two directories: one for our tools, one for Postfix's. Commands run in each with
 /// the same relative arguments, so every message is comparable byte for byte.
+///
+/// `release` picks the oracle: Debian 12's Postfix 3.7.11 on this machine (the default), or Debian 13's
+/// 3.10.13 in the trixie root (`OracleRelease`); ours runs with `MAPS_POSTFIX_RELEASE` set to it.
 public final class Twin: Sendable {
     public let ours = TempDir("ours")
-    public let theirs = TempDir("postfix")
+    public let theirs: TempDir
+    public let release: OracleRelease
 
-    public init(mainCf: String = "compatibility_level = 0\n", files: [String: [UInt8]] = [:]) {
+    public init(mainCf: String = "compatibility_level = 0\n", files: [String: [UInt8]] = [:], release: OracleRelease = .v3_7) {
+        self.release = release
+        theirs = release.tempDir("postfix")
         write("main.cf", Array(mainCf.utf8))
         // The fixtures are settled files: an hour old. A texthash file modified within the last second is
         // read again every 0.3 s until it has been quiet for a second, repeating its warnings (Postfix's
@@ -93,8 +99,8 @@ public final class Twin: Sendable {
             Issue.record("Twin.run(config: false) without -c: Debian's \(tool) would read /etc/postfix/main.cf")
         }
         let args = config ? ["-c", "."] + arguments : arguments
-        let a = try TestSupport.run(Paths.ours(tool), args, in: ours.url, stdin: stdin)
-        let b = try TestSupport.run(Paths.postfix(tool), args, in: theirs.url, stdin: stdin)
+        let a = try TestSupport.run(Paths.ours(tool), args, in: ours.url, stdin: stdin, environment: release.environment)
+        let b = try release.run(tool, args, in: theirs.url, stdin: stdin)
         return (a, b)
     }
 
@@ -103,8 +109,8 @@ public final class Twin: Sendable {
     /// far a lookup got within a server's time limit (an LDAP group that includes itself) would differ.
     public func runAsync(_ tool: String, _ arguments: [String], stdin: [UInt8]? = nil) async throws -> (ours: Outcome, theirs: Outcome) {
         let args = ["-c", "."] + arguments
-        let a = try await TestSupport.runAsync(Paths.ours(tool), args, in: ours.url, stdin: stdin)
-        let b = try await TestSupport.runAsync(Paths.postfix(tool), args, in: theirs.url, stdin: stdin)
+        let a = try await TestSupport.runAsync(Paths.ours(tool), args, in: ours.url, stdin: stdin, environment: release.environment)
+        let b = try await release.runAsync(tool, args, in: theirs.url, stdin: stdin)
         return (a, b)
     }
 
@@ -143,11 +149,13 @@ extension Oracle {
     /// before `arguments`, so it never reads the machine's /etc/postfix. A main.cf is written there
     /// (`compatibility_level = 0`) when the directory has none.
     @discardableResult
+    /// For 3.10, `directory` must be one of `release.tempDir()`'s.
     public static func run(_ tool: String, _ arguments: [String], config directory: TempDir, stdin: [UInt8]? = nil,
-                           environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> Outcome {
+                           environment: [String: String] = [:], timeout: TimeInterval = 120,
+                           release: OracleRelease = .v3_7) throws -> Outcome {
         if !directory.exists("main.cf") { directory.write("main.cf", "compatibility_level = 0\n") }
-        return try TestSupport.run(Paths.postfix(tool), ["-c", directory.path] + arguments, in: directory.url, stdin: stdin,
-                                   environment: environment, timeout: timeout)
+        return try release.run(tool, ["-c", release.inside(directory.path)] + arguments, in: directory.url, stdin: stdin,
+                               environment: environment, timeout: timeout)
     }
 }
 
