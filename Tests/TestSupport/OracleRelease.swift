@@ -52,8 +52,20 @@ public enum OracleRelease: String, Sendable, CaseIterable, CustomTestStringConve
     public func command(_ tool: String, _ arguments: [String], in directory: URL) -> (executable: String, arguments: [String]) {
         let program = tool.hasPrefix("/") ? tool : "/usr/sbin/\(tool)"
         if self == .v3_7 { return (program, arguments) }
-        return ("/usr/sbin/chroot", [Paths.trixieRoot, "/usr/bin/env", "-C", inside(directory.path), program] + arguments)
+        // The host's LD_PRELOAD (make test's fast-fatal shim) names a host path that the root's loader
+        // cannot open ("cannot be preloaded" on stderr): drop it before chroot, and preload the root's
+        // copy of the shim instead when make test put one in the root's /tmp.
+        var inner = ["/usr/bin/env"]
+        if let preload = ProcessInfo.processInfo.environment["LD_PRELOAD"], !preload.isEmpty,
+           preload.contains("fast-fatal"), Paths.exists(Paths.trixieRoot + Self.rootShim) {
+            inner.append("LD_PRELOAD=" + Self.rootShim)
+        }
+        return ("/usr/bin/env", ["-u", "LD_PRELOAD", "/usr/sbin/chroot", Paths.trixieRoot] + inner
+                + ["-C", inside(directory.path), program] + arguments)
     }
+
+    /// Where make test copies its fast-fatal shim inside the trixie root (scripts/run-tests).
+    public static let rootShim = "/tmp/postfix-maps-fast-fatal.so"
 
     /// Run the oracle's `tool` in `directory` (its cwd), awaiting nothing.
     public func run(_ tool: String, _ arguments: [String], in directory: URL, stdin: [UInt8]? = nil,
