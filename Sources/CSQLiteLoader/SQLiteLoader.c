@@ -14,7 +14,7 @@
 #define CSQLITE_SONAME "libsqlite3.so.0"
 
 #define CSQLITE_FUNCTIONS(X) \
-    X(sqlite3_open) X(sqlite3_close) X(sqlite3_errmsg) X(sqlite3_prepare_v2) X(sqlite3_step) \
+    X(sqlite3_open) X(sqlite3_open_v2) X(sqlite3_close) X(sqlite3_errmsg) X(sqlite3_prepare_v2) X(sqlite3_step) \
     X(sqlite3_column_text) X(sqlite3_column_bytes) X(sqlite3_finalize)
 
 CLIB_LIBRARY(csqlite, CSQLITE_FUNCTIONS, CSQLITE_SONAME, CSQLITE_SONAME);
@@ -28,6 +28,14 @@ CLIB_LOAD_FUNCTIONS(csqlite, csqlite)
 int csqlite_open(const char *path, void **db) {
     REQUIRE();
     return CALL(sqlite3_open)(path, (sqlite3 **) db);
+}
+
+int csqlite_open_readonly(const char *path, void **db, int *error_number) {
+    REQUIRE();
+    errno = 0;
+    int rc = CALL(sqlite3_open_v2)(path, (sqlite3 **) db, SQLITE_OPEN_READONLY, NULL);
+    *error_number = errno;
+    return rc;
 }
 
 int csqlite_close(void *db) {

@@ -76,7 +76,7 @@ public enum Postalias {
             case .failure(.needNameValuePair):
                 tool.warning("\(path), line \(line.lineNumber): need name:value pair")
             case .failure(.nameMustBeLocal):
-                tool.warning("\(path), line \(line.lineNumber): name must be local")
+                tool.warning("\(path), line \(line.lineNumber): \(PostfixRelease.current.clients.aliasNameNotLocal)")
             case .success(let record):
                 try store(record.key, record.value, .standard)
             }

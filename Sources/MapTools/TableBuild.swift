@@ -136,14 +136,16 @@ extension Tool {
     /// Postfix builds and `-i` updates go through its bulk-mode creators (`mkmap_open`), so a type without
     /// one is refused before any table is opened, with Debian's texts.
     func refuseWithoutCreator(_ spec: MapSpec) throws(Fatal) {
+        let clients = PostfixRelease.current.clients
         guard let type = Tool.registry.type(named: spec.type) else {
             if !spec.name.isEmpty {
-                throw Fatal("unsupported dictionary type: \(spec.type). Is the postfix-\(spec.type) package installed?")
+                if let warning = clients.unknownTypeWarning { self.warning(ClientBehaviour.fill(warning, spec.type)) }
+                throw Fatal(ClientBehaviour.fill(clients.buildUnknownType, spec.type))
             }
             return
         }
         if type.build == nil {
-            throw Fatal("unsupported dictionary type: \(spec.type) does not support bulk-mode creation.")
+            throw Fatal(ClientBehaviour.fill(clients.buildWithoutCreator, spec.type))
         }
     }
 

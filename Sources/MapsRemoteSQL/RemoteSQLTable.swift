@@ -210,10 +210,17 @@ final class RemoteSQLTable<Driver: RemoteSQLDriver>: LookupTable {
         if let host = pipelineHost, hosts.hosts[host].state != .active { dropPipeline() }
         if let i = hosts.nextActive() { return i }
         var count = 100
+        // 3.10 connects to a lone server that just failed once more before giving up on the lookup.
+        let singleHostAttempts = PostfixRelease.current.clients.sqlSingleHostConnectAttempts
+        var attempts = 0
         while true {
             count -= 1
-            guard count > 0, let i = hosts.nextToTry() else { return nil }
+            guard count > 0 else { return nil }
+            var next = hosts.nextToTry()
+            if next == nil, hosts.hosts.count == 1, attempts > 0, attempts < singleHostAttempts { next = 0 }
+            guard let i = next else { return nil }
             connect(i)
+            attempts += 1
             if hosts.hosts[i].state == .active { return i }
         }
     }

@@ -18,8 +18,9 @@ import Glibc
 /// - An SQL statement that does not compile is fatal, as in Postfix; a failed step or an exceeded
 ///   `expansion_limit` is a temporary error.
 ///
-/// The database is opened as Postfix opens it (`sqlite3_open`, which creates a missing file), so that
-/// every message matches; libsqlite3 is loaded when the first sqlite table opens.
+/// The database is opened as the release's Postfix opens it, so that every message matches: 3.7 with
+/// `sqlite3_open`, which creates a missing file; 3.10 read-only, a missing file an open error
+/// (`ClientBehaviour.sqliteReadOnly`). libsqlite3 is loaded when the first sqlite table opens.
 public final class SQLiteTable: LookupTable {
     public let type = "sqlite"
     public let name: String
@@ -66,15 +67,22 @@ public final class SQLiteTable: LookupTable {
             throw .configuration("sqlite:\(name): cannot load the SQLite library: \(String(cString: csqlite_load_error()))")
         }
         var handle: UnsafeMutableRawPointer?
-        let rc = csqlite_open(dbpath, &handle)
+        let behaviour = PostfixRelease.current.clients
+        var openErrno: Int32 = 0
+        let rc = behaviour.sqliteReadOnly ? csqlite_open_readonly(dbpath, &handle, &openErrno) : csqlite_open(dbpath, &handle)
         db = handle.map { OpaquePointer($0) }
         if rc != CSQLITE_OK {
             let text = db.map { String(cString: csqlite_errmsg(UnsafeMutableRawPointer($0))) } ?? "out of memory"
             if let db { _ = csqlite_close(UnsafeMutableRawPointer(db)) }
             db = nil
             domains?.close()
-            // Postfix's text ends with a newline, which its logger prints as "?".
-            throw MapError(.configuration, "sqlite:\(name): Can't open database: \(text)?", fatalInPostfix: true)
+            // 3.7: Postfix's text ends with a newline, which its logger prints as "?". 3.10: the
+            // read-only open's error, with errno (dict_surrogate, fatal in postmap).
+            let message = behaviour.sqliteOpenFailure
+                .replacing("{name}", with: name).replacing("{path}", with: dbpath)
+                .replacing("{error}", with: text).replacing("{errno}", with: systemErrorText(openErrno))
+                .replacing("\n", with: "?")
+            throw MapError(.configuration, message, fatalInPostfix: true)
         }
     }
 

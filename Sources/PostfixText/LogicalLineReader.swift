@@ -4,6 +4,15 @@ public struct LogicalLine: Sendable {
     public var text: [UInt8]
     /// The number of the physical line it starts on (what Postfix reports).
     public var lineNumber: Int
+    /// Warnings the reader gave while reading this line, for a caller that reads every line before it
+    /// acts on them and must still interleave them with its own as Postfix does (`RuleSource`).
+    public var readerWarnings: [String] = []
+
+    public init(text: [UInt8], lineNumber: Int, readerWarnings: [String] = []) {
+        self.text = text
+        self.lineNumber = lineNumber
+        self.readerWarnings = readerWarnings
+    }
 }
 
 @inline(__always)
@@ -16,11 +25,16 @@ public func isCSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D)
 public final class LogicalLineReader {
     public let reader: ByteReader
     private let warn: (String) -> Void
+    private let nullByteWarning: String?
     private var lineNumber = 0
 
-    public init(_ reader: ByteReader, warning: @escaping (String) -> Void) {
+    /// `nullByteWarning`: the release's warning for a logical line that holds a NUL byte (3.10's
+    /// readllines says `FILE, line N[-M]: text after null byte may be ignored`; 3.7 nothing).
+    public init(_ reader: ByteReader, nullByteWarning: String? = PostfixRelease.current.clients.nullByteWarning,
+                warning: @escaping (String) -> Void) {
         self.reader = reader
         self.warn = warning
+        self.nullByteWarning = nullByteWarning
     }
 
     /// The name used in messages.
@@ -40,8 +54,11 @@ public final class LogicalLineReader {
             var text: [UInt8] = []
             var first = 0
             var sawAny = false
+            var gotNull = false
             while let line = reader.nextLine() {
                 lineNumber += 1
+                // A NUL anywhere counts, in skipped comment lines too (readllines sees every byte).
+                if nullByteWarning != nil && !gotNull && line.contains(0) { gotNull = true }
                 if !Self.isSkippable(line) {
                     if !sawAny {
                         first = lineNumber
@@ -50,10 +67,16 @@ public final class LogicalLineReader {
                     } else {
                         text.append(contentsOf: line)
                     }
+                } else if !sawAny {
+                    first = lineNumber
                 }
                 guard sawAny else { continue }
                 // Continue while the next physical line starts with whitespace or '#'.
                 guard let next = reader.peekByte(), next == 0x23 || isCSpace(next) else { break }
+            }
+            if gotNull, let why = nullByteWarning {
+                let lines = first == lineNumber ? "\(lineNumber)" : "\(first)-\(lineNumber)"
+                warn("\(reader.path), line \(lines): \(why)")
             }
             guard sawAny else { return nil }
             if let c = text.first, isCSpace(c) {

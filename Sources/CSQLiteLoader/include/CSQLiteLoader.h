@@ -21,6 +21,9 @@ const char *csqlite_load_error(void);
 
 /* sqlite3_open(): read-write, created when missing, as Postfix opens it. The handle is set even on failure. */
 int csqlite_open(const char *path, void **db);
+/* sqlite3_open_v2(SQLITE_OPEN_READONLY), as Postfix 3.10 opens it: a missing file is an error, never
+ * created. *error_number gets errno after the call. The handle is set even on failure. */
+int csqlite_open_readonly(const char *path, void **db, int *error_number);
 /* sqlite3_close(). */
 int csqlite_close(void *db);
 /* sqlite3_errmsg(). */

@@ -13,12 +13,12 @@ import Musl
 final class CDBReader: Sendable {
     /// The start of the mapping. Read-only memory owned by this object until `deinit`; it is never
     /// written, so sharing the address between threads is safe.
-    private nonisolated(unsafe) let base: UnsafeRawPointer
+    nonisolated(unsafe) let base: UnsafeRawPointer
     /// The mapped length (the file size, at most 4 GiB - 1 as tinycdb caps it).
     private let size: Int
     /// The end of the record section: the first hash table's position, kept within
     /// `[headerSize, size]` as tinycdb does.
-    private let dataEnd: Int
+    let dataEnd: Int
 
     /// Map the open file `fd`; `EPROTO` for a file too short for the header, or the `mmap` error.
     init(fd: Int32) throws(SystemErrorCode) {
@@ -71,6 +71,26 @@ final class CDBReader: Sendable {
             if index == slots { index = 0 }
         }
         return .success(nil)
+    }
+}
+
+extension CDBReader {
+    /// A position in the record section (tinycdb's sequence pointer).
+    struct Cursor { var position = CDBFormat.headerSize }
+
+    /// The record at `cursor` and the cursor moved past it (tinycdb's `cdb_seqnext`); nil at the end of
+    /// the records; `EPROTO` for a record that runs past them. Key and value are cut at their first NUL.
+    func next(_ cursor: inout Cursor) -> Result<(key: [UInt8], value: [UInt8])?, SystemErrorCode> {
+        let pos = cursor.position
+        if dataEnd < 8 || pos > dataEnd - 8 { return .success(nil) }
+        let klen = Int(CDBFormat.load(base, pos))
+        let vlen = Int(CDBFormat.load(base, pos + 4))
+        let kpos = pos + 8
+        guard dataEnd - klen >= kpos, dataEnd - vlen >= kpos + klen else { return .failure(SystemErrorCode(EPROTO)) }
+        cursor.position = kpos + klen + vlen
+        let key = KeyCodec.cString(UnsafeRawBufferPointer(start: base + kpos, count: klen))
+        let value = KeyCodec.cString(UnsafeRawBufferPointer(start: base + kpos + klen, count: vlen))
+        return .success((key, value))
     }
 }
 

@@ -10,8 +10,8 @@ func closeDescriptor(_ fd: Int32) { _ = close(fd) }
 
 /// A `cdb:` table: `NAME.cdb` in tinycdb's format, as Debian's `postfix-cdb` (Postfix's `dict_cdb.c`)
 /// reads and writes it. The file is constant: it is only ever read, without locks, and replaced as a
-/// whole by a rebuild (`CDBBuilder`); `-i` and `-d` are refused with Postfix's text, and 3.7 has no
-/// sequence operation for it.
+/// whole by a rebuild (`CDBBuilder`); `-i` and `-d` are refused with Postfix's text; 3.7 has no
+/// sequence operation for it, 3.10 lists the records in file order (`ClientBehaviour.cdbSequence`).
 ///
 /// Keys are ASCII-folded under `.foldFixed`; a lookup tries the key with a trailing NUL, then without
 /// (Postfix writes cdb records without one unless told `-N`), and pins the table to the form that matched.
@@ -88,7 +88,22 @@ public final class CDBTable: LookupTable {
     }
 
     public func forEach(_ body: ([UInt8], [UInt8]) throws(MapError) -> Void) throws(MapError) {
-        throw .notSupported("table cdb:\(path): sequence operation is not supported")
+        guard PostfixRelease.current.clients.cdbSequence else {
+            throw .notSupported("table cdb:\(path): sequence operation is not supported")
+        }
+        guard let reader else { throw .temporary("\(path): table is closed") }
+        // 3.10's dict_cdbq_sequence: the records in file order (tinycdb's cdb_seqnext), each key and
+        // value read as C strings; an inconsistent record is fatal ("error seeking NAME.cdb: ...").
+        var cursor = CDBReader.Cursor()
+        while true {
+            switch reader.next(&cursor) {
+            case .success(nil): return
+            case .success(let record?): try body(record.key, record.value)
+            case .failure(let e):
+                throw MapError(.temporary, "error seeking \(path): \(systemErrorText(e.code))",
+                               errno: e.code, fatalInPostfix: true)
+            }
+        }
     }
 
     public func close() {

@@ -44,6 +44,7 @@ public final class CIDRTable: LookupTable {
         var ruleLines: [Int] = []
         var open: [(statement: Int, line: Int)] = []
         for line in source.lines {
+            source.replayWarnings(of: line, to: diagnostics)
             let text = KeyCodec.cString(line.text)
             switch Self.parse(text, nesting: open.count) {
             case .failure(let error):
@@ -71,6 +72,7 @@ public final class CIDRTable: LookupTable {
                 statements.append(.end)
             }
         }
+        source.replayTrailingWarnings(to: diagnostics)
         // Postfix reports unclosed IFs from the innermost out.
         for unclosed in open.reversed() {
             diagnostics.warning("\(source.location("cidr", unclosed.line)): IF has no matching ENDIF")

@@ -68,6 +68,11 @@ public struct MapRegistry: Sendable {
             let registry = self
             request.opener = { spec, request throws(MapError) in try registry.open(spec, request) }
         }
+        if types[spec.type] == nil, !spec.name.isEmpty,
+           let warning = PostfixRelease.current.clients.unknownTypeWarning {
+            // 3.10's dynamicmaps warns at every open of a type no module provides, before the error.
+            request.diagnostics.warning(warning.replacing("%s", with: spec.type))
+        }
         let type = try resolve(spec)
         guard needsUTF8Layer(request), !type.handlesUTF8 else { return try type.open(spec.name, request) }
         var inner = request

@@ -55,7 +55,9 @@ public final class SocketmapTable: LookupTable {
         let word = space.map { Array(text[..<$0]) } ?? text
         let payload = space.map { Array(text[($0 + 1)...]) }
         switch ByteText.string(word) {
-        case "OK": return payload
+        case "OK":
+            // 3.7 returns Postfix's null payload of a bare "OK" as not found; 3.10 as an empty value.
+            return payload ?? (PostfixRelease.current.clients.socketmapBareOKFound ? [] : nil)
         case "NOTFOUND": return nil
         default: break
         }

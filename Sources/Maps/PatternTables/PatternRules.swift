@@ -84,6 +84,7 @@ struct PatternProgram<D: PatternDialect> {
     init(source: RuleSource, diagnostics: Diagnostics, fileValues: Bool = false) {
         var stack: [Int] = []
         for line in source.lines {
+            source.replayWarnings(of: line, to: diagnostics)
             let location = source.location(D.mapType, line.lineNumber)
             var text = KeyCodec.cString(line.text)
             while let last = text.last, isCSpace(last) { text.removeLast() }
@@ -103,6 +104,7 @@ struct PatternProgram<D: PatternDialect> {
                 rules.append(rule)
             }
         }
+        source.replayTrailingWarnings(to: diagnostics)
         for open in stack.reversed() {
             if case .ifRule(_, _, let l) = rules[open] {
                 diagnostics.warning("\(source.location(D.mapType, l)): IF has no matching ENDIF")

@@ -1,0 +1,83 @@
+/// What the table tools and clients of one Postfix release say and do where releases differ: postmap,
+/// postalias, the logical-line reader and the cdb, sqlite, mysql, pgsql and socketmap clients. One value
+/// per release (`PostfixRelease.clients`); code reads the fields, never the release number.
+///
+/// Every 3.10 entry was found in Postfix 3.10's source and checked against Debian 13's 3.10.13
+/// (`Tests/CLITests/ReleaseBehaviourTests.swift` runs each against both releases).
+public struct ClientBehaviour: Sendable {
+    /// postalias, for a name with `@` or `%` (postalias.c): the text after `FILE, line N: `.
+    public let aliasNameNotLocal: String
+
+    /// readllines(): the warning for a logical line that holds a NUL byte (`FILE, line N[-M]: TEXT`),
+    /// nil when the release says nothing.
+    public let nullByteWarning: String?
+
+    /// A warning before any open of a type that no table module provides (dynamicmaps.c), `%s` the
+    /// type: 3.10 warns at every `dict_open`, not only when building. Nil: no warning.
+    public let unknownTypeWarning: String?
+
+    /// postmap/postalias building (or `-i`) a type that is unknown: the fatal text (`%s` the type).
+    public let buildUnknownType: String
+
+    /// postmap/postalias building a known type that has no bulk-mode creator (cidr, regexp, …).
+    public let buildWithoutCreator: String
+
+    /// `postmap -s cdb:NAME` lists the records (dict_cdbq_sequence) instead of refusing.
+    public let cdbSequence: Bool
+
+    /// sqlite opens its database read-only (`SQLITE_OPEN_READONLY`): a missing file is an open error
+    /// (`sqliteOpenFailure`), not a new empty database.
+    public let sqliteReadOnly: Bool
+
+    /// The open error of a read-only sqlite database; `{name}` the table name, `{path}` the dbpath,
+    /// `{error}` sqlite's message, `{errno}` strerror(errno) (dict_surrogate's `%m`).
+    public let sqliteOpenFailure: String
+
+    /// How many times a pgsql or mysql table with a single host connects to it in one lookup before it
+    /// gives up (3.10.13 tries a lone unreachable server twice: two `connect to … server` warnings).
+    public let sqlSingleHostConnectAttempts: Int
+
+    /// A socketmap reply of a bare `OK` (no payload) is found with an empty value; false: not found.
+    public let socketmapBareOKFound: Bool
+
+    /// `template` with every `%s` replaced by `type`.
+    public static func fill(_ template: String, _ type: String) -> String {
+        template.replacing("%s", with: type)
+    }
+
+    /// Postfix 3.7.11 (Debian 12).
+    public static let v3_7 = ClientBehaviour(
+        aliasNameNotLocal: "name must be local",
+        nullByteWarning: nil,
+        unknownTypeWarning: nil,
+        buildUnknownType: "unsupported dictionary type: %s. Is the postfix-%s package installed?",
+        buildWithoutCreator: "unsupported dictionary type: %s does not support bulk-mode creation.",
+        cdbSequence: false,
+        sqliteReadOnly: false,
+        sqliteOpenFailure: "sqlite:{name}: Can't open database: {error}\n",
+        sqlSingleHostConnectAttempts: 1,
+        socketmapBareOKFound: false)
+
+    /// Postfix 3.10.13 (Debian 13).
+    public static let v3_10 = ClientBehaviour(
+        aliasNameNotLocal: "name must be local and have no domain",
+        nullByteWarning: "text after null byte may be ignored",
+        unknownTypeWarning: "unsupported dictionary type: %s. Is the postfix-%s package installed?",
+        buildUnknownType: "unsupported map type: %s",
+        buildWithoutCreator: "no 'map create' support for this type: %s",
+        cdbSequence: true,
+        sqliteReadOnly: true,
+        sqliteOpenFailure: "sqlite:{name}: open database {path}: {error}: {errno}",
+        sqlSingleHostConnectAttempts: 2,
+        socketmapBareOKFound: true)
+}
+
+extension PostfixRelease {
+    /// The client behaviours and messages of this release.
+    public var clients: ClientBehaviour {
+        switch self {
+        case .v3_7: return .v3_7
+        case .v3_10: return .v3_10
+        }
+    }
+}
