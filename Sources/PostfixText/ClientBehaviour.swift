@@ -40,6 +40,11 @@ public struct ClientBehaviour: Sendable {
     /// A socketmap reply of a bare `OK` (no payload) is found with an empty value; false: not found.
     public let socketmapBareOKFound: Bool
 
+    /// netstring_strerror() sets errno, so the `%m` of the fatal error after a socketmap reply that is
+    /// too slow, malformed or too long says so (`Connection timed out`, `Application error`, `Message
+    /// too long`); false: errno is what the last system call left.
+    public let netstringErrorsSetErrno: Bool
+
     /// `template` with every `%s` replaced by `type`.
     public static func fill(_ template: String, _ type: String) -> String {
         template.replacing("%s", with: type)
@@ -56,7 +61,8 @@ public struct ClientBehaviour: Sendable {
         sqliteReadOnly: false,
         sqliteOpenFailure: "sqlite:{name}: Can't open database: {error}\n",
         sqlSingleHostConnectAttempts: 1,
-        socketmapBareOKFound: false)
+        socketmapBareOKFound: false,
+        netstringErrorsSetErrno: false)
 
     /// Postfix 3.10.13 (Debian 13).
     public static let v3_10 = ClientBehaviour(
@@ -69,7 +75,8 @@ public struct ClientBehaviour: Sendable {
         sqliteReadOnly: true,
         sqliteOpenFailure: "sqlite:{name}: open database {path}: {error}: {errno}",
         sqlSingleHostConnectAttempts: 2,
-        socketmapBareOKFound: true)
+        socketmapBareOKFound: true,
+        netstringErrorsSetErrno: true)
 }
 
 extension PostfixRelease {

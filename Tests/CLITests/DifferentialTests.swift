@@ -9,9 +9,21 @@ struct DifferentialTests {
     static let types = ["hash", "btree", "lmdb"]
     static let configs = ["compatibility_level = 0\n", "compatibility_level = 3.6\n"]
 
-    @Test("build, -s, -q and -q - agree", arguments: types, configs)
-    func buildAndQuery(type: String, config: String) throws {
-        let twin = Twin(mainCf: config, files: ["map": Fixtures.richMap])
+    /// A main.cf and the oracle it runs against: each configuration with each installed release.
+    struct ConfigRelease: Sendable, CustomTestStringConvertible {
+        let config: String
+        let release: OracleRelease
+        var testDescription: String { "\(config.dropLast()), Postfix \(release.rawValue)" }
+    }
+    static var configReleases: [ConfigRelease] {
+        OracleRelease.available.flatMap { release in configs.map { ConfigRelease(config: $0, release: release) } }
+    }
+
+    @Test("build, -s, -q and -q - agree", arguments: types, configReleases)
+    func buildAndQuery(type: String, configRelease: ConfigRelease) throws {
+        let (config, release) = (configRelease.config, configRelease.release)
+        guard release.check() else { return }
+        let twin = Twin(mainCf: config, files: ["map": Fixtures.richMap], release: release)
         try twin.same("postmap", ["\(type):map"])
         try twin.same("postmap", ["-s", "\(type):map"])
         for key in Fixtures.richKeys where !key.isEmpty {
@@ -20,20 +32,22 @@ struct DifferentialTests {
         try twin.same("postmap", ["-q", "-", "\(type):map"], stdin: Fixtures.richKeysInput)
     }
 
-    @Test("-u turns off UTF-8 checks and Unicode folding", arguments: types)
-    func noUTF8(type: String) throws {
+    @Test("-u turns off UTF-8 checks and Unicode folding", arguments: types, OracleRelease.available)
+    func noUTF8(type: String, release: OracleRelease) throws {
+        guard release.check() else { return }
         var source = Fixtures.richMap
         source += [0x0A, 0x62, 0x61, 0x64, 0xFF, 0x20, 0x76, 0x0A] // "bad\xff v"
-        let twin = Twin(mainCf: "compatibility_level = 3.6\n", files: ["map": source])
+        let twin = Twin(mainCf: "compatibility_level = 3.6\n", files: ["map": source], release: release)
         try twin.same("postmap", ["-u", "\(type):map"])
         try twin.same("postmap", ["-u", "-s", "\(type):map"])
         try twin.same("postmap", ["-u", "-q", "-", "\(type):map"], stdin: Fixtures.richKeysInput + [0x62, 0x61, 0x64, 0xFF, 0x0A])
         try twin.same("postmap", ["-q", "-", "\(type):map"], stdin: Fixtures.richKeysInput + [0x62, 0x61, 0x64, 0xFF, 0x0A])
     }
 
-    @Test("-f keeps case; -r and -w change duplicate handling", arguments: types)
-    func foldingAndDuplicates(type: String) throws {
-        let twin = Twin(files: ["map": Fixtures.richMap])
+    @Test("-f keeps case; -r and -w change duplicate handling", arguments: types, OracleRelease.available)
+    func foldingAndDuplicates(type: String, release: OracleRelease) throws {
+        guard release.check() else { return }
+        let twin = Twin(files: ["map": Fixtures.richMap], release: release)
         for flag in ["-f", "-r", "-w", "-fr", "-rw", "-wr"] {
             try twin.same("postmap", [flag, "\(type):map"])
             try twin.same("postmap", [flag, "-s", "\(type):map"])
@@ -42,9 +56,10 @@ struct DifferentialTests {
         }
     }
 
-    @Test("-n and -N pick the NUL convention for writing and reading", arguments: types)
-    func nulModes(type: String) throws {
-        let twin = Twin(files: ["map": Array("a 1\nB 2\n".utf8)])
+    @Test("-n and -N pick the NUL convention for writing and reading", arguments: types, OracleRelease.available)
+    func nulModes(type: String, release: OracleRelease) throws {
+        guard release.check() else { return }
+        let twin = Twin(files: ["map": Array("a 1\nB 2\n".utf8)], release: release)
         for build in ["-n", "-N", "-nN", "-Nn"] {
             try twin.same("postmap", [build, "\(type):map"])
             for query in ["-n", "-N", "-v"] where query != "-v" {
@@ -55,9 +70,10 @@ struct DifferentialTests {
         }
     }
 
-    @Test("-i, -d key and -d - update in place", arguments: types)
-    func incrementalAndDelete(type: String) throws {
-        let twin = Twin(files: ["map": Array("a 1\nb 2\nc 3\n".utf8)])
+    @Test("-i, -d key and -d - update in place", arguments: types, OracleRelease.available)
+    func incrementalAndDelete(type: String, release: OracleRelease) throws {
+        guard release.check() else { return }
+        let twin = Twin(files: ["map": Array("a 1\nb 2\nc 3\n".utf8)], release: release)
         try twin.same("postmap", ["\(type):map"])
         try twin.same("postmap", ["-i", "\(type):map"], stdin: Array("d 4\nA dup\nE 5\n\"unbalanced 1\nbad\n".utf8))
         try twin.same("postmap", ["-s", "\(type):map"])
@@ -73,9 +89,10 @@ struct DifferentialTests {
         try twin.same("postmap", ["-q", "k", "\(type):fresh"])
     }
 
-    @Test("several maps in one command", arguments: types)
-    func severalMaps(type: String) throws {
-        let twin = Twin(files: ["one": Array("a 1\nshared one\n".utf8), "two": Array("b 2\nshared two\n".utf8)])
+    @Test("several maps in one command", arguments: types, OracleRelease.available)
+    func severalMaps(type: String, release: OracleRelease) throws {
+        guard release.check() else { return }
+        let twin = Twin(files: ["one": Array("a 1\nshared one\n".utf8), "two": Array("b 2\nshared two\n".utf8)], release: release)
         try twin.same("postmap", ["\(type):one", "\(type):two"])
         for key in ["a", "b", "shared", "none"] {
             try twin.same("postmap", ["-q", key, "\(type):one", "\(type):two"])
@@ -88,18 +105,20 @@ struct DifferentialTests {
         try twin.same("postmap", ["-q", "b", "\(type):nosuch", "\(type):two"])
     }
 
-    @Test("default_database_type from main.cf", arguments: types)
-    func defaultType(type: String) throws {
-        let twin = Twin(mainCf: "default_database_type = \(type)\n", files: ["map": Array("a 1\n".utf8)])
+    @Test("default_database_type from main.cf", arguments: types, OracleRelease.available)
+    func defaultType(type: String, release: OracleRelease) throws {
+        guard release.check() else { return }
+        let twin = Twin(mainCf: "default_database_type = \(type)\n", files: ["map": Array("a 1\n".utf8)], release: release)
         try twin.same("postmap", ["map"])
         #expect(twin.ours.exists(type == "lmdb" ? "map.lmdb" : "map.db"))
         try twin.same("postmap", ["-q", "a", "map"])
         try twin.same("postmap", ["-s", "map"])
     }
 
-    @Test("errors: usage, conflicts, missing files, unsupported types")
-    func errors() throws {
-        let twin = Twin(files: ["map": Array("a 1\n".utf8)])
+    @Test("errors: usage, conflicts, missing files, unsupported types", arguments: OracleRelease.available)
+    func errors(release: OracleRelease) throws {
+        guard release.check() else { return }
+        let twin = Twin(files: ["map": Array("a 1\n".utf8)], release: release)
         let cases: [[String]] = [
             [], ["-x", "map"], ["-q"], ["-q", "a"], ["-d"], ["-s", "-q", "a", "map"], ["-q", "a", "-s", "map"],
             ["-d", "a", "-q", "b", "map"], ["-q", "a", "-d", "b", "map"], ["-s", "-d", "a", "map"],
@@ -148,9 +167,11 @@ struct DifferentialTests {
         #expect(ours.out.hasPrefix("\(tool) (postfix-maps) ") && ours.out.hasSuffix(", compatible with Postfix 3.7.11\n"))
     }
 
-    @Test("postalias: build, query, dump, update, delete", arguments: types, configs)
-    func postalias(type: String, config: String) throws {
-        let twin = Twin(mainCf: config + "myhostname = mx.example.com\n", files: ["aliases": Fixtures.richAliases])
+    @Test("postalias: build, query, dump, update, delete", arguments: types, configReleases)
+    func postalias(type: String, configRelease: ConfigRelease) throws {
+        let (config, release) = (configRelease.config, configRelease.release)
+        guard release.check() else { return }
+        let twin = Twin(mainCf: config + "myhostname = mx.example.com\n", files: ["aliases": Fixtures.richAliases], release: release)
         try twin.same("postalias", ["\(type):aliases"])
         try twin.same("postalias", ["-s", "\(type):aliases"], normalize: blankTimestamp)
         for key in ["postmaster", "ROOT", "john smith", "\"john smith\"", "pipe", "incl", "dup", "café", "CAFÉ",
@@ -197,9 +218,10 @@ struct DifferentialTests {
         }
     }
 
-    @Test("postalias errors")
-    func postaliasErrors() throws {
-        let twin = Twin(files: ["aliases": Array("a: b\n".utf8)])
+    @Test("postalias errors", arguments: OracleRelease.available)
+    func postaliasErrors(release: OracleRelease) throws {
+        guard release.check() else { return }
+        let twin = Twin(files: ["aliases": Array("a: b\n".utf8)], release: release)
         for args in [[], ["-x"], ["-s", "-q", "a", "aliases"], ["-q", "a", "-s", "aliases"], ["nosuch"],
                      ["-q", "a", "hash:nosuch"], ["whatever:aliases"], ["-q", "a"], ["-b", "aliases"]] {
             try twin.same("postalias", args, stdin: [])

@@ -26,11 +26,12 @@ import TestSupport
         }
     }
 
-    @Test("tcp: replies, quoting, errors", arguments: configs)
-    func tcpReplies(config: String) throws {
+    @Test("tcp: replies, quoting, errors", arguments: configs, OracleRelease.available)
+    func tcpReplies(config: String, release: OracleRelease) throws {
+        guard release.check() else { return }
         let server = try Self.tcpServer()
         defer { server.stop() }
-        let twin = Twin(mainCf: config)
+        let twin = Twin(mainCf: config, release: release)
         let map = "tcp:\(server.address)"
         for key in ["found", "missing", "later", "odd", "malformed", "badhex", "nospace", "lower", "empty", "a b%c",
                     "Mixed\u{e9}Case", "tab\there", "x=1;y=%"] {
@@ -89,9 +90,10 @@ import TestSupport
         }
     }
 
-    @Test("socketmap: replies and errors over inet", arguments: configs)
-    func socketmapInet(config: String) throws {
-        let twin = Twin(mainCf: config)
+    @Test("socketmap: replies and errors over inet", arguments: configs, OracleRelease.available)
+    func socketmapInet(config: String, release: OracleRelease) throws {
+        guard release.check() else { return }
+        let twin = Twin(mainCf: config, release: release)
         let server = try Self.socketmapServer()
         defer { server.stop() }
         for key in ["found", "missing", "temp", "timeout", "perm", "bogus", "bare", "format", "noterm", "huge", "flaky",

@@ -27,8 +27,8 @@ struct SQLiteTests {
         """
 
     /// A twin whose directories each hold `db.sqlite`, made by the sqlite3 shell from `schema`.
-    func twin(_ mainCf: String = "compatibility_level = 0\n") throws -> Twin {
-        let twin = Twin(mainCf: mainCf)
+    func twin(_ mainCf: String = "compatibility_level = 0\n", release: OracleRelease = .v3_7) throws -> Twin {
+        let twin = Twin(mainCf: mainCf, release: release)
         for dir in [twin.ours, twin.theirs] {
             let made = try run("/usr/bin/sqlite3", ["db.sqlite"], in: dir.url, stdin: Array(Self.schema.utf8))
             #expect(made.status == 0, "\(made)")
@@ -67,10 +67,10 @@ struct SQLiteTests {
         "dbpath = db.sqlite\nquery = SELECT v FROM v WHERE k='%s' AND abs(-9223372036854775807 - 1) > 0\n",
     ]
 
-    @Test("lookups, the file form", arguments: configurations)
-    func fileForm(config: String) throws {
-        guard Oracle.check(Self.available, "Debian's postfix-sqlite") else { return }
-        let twin = try twin()
+    @Test("lookups, the file form", arguments: configurations, OracleRelease.available)
+    func fileForm(config: String, release: OracleRelease) throws {
+        guard Oracle.check(Self.available, "Debian's postfix-sqlite"), release.check() else { return }
+        let twin = try twin(release: release)
         twin.write("q.cf", config)
         try queryAll(twin, "sqlite:./q.cf")
     }
@@ -122,20 +122,20 @@ struct SQLiteTests {
         "dbpath = db.sqlite\nquery = SELECT v FROM v WHERE k='%s'\nquery = SELECT v FROM v WHERE k='%s' LIMIT 1\n",
     ]
 
-    @Test("configuration errors, a missing database, SQL errors", arguments: brokenConfigurations)
-    func broken(config: String) throws {
-        guard Oracle.check(Self.available, "Debian's postfix-sqlite") else { return }
-        let twin = try twin()
+    @Test("configuration errors, a missing database, SQL errors", arguments: brokenConfigurations, OracleRelease.available)
+    func broken(config: String, release: OracleRelease) throws {
+        guard Oracle.check(Self.available, "Debian's postfix-sqlite"), release.check() else { return }
+        let twin = try twin(release: release)
         twin.write("q.cf", config)
         try twin.same("postmap", ["-q", "b@example.com", "sqlite:./q.cf"])
         try twin.same("postmap", ["-q", "-", "sqlite:./q.cf"], stdin: Array("a@example.com\nb@example.com\n".utf8))
         #expect(twin.ours.exists("missing.sqlite") == twin.theirs.exists("missing.sqlite"))
     }
 
-    @Test("what sqlite refuses: updates, deletes, listing, a missing client file")
-    func refusals() throws {
-        guard Oracle.check(Self.available, "Debian's postfix-sqlite") else { return }
-        let twin = try twin()
+    @Test("what sqlite refuses: updates, deletes, listing, a missing client file", arguments: OracleRelease.available)
+    func refusals(release: OracleRelease) throws {
+        guard Oracle.check(Self.available, "Debian's postfix-sqlite"), release.check() else { return }
+        let twin = try twin(release: release)
         twin.write("q.cf", Self.configurations[0])
         try twin.same("postmap", ["-i", "sqlite:./q.cf"], stdin: Array("k v\n".utf8))
         try twin.same("postmap", ["-d", "a@example.com", "sqlite:./q.cf"])

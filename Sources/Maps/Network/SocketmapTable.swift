@@ -149,6 +149,15 @@ final class SocketmapClient: Sendable {
             case .size: return "input exceeds size limit"
             }
         }
+        /// The errno that 3.10's netstring_strerror() sets with the text (nil: it leaves errno alone).
+        var errnoSet: Int32? {
+            switch self {
+            case .eof: return nil
+            case .time: return ETIMEDOUT
+            case .format: return 0
+            case .size: return EMSGSIZE
+            }
+        }
     }
 
     /// Send one query and read one reply, retrying a broken connection once.
@@ -185,6 +194,9 @@ final class SocketmapClient: Sendable {
                     if attempt == 0, case .eof = error {
                         attempt += 1
                         continue
+                    }
+                    if PostfixRelease.current.clients.netstringErrorsSetErrno, let code = error.errnoSet {
+                        lastErrno.store(code, ordering: .relaxed)
                     }
                     diagnostics.warning("table socketmap:\(table) lookup error: \(error.text)")
                     throw MapError(.temporary, "table socketmap:\(table): lookup error: \(error.text)",
