@@ -1001,6 +1001,15 @@ use_srv_lookup	str	0	0
 
     /// Postfix 3.10: legacy database client names added (`+type TAB name`) or removed (`-type TAB name`).
     static let dbmsSuffixes_3_10: StaticString = #"""
++mongodb	collection
++mongodb	dbname
++mongodb	domain
++mongodb	expansion_limit
++mongodb	projection
++mongodb	query_filter
++mongodb	result_attribute
++mongodb	result_format
++mongodb	uri
 +mysql	charset
 +mysql	idle_interval
 +mysql	retry_interval
