@@ -21,6 +21,7 @@
 #   -o name  override a main.cf parameter for this command
 #   -p  show main.cf parameters, the default
 #   -P  show master.cf -o parameters as service/type/name = value
+#   -q  do not warn about unused or deprecated parameters (Postfix 3.9 and later)
 #   -t  show the bounce templates as they are
 #   -T compile-version,run-version,public-key-algorithms  show TLS library information
 #   -v  verbose logging, repeat for more
@@ -228,7 +229,7 @@ __postfix_postconf_services() {
 }
 
 _postconf() {
-    local optwords='-a -A -b -c -C -d -e -f -F -h -H -l -m -M -n -o -p -P -t -T -v -x -X -# --check --json --version' argletters='cCoT'
+    local optwords='-a -A -b -c -C -d -e -f -F -h -H -l -m -M -n -o -p -P -q -t -T -v -x -X -# --check --json --version' argletters='cCoT'
     local words_C='builtin,service,user,all'
     local words_T='compile-version,run-version,public-key-algorithms'
     local -a words

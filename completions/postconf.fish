@@ -175,6 +175,7 @@ complete -c postconf -n '__postfix_maps_is "cCoT" options' -s o -x -d 'override 
 complete -c postconf -n '__postfix_maps_is "cCoT" argo' -x -a '(__postfix_postconf_run -H)='
 complete -c postconf -n '__postfix_maps_is "cCoT" options' -s 'p' -d 'show main.cf parameters, the default'
 complete -c postconf -n '__postfix_maps_is "cCoT" options' -s 'P' -d 'show master.cf -o parameters as service/type/name = value'
+complete -c postconf -n '__postfix_maps_is "cCoT" options' -s 'q' -d 'do not warn about unused or deprecated parameters (Postfix 3.9 and later)'
 complete -c postconf -n '__postfix_maps_is "cCoT" options' -s 't' -d 'show the bounce templates as they are'
 complete -c postconf -n '__postfix_maps_is "cCoT" options' -s T -x -d 'show TLS library information'
 complete -c postconf -n '__postfix_maps_is "cCoT" argT' -x -a 'compile-version run-version public-key-algorithms'

@@ -64,6 +64,7 @@ _postconf() {
     '*-o+[override a main.cf parameter for this command]:name:{__postfix_postconf_operand eq}' \
     '-p[show main.cf parameters, the default]' \
     '*-P[show master.cf -o parameters as service/type/name = value]' \
+    '-q[do not warn about unused or deprecated parameters (Postfix 3.9 and later)]' \
     '-t[show the bounce templates as they are]' \
     '-T+[show TLS library information]:value:(compile-version run-version public-key-algorithms)' \
     '*-v[verbose logging, repeat for more]' \

@@ -10,6 +10,8 @@ public final class ExplainContext {
     public private(set) var config: MainConfig
     /// The registry that opens every table.
     public let registry: MapRegistry
+    /// The Postfix release whose smtpd is explained (its restriction table: `SMTPDRestrictions.table(for:)`).
+    public var release: PostfixRelease = PostfixRelease.current
     let sink = WarningSink()
     private var lists: [String: MapList] = [:]
     private var matchLists: [String: MatchList<MapList>] = [:]

@@ -324,7 +324,7 @@ extension Explainer {
                 name = defACL
             }
             let lname = name.lowercased()
-            let known = SMTPDRestrictions.restriction(lname)
+            let known = SMTPDRestrictions.restriction(lname, release: context.release)
             if known?.argument == .table, tableArg == nil {
                 guard i + 1 < list.count else {
                     nodes.append(ExplainNode(.warning, "restriction \(name) requires table argument"))
@@ -343,6 +343,14 @@ extension Explainer {
                 node.children.append(ExplainNode(.warning, warning))
             }
             switch lname {
+            case _ where known?.isRemoved == true:
+                // Removed in this release (3.9 on): smtpd logs so and answers with a server configuration
+                // error; check_relay_domains only once the recipient is known.
+                if lname != "check_relay_domains" || env.recipient != nil {
+                    status = reject(state, code: 451, dsn: "4.3.5", "Server configuration error", into: &node.children)
+                } else if i + 1 < list.count, state.warnIfReject == 0 {
+                    node.children.append(ExplainNode(.warning, "restriction `\(list[i + 1])' after `check_relay_domains' is ignored"))
+                }
             case "permit":
                 node.children.append(ExplainNode(.decision, "permit")); status = .permit
             case "reject":

@@ -32,6 +32,13 @@ extension PostconfSession {
         return Array(s[..<end])
     }
 
+    /// The lines of the file being edited as the release reads them: from 3.9 a last line without a
+    /// newline gets one (`pcf_next_cf_line`), so that an appended entry starts a line of its own.
+    private func editInput(_ lines: [[UInt8]]) -> [[UInt8]] {
+        guard rules.editTerminatesLines, let last = lines.last, last.last != 0x0A else { return lines }
+        return lines.dropLast() + [last + [0x0A]]
+    }
+
     // MARK: main.cf
 
     /// `pcf_edit_main`.
@@ -56,7 +63,8 @@ extension PostconfSession {
             }
             if let earlier = requests[name] {
                 // Postfix 3.7 prints this also for -X/-# and crashes there on the missing value; we skip it.
-                if let old = earlier.value {
+                // From 3.9 only a different value is reported.
+                if let old = earlier.value, !rules.editWarnsOnlyChangedRequest || value.map({ $0 != old }) == true {
                     messages.warning("ignoring earlier request: '\(ConfigText.text(name)) = \(ConfigText.text(old))'")
                 }
                 order.removeAll { $0 == name }
@@ -68,7 +76,7 @@ extension PostconfSession {
         setConfigDirectory()
         let path = mainPath
         let file = try EditFile(path: path)
-        let lines = try file.readOriginal()
+        let lines = editInput(try file.readOriginal())
         var output: [UInt8] = []
         var interesting = false
         for line in lines {
@@ -182,7 +190,7 @@ extension PostconfSession {
         setConfigDirectory()
         let path = masterPath
         let file = try EditFile(path: path)
-        let lines = try file.readOriginal()
+        let lines = editInput(try file.readOriginal())
         var output: [UInt8] = []
         var matched = false
         var lineNumber = 0

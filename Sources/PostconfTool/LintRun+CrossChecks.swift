@@ -8,7 +8,8 @@ import Glibc
 /// Mistakes that involve several parameters, files named by TLS settings, and deprecated parameters.
 extension LintRun {
     /// The parameters that Postfix 3.9 and later warn about as deprecated (`postconf_unused.c`), with
-    /// the alternatives those releases print.
+    /// the alternatives those releases print, and the legacy names that this lint adds. Under a release
+    /// that warns itself (`DeprecatedParameters`), its own words win.
     static let deprecatedParameters: [String: String] = [
         "disable_dns_lookups": "specify \"smtp_dns_support_level\"",
         "lmtp_use_tls": "specify \"lmtp_tls_security_level\"",
@@ -59,7 +60,8 @@ extension LintRun {
     private func checkDeprecated() {
         for (name, _) in session.mainTable.entries {
             let text = ConfigText.text(name)
-            guard let alternative = Self.deprecatedParameters[text], session.registry.contains(name) else { continue }
+            guard let alternative = DeprecatedParameters.advice(for: name, release: PostfixRelease.current)
+                    ?? Self.deprecatedParameters[text], session.registry.contains(name) else { continue }
             add(.warning, mainPath, mainLines[name], name,
                 "support for parameter \"\(text)\" will be removed; instead, \(alternative)")
         }
@@ -67,7 +69,8 @@ extension LintRun {
             guard let table = entry.parameters else { continue }
             for (name, _) in table.entries {
                 let text = ConfigText.text(name)
-                guard let alternative = Self.deprecatedParameters[text], session.registry.contains(name) else { continue }
+                guard let alternative = DeprecatedParameters.advice(for: name, release: PostfixRelease.current)
+                    ?? Self.deprecatedParameters[text], session.registry.contains(name) else { continue }
                 add(.warning, masterPath, masterLines[ObjectIdentifier(entry)], name,
                     "support for parameter \"\(text)\" will be removed; instead, \(alternative)")
             }

@@ -8,6 +8,12 @@ import Glibc
 /// smtpd restriction lists: names, stages, arguments, access-table values, unreachable entries and the
 /// relay check, in main.cf and in every master.cf `-o` override. Postfix's own texts where smtpd has one.
 extension LintRun {
+    /// The Postfix release the lint checks against (`PostfixRelease.current`).
+    var release: PostfixRelease { PostfixRelease.current }
+
+    /// The restrictions of that release (`SMTPDRestrictions.byName(for:)`).
+    var restrictionTable: [String: SMTPDRestrictions.Restriction] { SMTPDRestrictions.byName(for: release) }
+
     /// `name`'s value in `scope` (master.cf `-o`, then main.cf, then the default), `$name` expanded;
     /// nil when it cannot be expanded (that is reported elsewhere).
     func effective(_ name: String, scope: MasterEntry?) -> [UInt8]? {
@@ -133,7 +139,7 @@ extension LintRun {
                 warnIfReject = false
                 continue
             }
-            guard let restriction = SMTPDRestrictions.byName[lower] else {
+            guard let restriction = restrictionTable[lower] else {
                 var near = restrictionSuggestions(word, classes: classes)
                 if session.mainTable[Array(word.utf8)] != nil {
                     near = []
@@ -145,7 +151,8 @@ extension LintRun {
                 continue
             }
             if let deprecation = restriction.deprecation {
-                report(.warning, "restriction \(lower): \(deprecation.note)")
+                // Removed in this release: smtpd answers 451 4.3.5 Server configuration error.
+                report(restriction.isRemoved ? .error : .warning, "restriction \(lower): \(deprecation.note)")
             }
             if restriction.needsSASL && !sasl {
                 report(.warning, "restriction `\(word)' ignored: no SASL support")
@@ -167,7 +174,7 @@ extension LintRun {
                 if i >= words.count {
                     report(.warning, "restriction \(word) requires domain name argument")
                 } else {
-                    if SMTPDRestrictions.byName[words[i].lowercased()] != nil {
+                    if restrictionTable[words[i].lowercased()] != nil {
                         report(.warning, "restriction \(word) takes \"\(words[i])\" as its DNS list domain")
                     }
                     i += 1
@@ -184,7 +191,7 @@ extension LintRun {
                 } else {
                     report(.error, "restriction sleep must be followed by number")
                     // smtpd stops at the error; a word meant as the number is not a restriction of its own.
-                    if i < words.count, SMTPDRestrictions.byName[words[i].lowercased()] == nil, classes[words[i]] == nil { i += 1 }
+                    if i < words.count, restrictionTable[words[i].lowercased()] == nil, classes[words[i]] == nil { i += 1 }
                 }
             }
             if restriction.final && (lower == "permit" || !warnIfReject) { finalName = lower }
@@ -214,7 +221,7 @@ extension LintRun {
         let bytes = Array(word.lowercased().utf8)
         let limit = bytes.count >= 12 ? 3 : (bytes.count >= 5 ? 2 : 1)
         var scored: [(Int, String)] = []
-        for name in Array(SMTPDRestrictions.byName.keys) + Array(classes.keys) {
+        for name in Array(restrictionTable.keys) + Array(classes.keys) {
             let candidate = Array(name.utf8)
             guard abs(candidate.count - bytes.count) <= limit else { continue }
             let d = Self.distance(bytes, candidate, limit: limit)
@@ -286,7 +293,7 @@ extension LintRun {
             let word = words[i]
             i += 1
             if classes[word] != nil { continue }
-            guard let r = SMTPDRestrictions.byName[word.lowercased()] else {
+            guard let r = SMTPDRestrictions.byName(for: PostfixRelease.current)[word.lowercased()] else {
                 return "\"\(word)\" is neither an access(5) action nor a restriction or restriction class"
             }
             if r.argument != .none { i += 1 }
@@ -352,8 +359,14 @@ extension LintRun {
             if checks.allSatisfy({ $0 == "check_relay_domains" }),
                let holder = lists.first(where: { $0.1.contains { $0.lowercased() == "check_relay_domains" } }) {
                 let (file, line) = place(holder.0, scope: scope)
-                add(.warning, file, line, Array(holder.0.utf8),
-                    "check_relay_domains is the only relay check, and Postfix will remove it: add reject_unauth_destination")
+                if restrictionTable["check_relay_domains"]?.isRemoved == true {
+                    add(.error, file, line, Array(holder.0.utf8),
+                        "check_relay_domains is the only relay check, and Postfix \(release) no longer implements it "
+                        + "(every recipient gets 451 4.3.5 Server configuration error): use reject_unauth_destination")
+                } else {
+                    add(.warning, file, line, Array(holder.0.utf8),
+                        "check_relay_domains is the only relay check, and Postfix will remove it: add reject_unauth_destination")
+                }
             }
             for (name, words) in lists where isSet(name, scope: scope) || isSet(name, scope: nil) {
                 guard let check = words.firstIndex(where: { SMTPDRestrictions.relayRequired.contains($0.lowercased()) })
@@ -362,7 +375,7 @@ extension LintRun {
                 while i < check {
                     let w = words[i].lowercased()
                     var table: String?
-                    if SMTPDRestrictions.byName[w]?.argument == .table, i + 1 < check {
+                    if restrictionTable[w]?.argument == .table, i + 1 < check {
                         table = words[i + 1]
                         i += 1
                     } else if w.contains(":") {

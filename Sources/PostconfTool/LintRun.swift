@@ -97,6 +97,12 @@ final class LintRun {
                     at = mainLines[classes]
                 }
             }
+            // 3.9's "#comment after other text": the line whose value holds the comment.
+            let comment = Array("#comment after other text is not allowed: ".utf8)
+            if at == nil, let range = bytes.firstRange(of: comment) {
+                let token = Array(bytes[range.upperBound...].prefix { $0 != 0x20 })
+                at = session.mainTable.entries.first { $0.1.firstRange(of: token) != nil }.flatMap { mainLines[$0.0] }
+            }
             // The computed default of mynetworks failed: the place is the setting that made it fail.
             if at == nil, body.hasPrefix("cannot compute the default mynetworks") {
                 at = ["inet_protocols", "inet_interfaces", "mynetworks_style"]

@@ -46,7 +46,7 @@ public enum Postconf {
         case exit(Int32)
     }
 
-    static var getoptSpec: String { PostconfCommand.spec.getopt }
+    static var getoptSpec: String { PostconfCommand.spec(for: PostfixRelease.current).getopt }
 
     /// Whether the options, up to the first bad one, include `--version`. `--check` and `--json` stand
     /// where options do, so they are stepped over here.
@@ -90,6 +90,7 @@ public enum Postconf {
         var templates: [String]?
         var tlsMode: String?
         var verbose = 0
+        var quiet = false
 
         var parser = Getopt(Array(arguments.dropFirst()), spec: getoptSpec)
         while let step = parser.next() {
@@ -133,6 +134,7 @@ public enum Postconf {
                 overrides.append(argument ?? "")
             case "p": mode.insert(.mainParameter)
             case "P": mode.insert(.masterParameter)
+            case "q": quiet = true
             case "T":
                 if mode.contains(.showTLS) { throw .fatal(Fatal("At most one -T <mode> option may be specified")) }
                 mode.insert(.showTLS)
@@ -157,6 +159,7 @@ public enum Postconf {
                                       processName: ConfigText.basename(Array(text: program)),
                                       processID: getpid())
         session.verbose = verbose > 0
+        session.warnUnusedDeprecated = !quiet
         do {
             if var templates {
                 if operands.count > 1 {

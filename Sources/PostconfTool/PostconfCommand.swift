@@ -1,4 +1,5 @@
 import ToolSupport
+import PostfixText
 
 /// postconf's command line: parsed with this table, and completed from it.
 public enum PostconfCommand {
@@ -23,6 +24,7 @@ public enum PostconfCommand {
         CommandOption("o", .parameter("name"), "override a main.cf parameter for this command"),
         CommandOption("p", .none, "show main.cf parameters, the default"),
         CommandOption("P", .none, "show master.cf -o parameters as service/type/name = value"),
+        CommandOption("q", .none, "do not warn about unused or deprecated parameters (Postfix 3.9 and later)"),
         CommandOption("t", .none, "show the bounce templates as they are"),
         CommandOption("T", .words(["compile-version", "run-version", "public-key-algorithms"]), "show TLS library information"),
         CommandOption("v", .none, "verbose logging, repeat for more"),
@@ -30,4 +32,14 @@ public enum PostconfCommand {
         CommandOption("X", .none, "remove parameters, master.cf entries with -M or -o parameters with -P"),
         CommandOption("#", .none, "comment out parameters, or master.cf entries with -M"),
     ])
+
+    /// The option letters that Postfix releases after 3.7 added, and the release that has them:
+    /// `-q` came with 3.9 (3.7's postconf rejects it as an invalid option).
+    static let introduced: [Character: PostfixRelease] = ["q": .v3_10]
+
+    /// The options of `release`'s postconf: `spec` without the letters of later releases.
+    public static func spec(for release: PostfixRelease) -> CommandSpec {
+        CommandSpec(name: spec.name, summary: spec.summary, operands: spec.operands,
+                    options: spec.options.filter { introduced[$0.letter].map { $0 <= release } ?? true })
+    }
 }

@@ -38,6 +38,11 @@ final class PostconfSession {
     private var networks: [UInt8]?
     /// `-v`: flush each line as it is printed.
     var verbose = false
+    /// What the release postconf follows does differently (`PostconfRules`).
+    let rules: PostconfRules
+    /// Warn about unused and deprecated parameters (Postfix's `PCF_WARN_UNUSED_DEPRECATED`; `-q` clears
+    /// it from 3.9 on).
+    var warnUnusedDeprecated = true
     /// For `--check`: a host default that cannot be computed (a bad `inet_protocols`, say) becomes
     /// empty after a warning, instead of ending the run.
     var lenientHostDefaults = false
@@ -47,7 +52,8 @@ final class PostconfSession {
     private var expansionOptions: MacroExpander.Options { expansionStopsAtError ? [.recurse, .stopAtError] : .recurse }
 
     init(mode: PostconfMode, messages: MessageWriter, out: OutputBuffer, configOverride: String?,
-         processName: [UInt8], processID: Int32) {
+         processName: [UInt8], processID: Int32, rules: PostconfRules = .current) {
+        self.rules = rules
         self.mode = mode
         self.messages = messages
         self.out = out
@@ -415,23 +421,33 @@ final class PostconfSession {
     /// `ldap:/path` has its client file checked for unknown names.
     private func registerDatabaseParameters(_ value: [UInt8], scope: MasterEntry?) throws(Fatal) {
         let expanded = try expand(value, mode: .expand, scope: scope)
-        try registerDatabaseHelper(expanded, scope: scope)
+        try registerDatabaseHelper(expanded, scope: scope, recurse: true)
     }
 
     private func braceWarning(_ error: String, scope: MasterEntry?) {
         if let scope {
-            messages.warning("master.cf:\(ConfigText.text(scope.nameSpace)): \(error)")
+            let file = rules.bracesWarningFullPath ? masterPath : "master.cf"
+            messages.warning("\(file):\(ConfigText.text(scope.nameSpace)): \(error)")
         } else {
-            messages.warning("main.cf: \(error)")
+            messages.warning("\(rules.bracesWarningFullPath ? mainPath : "main.cf"): \(error)")
         }
     }
 
-    private func registerDatabaseHelper(_ text: [UInt8], scope: MasterEntry?) throws(Fatal) {
-        for token in ConfigText.quotedTokens(text, ConfigText.isCommaOrBlank) {
+    /// `pcf_register_dbms_helper`. `recurse` is false inside the inline text of a pattern type (3.9 on).
+    private func registerDatabaseHelper(_ text: [UInt8], scope: MasterEntry?, recurse: Bool) throws(Fatal) {
+        for range in ConfigText.quotedTokenRanges(text, ConfigText.isCommaOrBlank) {
+            let token = Array(text[range])
+            if rules.warnsCommentAfterText, token.first == 0x23 {
+                // mystrtokq_cw: the token, then at most 20 bytes of what follows its separator.
+                let rest = text[min(range.upperBound + 1, text.count)...].prefix(20)
+                messages.warning("\(scope == nil ? mainPath : masterPath): #comment after other text is not allowed: "
+                                 + "\(ConfigText.text(token)) \(ConfigText.text(Array(rest)))...")
+                return
+            }
             if token.first == 0x7B {
                 let (inner, error) = ConfigText.extractBraces(token, strip: false)
                 if let error { braceWarning(error, scope: scope) }
-                try registerDatabaseHelper(inner, scope: scope)
+                if recurse { try registerDatabaseHelper(inner, scope: scope, recurse: recurse) }
                 continue
             }
             var type = token[...]
@@ -449,17 +465,21 @@ final class PostconfSession {
             }
             guard let prefix else { continue }
             let typeName = String(decoding: type, as: UTF8.self)
+            let isPatternType = rules.patternTypes.contains(typeName)
             if prefix.first == 0x2F {
-                if Self.databaseTypes.contains(typeName) { try checkClientFile(type: typeName, path: Array(prefix)) }
+                if !isPatternType, Self.databaseTypes.contains(typeName) || BuiltinParameters.dbmsSuffixes[typeName] != nil {
+                    try checkClientFile(type: typeName, path: Array(prefix))
+                }
                 continue
             }
             if prefix.first == 0x2E { continue }
             if prefix.first == 0x7B {
                 let (inner, error) = ConfigText.extractBraces(Array(prefix), strip: false)
                 if let error { braceWarning(error, scope: scope) }
-                try registerDatabaseHelper(inner, scope: scope)
+                try registerDatabaseHelper(inner, scope: scope, recurse: recurse && !isPatternType)
                 continue
             }
+            if isPatternType { continue }
             guard let suffixes = BuiltinParameters.clientParameterNames(typeName) else { continue }
             for suffix in suffixes {
                 flagUserParameter(Array(prefix) + [0x5F] + suffix, class: [.dbms, .user], scope: scope)
@@ -493,6 +513,7 @@ final class PostconfSession {
             messages.warning("read \"\(type)\" configuration \"\(pathText)\": \(systemErrorText(reader.readError))")
             return
         }
+        guard warnUnusedDeprecated else { return }
         for suffix in BuiltinParameters.clientParameterNames(type) ?? [] { table.remove(suffix) }
         for (name, value) in table.entries {
             messages.warning("\(ConfigText.text(spec)): unused parameter: \(ConfigText.text(name))=\(ConfigText.text(value))")
@@ -501,22 +522,39 @@ final class PostconfSession {
 
     // MARK: unused parameters
 
-    /// `pcf_flag_unused_main_parameters`.
+    /// `pcf_flag_unused_main_parameters` (nothing with `-q`).
     func flagUnusedMainParameters() {
-        for (name, value) in mainTable.entries where !registry.contains(name) {
-            out.flush()
-            messages.warning("\(directory)/main.cf: unused parameter: \(ConfigText.text(name))=\(ConfigText.text(value))")
+        guard warnUnusedDeprecated else { return }
+        for (name, value) in mainTable.entries {
+            flagUnused(name, value, file: "main.cf", used: registry.contains(name))
         }
     }
 
-    /// `pcf_flag_unused_master_parameters`.
+    /// `pcf_flag_unused_master_parameters` (nothing with `-q`).
     func flagUnusedMasterParameters() {
+        guard warnUnusedDeprecated else { return }
         for entry in master {
             guard let table = entry.parameters else { continue }
-            for (name, value) in table.entries where !registry.contains(name) && !entry.validNames.contains(name) {
-                out.flush()
-                messages.warning("\(directory)/master.cf: unused parameter: \(ConfigText.text(name))=\(ConfigText.text(value))")
+            for (name, value) in table.entries {
+                flagUnused(name, value, file: "master.cf", used: registry.contains(name) || entry.validNames.contains(name))
             }
+        }
+    }
+
+    /// `pcf_flag_unused_parameters` for one name: unused (or removed, when the release lists it as
+    /// deprecated), or used but deprecated.
+    private func flagUnused(_ name: [UInt8], _ value: [UInt8], file: String, used: Bool) {
+        let advice = DeprecatedParameters.advice(for: name, release: rules.release)
+        if !used {
+            out.flush()
+            if let advice {
+                messages.warning("\(directory)/\(file): support for parameter \(ConfigText.text(name)) has been removed; instead, \(advice)")
+            } else {
+                messages.warning("\(directory)/\(file): unused parameter: \(ConfigText.text(name))=\(ConfigText.text(value))")
+            }
+        } else if let advice {
+            out.flush()
+            messages.warning("\(directory)/\(file): support for parameter \"\(ConfigText.text(name))\" will be removed; instead, \(advice)")
         }
     }
 }

@@ -1,3 +1,5 @@
+import PostfixText
+
 /// The smtpd restrictions of Postfix 3.7.11, as `generic_checks()` in `src/smtpd/smtpd_check.c` knows
 /// them (names from `mail_params.h`): for each, the stage from which it has something to test (and so
 /// the restriction lists where it has an effect), the argument it takes, and, for the deprecated and
@@ -5,6 +7,11 @@
 /// not `type:table` is one that smtpd answers with `unknown smtpd restriction` and
 /// `451 4.3.5 Server configuration error`. postexplain evaluates restrictions from this table and
 /// `postconf --check` checks lists against it.
+///
+/// Later releases are the 3.7.11 table with per-release changes (`table(for:)`, `changes`): Postfix 3.9
+/// removed `check_relay_domains`, `reject_maps_rbl` and `permit_naked_ip_address` (smtpd 3.10 still
+/// knows the names, logs that support has been removed and answers `451 4.3.5 Server configuration
+/// error`) and deprecated `permit_mx_backup`.
 public enum SMTPDRestrictions {
     /// The SMTP stage from which a restriction has something to test, and the stage of a restriction
     /// list (`smtpd_delay_reject = no`).
@@ -49,12 +56,21 @@ public enum SMTPDRestrictions {
             case sameAs(String)
             /// Still implemented with its own meaning (see `note`), after `smtpdWarning`.
             case implemented
+            /// Removed: smtpd logs `smtpdWarning` and answers `451 4.3.5 Server configuration error`
+            /// (where the restriction has something to test); the lint reports an error.
+            case removed
         }
         /// What `postconf --check` says after `restriction NAME: `.
         public let note: String
         /// What smtpd 3.7.11 logs (once per process, or each time) when it evaluates the restriction.
         public let smtpdWarning: String?
         public let behaviour: Behaviour
+
+        public init(note: String, smtpdWarning: String?, behaviour: Behaviour) {
+            self.note = note
+            self.smtpdWarning = smtpdWarning
+            self.behaviour = behaviour
+        }
     }
 
     public struct Restriction: Sendable {
@@ -63,7 +79,7 @@ public enum SMTPDRestrictions {
         /// The stage from which it has something to test.
         public let stage: Stage
         public let argument: Argument
-        /// For deprecated and renamed restrictions: what 3.7.11 does with it.
+        /// For deprecated, renamed and removed restrictions: what the release does with it.
         public let deprecation: Deprecation?
         /// Ignored unless `smtpd_sasl_auth_enable = yes` (Postfix: "ignored: no SASL support").
         public let needsSASL: Bool
@@ -82,6 +98,14 @@ public enum SMTPDRestrictions {
             self.final = final
             self.permits = permits
         }
+
+        /// The same restriction with another deprecation (a later release's).
+        func with(_ deprecation: Deprecation?) -> Restriction {
+            Restriction(name, stage, argument, deprecation: deprecation, needsSASL: needsSASL, final: final, permits: permits)
+        }
+
+        /// Whether the release no longer implements it (smtpd answers with a server configuration error).
+        public var isRemoved: Bool { deprecation?.behaviour == .removed }
 
         /// The restriction smtpd evaluates for this name: itself, or the one an old name stands for.
         public var evaluatedAs: String {
@@ -214,12 +238,71 @@ public enum SMTPDRestrictions {
         return t
     }()
 
-    /// Every restriction by its lowercase name.
-    public static let byName: [String: Restriction] = Dictionary(restrictions.map { ($0.name, $0) },
-                                                                 uniquingKeysWith: { first, _ in first })
+    /// What each release after 3.7 changes in the table: a restriction's new deprecation, by name.
+    public static func changes(for release: PostfixRelease) -> [String: Deprecation] {
+        switch release {
+        case .v3_7: return [:]
+        case .v3_10: return changes3_9
+        }
+    }
 
-    /// The restriction `name` (any case), or nil for a name smtpd does not know.
+    /// Postfix 3.9 (`smtpd_check.c` of 3.10.13).
+    private static let changes3_9: [String: Deprecation] = [
+        "check_relay_domains": Deprecation(
+            note: "removed in Postfix 3.9: smtpd answers 451 4.3.5 Server configuration error; use reject_unauth_destination instead",
+            smtpdWarning: "support for restriction \"check_relay_domains\" has been removed in Postfix 3.9; instead, specify \"reject_unauth_destination\"",
+            behaviour: .removed),
+        "reject_maps_rbl": Deprecation(
+            note: "removed in Postfix 3.9: smtpd answers 451 4.3.5 Server configuration error; use \"reject_rbl_client domain-name\" instead",
+            smtpdWarning: "support for restriction \"reject_maps_rbl\" has been removed in Postfix 3.9; instead, specify \"reject_rbl_client domain-name\"",
+            behaviour: .removed),
+        "permit_naked_ip_address": Deprecation(
+            note: "removed in Postfix 3.9: smtpd answers 451 4.3.5 Server configuration error; use permit_mynetworks or permit_sasl_authenticated instead",
+            smtpdWarning: "support for restriction \"permit_naked_ip_address\" has been removed in Postfix 3.9; instead, specify \"permit_mynetworks\" or \"permit_sasl_authenticated\"",
+            behaviour: .removed),
+        "permit_mx_backup": Deprecation(
+            note: "deprecated since Postfix 3.9: list the domains in relay_domains instead",
+            smtpdWarning: "support for restriction \"permit_mx_backup\" will be removed from Postfix; instead, specify \"relay_domains\"",
+            behaviour: .implemented),
+    ]
+
+    /// Every restriction of `release`, in Postfix's order of `generic_checks()`.
+    public static func table(for release: PostfixRelease) -> [Restriction] {
+        switch release {
+        case .v3_7: return restrictions
+        case .v3_10: return restrictions3_10
+        }
+    }
+
+    private static let restrictions3_10: [Restriction] = apply(changes(for: .v3_10))
+
+    private static func apply(_ changes: [String: Deprecation]) -> [Restriction] {
+        restrictions.map { r in changes[r.name].map { r.with($0) } ?? r }
+    }
+
+    /// Every restriction of 3.7.11 by its lowercase name.
+    public static let byName: [String: Restriction] = index(restrictions)
+    private static let byName3_10: [String: Restriction] = index(restrictions3_10)
+
+    private static func index(_ table: [Restriction]) -> [String: Restriction] {
+        Dictionary(table.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every restriction of `release` by its lowercase name.
+    public static func byName(for release: PostfixRelease) -> [String: Restriction] {
+        switch release {
+        case .v3_7: return byName
+        case .v3_10: return byName3_10
+        }
+    }
+
+    /// The restriction `name` (any case) of 3.7.11, or nil for a name smtpd does not know.
     public static func restriction(_ name: String) -> Restriction? { byName[name.lowercased()] }
+
+    /// The restriction `name` (any case) of `release`, or nil for a name smtpd does not know.
+    public static func restriction(_ name: String, release: PostfixRelease) -> Restriction? {
+        byName(for: release)[name.lowercased()]
+    }
 
     /// The restrictions one of which `smtpd_relay_restrictions` or `smtpd_recipient_restrictions` must
     /// hold, in Postfix's order (`rcpt_required` in `smtpd_check_init`).

@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 @testable import Explain
 import PostfixConfig
+import PostfixText
 
 /// postexplain evaluates restrictions from PostfixConfig's SMTPDRestrictions, the table postconf --check
 /// reads too: every name in it is a restriction (never "unknown", 451), and the deprecated ones do what
@@ -23,8 +24,10 @@ struct ExplainRestrictionTableTests {
     }
 
     func evaluate(_ config: TempConfig, _ overrides: [(String, String)], client: String = "[203.0.113.9]",
-                  helo: String = "mail.client.example", recipient: String = "someone@other.example") throws -> Explanation {
+                  helo: String = "mail.client.example", recipient: String = "someone@other.example",
+                  release: PostfixRelease = .v3_7) throws -> Explanation {
         let explainer = try config.explainer(overrides)
+        explainer.context.release = release
         var envelope = Envelope()
         (envelope.clientName, envelope.clientAddress) = try Explainer.parseClient(Array(client.utf8))
         envelope.helo = Array(helo.utf8)
@@ -89,6 +92,29 @@ struct ExplainRestrictionTableTests {
             == "rejected by smtpd_helo_restrictions: 501 5.5.2 <192.0.2.300>: Helo command rejected: invalid ip address")
         #expect(try evaluate(config, naked, helo: "helo.example").summary
             == "rejected by smtpd_helo_restrictions: 554 5.7.1 <helo.example>: Helo command rejected: Access denied")
+    }
+
+    @Test("Postfix 3.10: check_relay_domains, reject_maps_rbl and permit_naked_ip_address answer 451 4.3.5 Server configuration error")
+    func removedRestrictionsOnPostfix310() throws {
+        let config = try site()
+        let error = "451 4.3.5 Server configuration error"
+        let relay = try evaluate(config, [("smtpd_relay_restrictions", "check_relay_domains")], release: .v3_10)
+        #expect(relay.summary == "rejected by smtpd_relay_restrictions: \(error)")
+        #expect(texts(relay.nodes).contains("support for restriction \"check_relay_domains\" has been removed in Postfix 3.9; instead, specify \"reject_unauth_destination\""))
+        // Even where 3.7 permits (a local destination).
+        let local = try evaluate(config, [("smtpd_relay_restrictions", "check_relay_domains")], recipient: "someone@example.com", release: .v3_10)
+        #expect(local.summary == "rejected by smtpd_relay_restrictions: \(error)")
+        let rbl = try evaluate(config, [("smtpd_client_restrictions", "reject_maps_rbl")], release: .v3_10)
+        #expect(rbl.summary == "rejected by smtpd_client_restrictions: \(error)")
+        #expect(texts(rbl.nodes).contains("support for restriction \"reject_maps_rbl\" has been removed in Postfix 3.9; instead, specify \"reject_rbl_client domain-name\""))
+        let naked = try evaluate(config, [("smtpd_helo_restrictions", "permit_naked_ip_address, permit")], helo: "192.0.2.1", release: .v3_10)
+        #expect(naked.summary == "rejected by smtpd_helo_restrictions: \(error)")
+        // The same configurations on 3.7 are still evaluated (checkRelayDomainsAsPostfix37, otherDeprecatedRestrictions).
+        #expect(try evaluate(config, [("smtpd_relay_restrictions", "check_relay_domains")], recipient: "someone@example.com").summary
+            == "permitted by smtpd_relay_restrictions: 250 2.1.5 Ok")
+        #expect(SMTPDRestrictions.table(for: .v3_10).filter(\.isRemoved).map(\.name).sorted()
+            == ["check_relay_domains", "permit_naked_ip_address", "reject_maps_rbl"])
+        #expect(SMTPDRestrictions.table(for: .v3_7).allSatisfy { !$0.isRemoved })
     }
 
     @Test func explainHonoursLMDBMapSize() throws {
