@@ -32,13 +32,16 @@ MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# (the package sets /usr/lib/systemd/system, where Debian 12 and Debian 13, whose /lib is merged into /usr, both look)
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= $(PREFIX)/etc
 DOCDIR ?= $(PREFIX)/share/doc/$(PACKAGE)
 
 # The Debian package's Depends: these, and the libraries of the table types, which scripts/make-deb asks
 # the catalog for (completion-spec --deb-depends: each row's library; a backend's library goes in its row).
-DEB_DEPENDS := libc6, libgcc-s1, libstdc++6, adduser
+# The package installs on Debian 12 and 13: where Debian 13 renamed a package, both names are alternatives,
+# newest first (libcrypto.so.3, which postconf -T loads, is libssl3t64 there, libssl3 in Debian 12).
+DEB_DEPENDS := libc6, libgcc-s1, libstdc++6, libssl3t64 | libssl3, adduser
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB_LIBDIR := /usr/lib/$(PACKAGE)
 

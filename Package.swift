@@ -188,7 +188,7 @@ let package = Package(
         .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText"]),
         .testTarget(name: "MapsTests", dependencies: ["Maps", "PostfixText"]),
         .testTarget(name: "BackendTests", dependencies: ["TestSupport", "Maps", "PostfixText", "MapsBerkeleyDB", "MapsLMDB", "MapsPCRE2",
-                                                     "MapsLDAP", "MapsRemoteSQL", "MapsMemcache", "MapBackends"]),
+                                                     "MapsLDAP", "MapsRemoteSQL", "MapsMemcache", "MapBackends", "CLibraryLoader"]),
         .testTarget(name: "PostfixConfigTests", dependencies: ["TestSupport", "PostfixConfig", "PostfixText", "Maps"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText", "PostfixConfig"]),

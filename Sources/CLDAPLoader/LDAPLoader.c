@@ -17,11 +17,15 @@
 #include "CLibraryLoader.h"
 #include "CLDAPLoader.h"
 
-/* The library this was compiled against: OpenLDAP 2.5 is libldap-2.5.so.0; 2.6 and later, libldap.so.2. */
+/*
+ * The sonames tried, in order: OpenLDAP 2.6 and later (Debian 13) is libldap.so.2, OpenLDAP 2.5 (Debian 12)
+ * libldap-2.5.so.0; the functions called here have the same prototypes in both. The one this was compiled
+ * against comes first, so a machine with both loads the one the headers describe.
+ */
 #if LDAP_VENDOR_VERSION_MAJOR == 2 && LDAP_VENDOR_VERSION_MINOR == 5
-#define CLDAP_SONAME "libldap-2.5.so.0"
+#define CLDAP_SONAMES "libldap-2.5.so.0", "libldap.so.2"
 #else
-#define CLDAP_SONAME "libldap.so.2"
+#define CLDAP_SONAMES "libldap.so.2", "libldap-2.5.so.0"
 #endif
 
 /* Every library function MapsLDAP and the CLDAP shim call. */
@@ -36,7 +40,7 @@
 /* The functions, then liblber's LDAP_OPT_ON, a variable. */
 #define CLDAP_SYMBOLS(X) CLDAP_FUNCTIONS(X) X(ber_pvt_opt_on)
 
-CLIB_LIBRARY(cldap, CLDAP_SYMBOLS, CLDAP_SONAME, CLDAP_SONAME);
+CLIB_LIBRARY(cldap, CLDAP_SYMBOLS, "libldap", CLDAP_SONAMES);
 #define CALL(name) CLIB_FUNCTION(cldap, name)
 
 CLIB_LOAD_FUNCTIONS(cldap, cldap)

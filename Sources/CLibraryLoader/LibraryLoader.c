@@ -10,15 +10,26 @@ int clib_open(const char *name, const char *const *sonames, const char *const *s
               char *error, size_t size) {
     void *library = NULL;
     const char *problem;
-    size_t i;
+    size_t i, used = 0;
+    int n;
 
-    for (i = 0; sonames[i] != NULL && library == NULL; i++)
-        library = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
+    if (size > 0)
+        error[0] = 0;
+    for (i = 0; sonames[i] != NULL && library == NULL; i++) {
+        if ((library = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL)) != NULL)
+            break;
+        /* Each soname's reason, so that the message names every one tried ("A: ...; B: ..."). */
         problem = dlerror();
-        if (problem != NULL)
-            snprintf(error, size, "%s", problem);
-        else
+        if (used < size) {
+            if (problem != NULL)
+                n = snprintf(error + used, size - used, "%s%s", used > 0 ? "; " : "", problem);
+            else
+                n = snprintf(error + used, size - used, "%sdlopen %s failed", used > 0 ? "; " : "", sonames[i]);
+            used = n < 0 ? size : used + (size_t) n;
+        }
+    }
+    if (library == NULL) {
+        if (size > 0 && error[0] == 0)
             snprintf(error, size, "dlopen %s failed", name);
         return -1;
     }

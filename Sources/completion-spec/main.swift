@@ -15,9 +15,10 @@ import Glibc
 // FILES being none, in-name, indexed:SUFFIX, rules, client-config, members or service.
 //
 // `completion-spec --deb-depends` prints the Debian packages of the libraries the implemented types link
-// or load (the catalog's `library` column), comma-separated, for scripts/make-deb's Depends.
+// or load (the catalog's `library` column), comma-separated, each with its alternatives for every Debian
+// release (`libldap2 | libldap-2.5-0`), for scripts/make-deb's Depends.
 if CommandLine.arguments.dropFirst().first == "--deb-depends" {
-    print(MapCatalog.libraries.map(\.debianPackage).joined(separator: ", "))
+    print(MapCatalog.libraries.map(\.dependsEntry).joined(separator: ", "))
     exit(0)
 }
 if CommandLine.arguments.dropFirst().first == "--catalog" {

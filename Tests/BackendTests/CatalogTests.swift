@@ -1,6 +1,8 @@
+import CLibraryLoader
 import Foundation
 import MapBackends
 import Maps
+import PostfixText
 import Testing
 
 @Suite struct CatalogRegistryTests {
@@ -26,37 +28,81 @@ import Testing
         }
     }
 
-    /// The Debian package's Depends are derived from these rows: each library names its package, and the
-    /// package is really the one that ships the library (when dpkg can say).
+    /// The Debian package's Depends are derived from these rows: each library names its package in every
+    /// release, and the package that ships the library here is one of them (when dpkg can say).
     @Test func everyLibraryComesFromTheDebianPackageItsRowNames() throws {
         let libraries = MapCatalog.libraries
         #expect(!libraries.isEmpty)
         for library in libraries {
-            #expect(library.soname.hasPrefix("lib") && library.soname.contains(".so"), "\(library.soname)")
-            #expect(!library.debianPackage.isEmpty, "\(library.soname) names no Debian package")
+            #expect(Set(library.shipped.map(\.release)) == Set(PostfixRelease.allCases), "\(library.soname): not every release")
+            for soname in library.sonames {
+                #expect(soname.hasPrefix("lib") && soname.contains(".so"), "\(soname)")
+            }
+            #expect(!library.debianPackages.contains(""), "\(library.soname) names no Debian package")
+            #expect(library.dependsEntry == library.debianPackages.joined(separator: " | "))
+            if library.loading == .linked {
+                // One soname, in the executable's dynamic section, whatever the release.
+                #expect(library.sonames.count == 1, "\(library.sonames): a linked library has one soname")
+            }
             let flags = RTLD_NOW | RTLD_LOCAL
             if library.loading == .linked {
                 // Linked by a backend module this test links: loaded before the test ran.
                 #expect(dlopen(library.soname, flags | RTLD_NOLOAD) != nil,
                         "\(library.soname) is said to be linked, but the process has not loaded it")
             }
-            guard let handle = dlopen(library.soname, flags) else {
+            // The first soname that loads here, as the loaders try them.
+            var handle: UnsafeMutableRawPointer?
+            var loaded = ""
+            for soname in library.sonames where handle == nil {
+                handle = dlopen(soname, flags)
+                loaded = soname
+            }
+            guard let handle else {
                 // A library loaded on first use may be missing where only the unit tests run (scripts/ensure-deps
                 // test installs them all).
                 if library.loading == .linked || ProcessInfo.processInfo.environment["REQUIRE_ORACLE"] == "1" {
-                    Issue.record("dlopen \(library.soname): \(String(cString: dlerror()))")
+                    Issue.record("dlopen \(library.sonames): \(String(cString: dlerror()))")
                 }
                 continue
             }
             dlclose(handle)
             guard FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg-query") else { continue }
-            guard let path = libraryPath(library.soname) else {
-                Issue.record("ldconfig -p does not list \(library.soname)")
+            guard let path = libraryPath(loaded) else {
+                Issue.record("ldconfig -p does not list \(loaded)")
                 continue
             }
             let owner = debianOwner(of: path)
-            #expect(owner == library.debianPackage, "\(path) is in \(owner ?? "no package"), the catalog says \(library.debianPackage)")
+            let named = library.shipped.filter { $0.soname == loaded }.map(\.debianPackage)
+            #expect(owner.map(named.contains) == true, "\(path) is in \(owner ?? "no package"), the catalog says \(named)")
         }
+    }
+
+    /// A library renamed between releases is tried under each soname; when none loads, the reason names
+    /// every one (so a missing libldap says both `libldap-2.5.so.0` and `libldap.so.2`).
+    @Test func aLibraryMissingUnderEverySonameNamesEach() {
+        let names = ["libpostfix-maps-missing-a.so.1", "libpostfix-maps-missing-b.so.2"]
+        let sonames: [UnsafePointer<CChar>?] = names.map { UnsafePointer(strdup($0)) } + [nil]
+        let symbols: [UnsafePointer<CChar>?] = [UnsafePointer(strdup("missing_function")), nil]
+        defer {
+            for p in sonames + symbols { free(UnsafeMutablePointer(mutating: p)) }
+        }
+        var table: [UnsafeMutableRawPointer?] = [nil]
+        var error = [CChar](repeating: 0, count: 512)
+        let status = clib_open("missing", sonames, symbols, &table, &error, error.count)
+        #expect(status == -1)
+        let text = String(cString: error)
+        #expect(text.hasPrefix(names[0] + ": "), "\(text)")
+        #expect(text.contains("; " + names[1] + ": "), "\(text)")
+    }
+
+    /// Debian 13 renamed libldap (OpenLDAP 2.6) and, for 64-bit time_t, Berkeley DB's package: the Depends
+    /// give both releases' names, newest first.
+    @Test func dependsNameBothReleases() {
+        #expect(MapCatalog.SharedLibrary.ldap.dependsEntry == "libldap2 | libldap-2.5-0")
+        #expect(MapCatalog.SharedLibrary.ldap.sonames == ["libldap.so.2", "libldap-2.5.so.0"])
+        #expect(MapCatalog.SharedLibrary.berkeleyDB.dependsEntry == "libdb5.3t64 | libdb5.3")
+        #expect(MapCatalog.SharedLibrary.lmdb.dependsEntry == "liblmdb0")
+        #expect(MapCatalog.SharedLibrary.ldap.shipped(in: .v3_7)?.debianPackage == "libldap-2.5-0")
     }
 
     /// The code names the catalog's sonames: a system-library target links exactly the libraries of the
@@ -88,8 +134,10 @@ import Testing
             #expect(linked.contains { library.soname.hasPrefix("lib\($0).so") }, "\(library.soname): no target links it")
         }
         for library in MapCatalog.libraries where library.loading == .onFirstUse {
-            let named = loadedText.contains("\"\(library.soname)\"")
-            #expect(named, "\(library.soname): no loader in Sources/ names it")
+            for soname in library.sonames {
+                let named = loadedText.contains("\"\(soname)\"")
+                #expect(named, "\(soname): no loader in Sources/ names it")
+            }
         }
     }
 

@@ -31,8 +31,9 @@ struct clib_library {
 
 /*
  * dlopen (RTLD_NOW | RTLD_LOCAL) the first of sonames that loads and resolve every symbol into table:
- * 0, or -1 with the reason in error (dlerror's text after the last soname, or "NAME: undefined symbol:
- * SYMBOL" for the first symbol missing). Nothing is remembered: see clib_load. errno is left as the
+ * 0, or -1 with the reason in error (dlerror's text for each soname tried, joined by "; ", so that a
+ * library renamed between releases names both sonames; or "NAME: undefined symbol: SYMBOL" for the first
+ * symbol missing). Nothing is remembered: see clib_load. errno is left as the
  * dynamic loader leaves it.
  */
 int clib_open(const char *name, const char *const *sonames, const char *const *symbols, void **table,

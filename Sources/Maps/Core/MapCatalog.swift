@@ -95,16 +95,18 @@ public enum MapCatalog {
         entries.filter(include).map(\.name)
     }
 
-    /// The shared libraries of the implemented types, each once, sorted by Debian package: what the
+    /// The shared libraries of the implemented types, each once, sorted by (Debian 12's) package: what the
     /// toolkit's executables link or load beyond the C and C++ runtime.
     public static var libraries: [SharedLibrary] {
         var seen: Set<String> = []
         return entries.filter(\.isImplemented).compactMap(\.library)
             .filter { seen.insert($0.soname).inserted }
-            .sorted { $0.debianPackage < $1.debianPackage }
+            .sorted { $0.debianPackages.last ?? "" < $1.debianPackages.last ?? "" }
     }
 
-    /// A C library a type's code needs, as Debian 12 ships it.
+    /// A C library a type's code needs, as each Debian release ships it: the package installs on Debian 12
+    /// and Debian 13, so its Depends name every release's package as alternatives (`libldap2 |
+    /// libldap-2.5-0`), and a library loaded on first use is tried under every release's soname.
     public struct SharedLibrary: Sendable, Equatable {
         /// How the code gets the library.
         public enum Loading: Sendable, Equatable {
@@ -114,27 +116,76 @@ public enum MapCatalog {
             case onFirstUse
         }
 
-        /// The name the executable's dynamic section or the `dlopen` call names (`liblmdb.so.0`).
-        public let soname: String
-        /// The Debian package that ships it (`liblmdb0`), which the toolkit's package depends on.
-        public let debianPackage: String
+        /// The library in one Debian release, named by the Postfix release that Debian release ships
+        /// (`.v3_7`: Debian 12, `.v3_10`: Debian 13).
+        public struct Shipped: Sendable, Equatable {
+            public let release: PostfixRelease
+            /// The name the executable's dynamic section or the `dlopen` call names (`liblmdb.so.0`).
+            public let soname: String
+            /// The Debian package that ships it there (`liblmdb0`).
+            public let debianPackage: String
+
+            public init(_ release: PostfixRelease, soname: String, debianPackage: String) {
+                self.release = release
+                self.soname = soname
+                self.debianPackage = debianPackage
+            }
+        }
+
+        /// Per Debian release, newest first; every release of `PostfixRelease.allCases` has one.
+        public let shipped: [Shipped]
         /// Linked or loaded on first use.
         public let loading: Loading
 
-        public init(soname: String, debianPackage: String, loading: Loading) {
-            self.soname = soname
-            self.debianPackage = debianPackage
+        /// A library whose soname or package differs between releases: one `Shipped` per release.
+        public init(loading: Loading, _ shipped: [Shipped]) {
+            self.shipped = shipped.sorted { $0.release > $1.release }
             self.loading = loading
         }
 
-        /// Berkeley DB 5.3 (CBerkeleyDB: `link "db-5.3"`).
-        public static let berkeleyDB = SharedLibrary(soname: "libdb-5.3.so", debianPackage: "libdb5.3", loading: .linked)
+        /// A library with the same soname and package in every release.
+        public init(soname: String, debianPackage: String, loading: Loading) {
+            self.init(loading: loading, PostfixRelease.allCases.map {
+                Shipped($0, soname: soname, debianPackage: debianPackage)
+            })
+        }
+
+        /// The newest release's soname: the library's name in messages and lists.
+        public var soname: String { shipped.first?.soname ?? "" }
+
+        /// Every soname, each once, newest release first: what a loader tries (a linked library has one).
+        public var sonames: [String] { unique(shipped.map(\.soname)) }
+
+        /// Every Debian package, each once, newest release first.
+        public var debianPackages: [String] { unique(shipped.map(\.debianPackage)) }
+
+        /// The package's Depends entry: the packages as alternatives (`libdb5.3t64 | libdb5.3`).
+        public var dependsEntry: String { debianPackages.joined(separator: " | ") }
+
+        /// The soname and package in `release`.
+        public func shipped(in release: PostfixRelease) -> Shipped? {
+            shipped.first { $0.release == release }
+        }
+
+        private func unique(_ names: [String]) -> [String] {
+            var seen: Set<String> = []
+            return names.filter { seen.insert($0).inserted }
+        }
+
+        /// Berkeley DB 5.3 (CBerkeleyDB: `link "db-5.3"`); Debian 13's package is the 64-bit time_t rename.
+        public static let berkeleyDB = SharedLibrary(loading: .linked, [
+            Shipped(.v3_10, soname: "libdb-5.3.so", debianPackage: "libdb5.3t64"),
+            Shipped(.v3_7, soname: "libdb-5.3.so", debianPackage: "libdb5.3"),
+        ])
         /// LMDB (CLMDB: `link "lmdb"`).
         public static let lmdb = SharedLibrary(soname: "liblmdb.so.0", debianPackage: "liblmdb0", loading: .linked)
         /// PCRE2, 8-bit (CPCRE2: `link "pcre2-8"`).
         public static let pcre2 = SharedLibrary(soname: "libpcre2-8.so.0", debianPackage: "libpcre2-8-0", loading: .linked)
-        /// OpenLDAP 2.5's libldap (CLDAPLoader: `CLDAP_SONAME`).
-        public static let ldap = SharedLibrary(soname: "libldap-2.5.so.0", debianPackage: "libldap-2.5-0", loading: .onFirstUse)
+        /// OpenLDAP's libldap (CLDAPLoader: `CLDAP_SONAMES`): 2.6 in Debian 13, 2.5 in Debian 12.
+        public static let ldap = SharedLibrary(loading: .onFirstUse, [
+            Shipped(.v3_10, soname: "libldap.so.2", debianPackage: "libldap2"),
+            Shipped(.v3_7, soname: "libldap-2.5.so.0", debianPackage: "libldap-2.5-0"),
+        ])
         /// SQLite 3 (CSQLiteLoader: `CSQLITE_SONAME`).
         public static let sqlite = SharedLibrary(soname: "libsqlite3.so.0", debianPackage: "libsqlite3-0", loading: .onFirstUse)
         /// PostgreSQL's libpq (CSQLLoader: `CSQL_PQ_SONAME`).
