@@ -79,6 +79,8 @@ extension Explainer {
         let bodyParameter = stage.parameter(.body, mime: false)
         // Each parameter's table, resolved once (nil: the parameter is empty).
         var tables: [String: MapList?] = [:]
+        // body_checks' table, resolved at the first body line (the per-line path does no hashing).
+        var bodyList: MapList??
         func flushQuiet() {
             guard quietBody > 0 else { return }
             nodes.append(ExplainNode(.note, "\(quietBody) body line(s): no rule in \(bodyParameter) matched"))
@@ -95,12 +97,19 @@ extension Explainer {
                 bodyOffset += key.count + 1
                 if origin == .body, bodyLimit > 0, offset >= bodyLimit { beyondLimit += 1; return }
             }
-            let parameter = Self.checksParameter(for: key, origin: origin, stage: stage)
-            if tables[parameter] == nil {
-                let value = context.value(parameter)
-                tables[parameter] = .some(value.trimmingBlanks().isEmpty ? nil : context.mapList(title: parameter, value: value))
+            let parameter = origin == .body ? bodyParameter : Self.checksParameter(for: key, origin: origin, stage: stage)
+            let list: MapList?
+            if origin == .body, let bodyList {
+                list = bodyList
+            } else {
+                if tables[parameter] == nil {
+                    let value = context.value(parameter)
+                    tables[parameter] = .some(value.trimmingBlanks().isEmpty ? nil : context.mapList(title: parameter, value: value))
+                }
+                list = tables[parameter] ?? nil
+                if origin == .body { bodyList = .some(list) }
             }
-            let (checked, action) = check(key, parameter: parameter, list: tables[parameter] ?? nil, keepUnmatched: origin != .body, stage: stage)
+            let (checked, action) = check(key, parameter: parameter, list: list, keepUnmatched: origin != .body, stage: stage)
             guard let node = checked else {
                 quietBody += 1
                 return
@@ -168,8 +177,17 @@ extension Explainer {
             node.children.append(ExplainNode(.note, note))
             return (node, nil)
         }
-        let (outcome, trace) = list.find(line)
-        if case .notFound = outcome, !keepUnmatched { return (nil, nil) }
+        // A body line that no rule matches is only counted: it is asked without a trace first (no
+        // trace steps built and dropped per line), and traced only when a rule matches. A failure
+        // keeps the untraced answer, so the table's warning is not given twice.
+        var (outcome, trace) = keepUnmatched ? list.find(line) : list.find(line, traced: false)
+        if !keepUnmatched {
+            switch outcome {
+            case .notFound: return (nil, nil)
+            case .found: (outcome, trace) = list.find(line)
+            case .failed: break
+            }
+        }
         var node = ExplainNode(.line, ExplainRenderer.show(line))
         var key = ExplainNode(.key, parameter, key: line)
         key.children = trace.map(ExplainNode.step)
