@@ -593,6 +593,10 @@ extension Explainer {
         return (cls.name != AddressClass.defaultClass, nil)
     }
 
+    /// The parameters trivial-rewrite reads to classify a domain.
+    static let addressClassParameters = ["mydestination", "inet_interfaces", "proxy_interfaces", "virtual_alias_domains",
+                                         "virtual_mailbox_domains", "relay_domains", "parent_domain_matches_subdomains"]
+
     struct AddressClass {
         var name: String
         var error: String?
@@ -601,6 +605,11 @@ extension Explainer {
 
     /// trivial-rewrite's address class of a domain.
     func addressClass(_ domain: [UInt8], into nodes: inout [ExplainNode]) -> AddressClass {
+        // trivial-rewrite decides the class from main.cf: a service's -o does not reach it.
+        let rewrite = context.trivialRewrite
+        for parameter in Self.addressClassParameters where context.serviceSettings[parameter] != nil {
+            nodes.append(ExplainNode(.note, "\(parameter)\(context.origin(of: parameter)) does not decide the address class: trivial-rewrite does, with main.cf's \(parameter) = \(rewrite.value(parameter))"))
+        }
         let local = resolveLocal(domain)
         if local < 0 { return AddressClass(name: "", error: "mydestination lookup failed") }
         if local > 0 {
@@ -608,31 +617,31 @@ extension Explainer {
             if d.last == 0x2E { d.removeLast() }
             // resolve.c: a local domain wins over the virtual domain lists, and with
             // helpful_warnings trivial-rewrite says so.
-            if context.config.bool("helpful_warnings", default: true) {
-                for parameter in ["virtual_alias_domains", "virtual_mailbox_domains"] where context.matchList(parameter, kind: .hostname).explain(domain).matched {
+            if rewrite.config.bool("helpful_warnings", default: true) {
+                for parameter in ["virtual_alias_domains", "virtual_mailbox_domains"] where rewrite.matchList(parameter, kind: .hostname).explain(domain).matched {
                     nodes.append(ExplainNode(.warning, "do not list domain \(ByteText.string(domain)) in BOTH mydestination and \(parameter) (trivial-rewrite logs this; mydestination wins: the domain is local, \(parameter) is not used for it)"))
                 }
             }
-            let r = context.matchList("mydestination", kind: .string).explain(d)
-            if r.matched { return AddressClass(name: "local domain (mydestination\(context.origin(of: "mydestination")) pattern \(r.pattern ?? ""))") }
+            let r = rewrite.matchList("mydestination", kind: .string).explain(d)
+            if r.matched { return AddressClass(name: "local domain (mydestination\(rewrite.origin(of: "mydestination")) pattern \(r.pattern ?? ""))") }
             return AddressClass(name: "local domain (an address literal of inet_interfaces or proxy_interfaces)")
         }
         for (parameter, name) in [("virtual_alias_domains", "virtual alias domain"), ("virtual_mailbox_domains", "virtual mailbox domain"), ("relay_domains", "relay domain")] {
-            let r = context.matchList(parameter, kind: .hostname).explain(domain)
+            let r = rewrite.matchList(parameter, kind: .hostname).explain(domain)
             nodes += r.nodes
             if let e = r.error { return AddressClass(name: "", error: "\(parameter): \(e)") }
             if r.matched {
-                if context.config.bool("helpful_warnings", default: true) {
+                if rewrite.config.bool("helpful_warnings", default: true) {
                     let others = parameter == "virtual_alias_domains" ? ["virtual_mailbox_domains", "relay_domains"] : parameter == "virtual_mailbox_domains" ? ["relay_domains"] : []
-                    for other in others where context.matchList(other, kind: .hostname).explain(domain).matched {
+                    for other in others where rewrite.matchList(other, kind: .hostname).explain(domain).matched {
                         nodes.append(ExplainNode(.warning, "do not list domain \(ByteText.string(domain)) in BOTH \(parameter) and \(other) (trivial-rewrite logs this; \(parameter) wins)"))
                     }
                 }
-                let parent = context.parentMatchesSubdomains(parameter) ? "; \(parameter) is in parent_domain_matches_subdomains, so example.com also matches its subdomains" : ""
+                let parent = rewrite.parentMatchesSubdomains(parameter) ? "; \(parameter) is in parent_domain_matches_subdomains, so example.com also matches its subdomains" : ""
                 return AddressClass(name: "\(name) (\(parameter)\(context.origin(of: parameter)) pattern \(r.pattern ?? "")\(parent))")
             }
         }
-        if !context.value("relay_domains").trimmingBlanks().isEmpty, !context.parentMatchesSubdomains("relay_domains") {
+        if !rewrite.value("relay_domains").trimmingBlanks().isEmpty, !rewrite.parentMatchesSubdomains("relay_domains") {
             nodes.append(ExplainNode(.note, "relay_domains is not in parent_domain_matches_subdomains: its domains do not match their subdomains (only .domain patterns do)"))
         }
         return AddressClass(name: AddressClass.defaultClass)
@@ -688,8 +697,12 @@ extension Explainer {
         }
         let code = context.int(maps == "local_recipient_maps" ? "unknown_local_recipient_reject_code" : maps == "relay_recipient_maps" ? "unknown_relay_recipient_reject_code" : maps == "virtual_alias_maps" ? "unknown_virtual_alias_reject_code" : "unknown_virtual_mailbox_reject_code", 550)
         // show_user_unknown_table_name = no leaves the table's name out of the reply.
-        let shown = context.config.bool("show_user_unknown_table_name", default: true) ? " in \(table)" : ""
-        let reply = "\(code) 5.1.1 <\(ByteText.string(recipient))>: Recipient address rejected: User unknown\(shown)"
+        // (for a virtual alias domain the text is trivial-rewrite's error next-hop, from main.cf).
+        let textContext = maps == "virtual_alias_maps" ? context.trivialRewrite : context
+        let shown = textContext.config.bool("show_user_unknown_table_name", default: true) ? " in \(table)" : ""
+        // smtpd_dsn_fix(): the DSN's class follows the reply code (450 gives 4.1.1).
+        let dsn = code >= 400 && code < 500 ? "4.1.1" : "5.1.1"
+        let reply = "\(code) \(dsn) <\(ByteText.string(recipient))>: Recipient address rejected: User unknown\(shown)"
         nodes.append(ExplainNode(.decision, "reply: \(reply)"))
         return .reject(reply)
     }
