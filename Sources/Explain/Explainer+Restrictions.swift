@@ -608,7 +608,7 @@ extension Explainer {
         // trivial-rewrite decides the class from main.cf: a service's -o does not reach it.
         let rewrite = context.trivialRewrite
         for parameter in Self.addressClassParameters where context.serviceSettings[parameter] != nil {
-            nodes.append(ExplainNode(.note, "\(parameter)\(context.origin(of: parameter)) does not decide the address class: trivial-rewrite does, with main.cf's \(parameter) = \(rewrite.value(parameter))"))
+            nodes.append(ExplainNode(.note, "\(parameter)\(context.origin(of: parameter)) does not decide the address class: trivial-rewrite does, with main.cf's \(parameter)" + (rewrite.value(parameter).trimmingBlanks().isEmpty ? " (empty)" : " = \(rewrite.value(parameter))")))
         }
         let local = resolveLocal(domain)
         if local < 0 { return AddressClass(name: "", error: "mydestination lookup failed") }
