@@ -102,11 +102,14 @@ extension ExplainNode {
     /// (DICT_FLAG_TRY1NULL, DICT_FLAG_TRY0NULL) say which forms a lookup tries: both at first, the
     /// with-NUL form first; after a hit only the form that matched. Both forms are shown: the one
     /// tried, and the other with the reason it was not.
+    /// The table types whose keys are stored with or without a NUL (the catalog's indexed types).
+    static let indexedTypes: Set<String> = Set(MapCatalog.entries.filter(\.isIndexed).map(\.name))
+
     mutating func otherNulForm(_ step: TraceStep) {
+        guard step.detail.keys.count == 1, let first = step.detail.keys.first else { return }
         if case .skipped = step.outcome { return }
         if case .failed = step.outcome { return }
-        let type = String(step.table.prefix(while: { $0 != ":" }))
-        guard MapCatalog.entry(named: type)?.isIndexed == true, let first = step.detail.keys.first, step.detail.keys.count == 1 else { return }
+        guard Self.indexedTypes.contains(String(step.table.prefix(while: { $0 != ":" }))) else { return }
         let withNul = first.last == 0
         let other = withNul ? Array(first.dropLast()) : first + [0]
         untried = [other]
