@@ -7,10 +7,10 @@ import PostfixText
 /// nested_header_checks, and body lines through body_checks, each with the rule and action.
 extension Explainer {
     /// Whose header and body checks: cleanup(8)'s on input, or the smtp(8) or lmtp(8) client's on output.
-    /// The data below is what differs between them (Postfix's cleanup_message.c against smtp_proto.c and
+    /// What differs between them (Postfix's cleanup_message.c against smtp_proto.c and
     /// header_body_checks.c): the parameters, whether the MIME and nested checks default to the
-    /// primary ones, whether body_checks_size_limit applies, which actions exist, and whether an action
-    /// ends the checks.
+    /// primary ones and whether body_checks_size_limit applies are here; the actions are in
+    /// `headerAction` (cleanup, where REJECT, DISCARD and REDIRECT end the checks) and `clientAction`.
     public enum CheckStage: String, CaseIterable, Sendable {
         case cleanup, smtp, lmtp
 
@@ -200,11 +200,11 @@ extension Explainer {
         case .notFound: return (node, nil)
         case .failed(_, let e, _):
             node.children.append(ExplainNode(.error, "\(parameter): \(e.message): " + (stage == .cleanup ? "cleanup defers the message"
-                : "\(stage.program) logs \"smtp \(origin(of: parameter) ? "header" : "body") checks lookup error\" and defers the delivery")))
+                : "\(stage.program) logs \"smtp \(isHeaderParameter(parameter) ? "header" : "body") checks lookup error\" and defers the delivery")))
             return (node, LineAction(shown: "temporary error in \(parameter)", word: "", stops: false))
         case .found(let v):
             let rule = trace.last?.detail.rule
-            let action = stage == .cleanup ? headerAction(v) : clientAction(v, parameter: parameter, header: origin(of: parameter), stage: stage)
+            let action = stage == .cleanup ? headerAction(v) : clientAction(v, parameter: parameter, header: isHeaderParameter(parameter), stage: stage)
             var d = ExplainNode(.decision, action, rule: rule)
             d.table = trace.last?.table
             node.children.append(d)
@@ -240,7 +240,7 @@ extension Explainer {
     }
 
     /// Whether a checks parameter is for headers (not body lines).
-    private func origin(of parameter: String) -> Bool { !parameter.hasSuffix("body_checks") }
+    private func isHeaderParameter(_ parameter: String) -> Bool { !parameter.hasSuffix("body_checks") }
 
     /// The smtp and lmtp clients' actions (`hbc_action()` with smtp's logger and prepend call-backs):
     /// what each does to the line on its way out, and what the client logs.
