@@ -266,7 +266,7 @@ _postexplain_headers() {
     repeating_flags=()
     non_repeating_flags=(--json --version --help)
     repeating_options=(-o --set --header)
-    non_repeating_options=(-c --config-directory --service --color)
+    non_repeating_options=(-c --config-directory --service --color --stage)
     __postexplain_offer_flags_options 0
 
     # Offer option value completions
@@ -283,6 +283,10 @@ _postexplain_headers() {
         ;;
     '--color')
         __postexplain_add_completions -W 'auto'$'\n''always'$'\n''never'
+        return
+        ;;
+    '--stage')
+        __postexplain_add_completions -W 'cleanup'$'\n''smtp'$'\n''lmtp'
         return
         ;;
     '--header')

@@ -27,7 +27,7 @@ function __postexplain_parse_tokens -S
         case 'restrictions'
             __postexplain_parse_subcommand 0 'c/config-directory=' 'service=' 'o/set=+' 'json' 'color=' 'client=' 'helo=' 'sender=' 'recipient=' 'sasl-user=' 'version' 'help'
         case 'headers'
-            __postexplain_parse_subcommand 0 'c/config-directory=' 'service=' 'o/set=+' 'json' 'color=' 'header=+' 'version' 'help'
+            __postexplain_parse_subcommand 0 'c/config-directory=' 'service=' 'o/set=+' 'json' 'color=' 'stage=' 'header=+' 'version' 'help'
         case 'help'
             __postexplain_parse_subcommand -r 1 'version'
         end
@@ -115,6 +115,7 @@ complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_o
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers"' -s 'o' -l 'set' -d 'Override a main.cf parameter (name=value); may be repeated.' -rfka ''
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" json' -l 'json' -d 'Print one JSON document instead of the indented trace.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" color' -l 'color' -d 'Colour the trace: auto (on a terminal), always or never.' -rfka 'auto always never'
+complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" stage' -l 'stage' -d 'Whose checks: cleanup (on input: header_checks, mime_header_checks, nested_header_checks, body_checks), smtp or lmtp (on output: smtp_header_checks, smtp_mime_header_checks, smtp_nested_header_checks, smtp_body_checks, or lmtp_*).' -rfka 'cleanup smtp lmtp'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers"' -l 'header' -d 'A header line (Name: value) to check instead of a message on stdin; may be repeated.' -rfka ''
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" version' -l 'version' -d 'Show the version.'
 complete -c 'postexplain' -n '__postexplain_should_offer_completions_for_flags_or_options "postexplain headers" help' -l 'help' -d 'Show help information.'

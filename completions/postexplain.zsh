@@ -115,12 +115,14 @@ _postexplain_restrictions() {
 _postexplain_headers() {
     local -i ret=1
     local -ar ___color=('auto' 'always' 'never')
+    local -ar ___stage=('cleanup' 'smtp' 'lmtp')
     local -ar arg_specs=(
         '(-c --config-directory)'{-c,--config-directory}'[Read main.cf and master.cf from this directory (default\: $MAIL_CONFIG, else /etc/postfix).]:config-directory:_files -/'
         '--service[Apply the -o settings of this master.cf service (name/type, e.g. submission/inet).]:service:'
         '*'{-o,--set}'[Override a main.cf parameter (name=value); may be repeated.]:set:'
         '--json[Print one JSON document instead of the indented trace.]'
         '--color[Colour the trace\: auto (on a terminal), always or never.]:color:{__postexplain_complete "${___color[@]}"}'
+        '--stage[Whose checks\: cleanup (on input\: header_checks, mime_header_checks, nested_header_checks, body_checks), smtp or lmtp (on output\: smtp_header_checks, smtp_mime_header_checks, smtp_nested_header_checks, smtp_body_checks, or lmtp_*).]:stage:{__postexplain_complete "${___stage[@]}"}'
         '*--header[A header line (Name\: value) to check instead of a message on stdin; may be repeated.]:header:'
         '--version[Show the version.]'
         '--help[Show help information.]'

@@ -50,6 +50,7 @@ public final class ExplainContext {
         // Postfix's programs set config_directory to the directory they read (-c, MAIL_CONFIG).
         if config.explicit["config_directory"] == nil { config.set("config_directory", dir) }
         var fromService: [String: String] = [:]
+        let mainOnly = config
         if let service {
             for (name, value) in try serviceOverrides(directory: dir, service: service) {
                 config.set(name, value)
@@ -59,6 +60,9 @@ public final class ExplainContext {
         let context = try ExplainContext(config: config, registry: registry, overrides: overrides)
         for (name, service) in fromService where !overrides.contains(where: { $0.0 == name }) {
             context.serviceSettings[name] = service
+        }
+        if !context.serviceSettings.isEmpty {
+            context.rewriting = try ExplainContext(config: mainOnly, registry: registry, overrides: overrides)
         }
         for warning in config.warnings { context.sink.add(warning) }
         return context
@@ -85,6 +89,13 @@ public final class ExplainContext {
         }
         throw ExplainError(.input, "\(path): no service \(service)")
     }
+
+    /// trivial-rewrite's view when `--service` applied `-o` settings: main.cf and the command line's
+    /// overrides only. A service's `-o` reaches that service alone; the address class (local, virtual
+    /// alias, virtual mailbox, relay) is decided by trivial-rewrite, which reads main.cf.
+    private var rewriting: ExplainContext?
+    /// The context trivial-rewrite's decisions are read from (this one when no service applied).
+    public var trivialRewrite: ExplainContext { rewriting ?? self }
 
     /// The parameters a master.cf service's `-o` set (`--service`), with the service.
     public internal(set) var serviceSettings: [String: String] = [:]
@@ -178,11 +189,12 @@ public final class ExplainContext {
     }
 
     /// Warnings collected since the last call.
-    public func drainWarnings() -> [String] { sink.drain() }
+    public func drainWarnings() -> [String] { sink.drain() + (rewriting?.drainWarnings() ?? []) }
 
     /// Close every table.
     public func close() {
         for list in lists.values { list.close() }
         lists.removeAll()
+        rewriting?.close()
     }
 }

@@ -41,6 +41,10 @@ public struct ExplainNode: Sendable {
     public var table: String?
     /// The exact keys the table tried, after folding and the trailing-NUL rules.
     public var tried: [[UInt8]] = []
+    /// For an indexed table (hash, btree, lmdb, cdb) that tried one form of the key: the other form
+    /// (with or without the trailing NUL), and why it was not tried.
+    public var untried: [[UInt8]] = []
+    public var untriedWhy: String?
     /// `found`, `not found`, `skipped`, `error`.
     public var outcome: String?
     /// The value found.
@@ -67,6 +71,7 @@ public struct ExplainNode: Sendable {
         var node = ExplainNode(.table, step.table, key: step.key, table: step.table)
         node.tried = step.detail.keys
         node.rule = step.detail.rule
+        node.otherNulForm(step)
         switch step.outcome {
         case .found(let value):
             node.outcome = "found"
@@ -89,6 +94,32 @@ public struct ExplainNode: Sendable {
         for note in step.detail.notes { node.children.append(ExplainNode(.note, note)) }
         for member in step.detail.members { node.children.append(ExplainNode.step(member)) }
         return node
+    }
+}
+
+extension ExplainNode {
+    /// An indexed table's key is stored with or without a trailing NUL, and Postfix's dict flags
+    /// (DICT_FLAG_TRY1NULL, DICT_FLAG_TRY0NULL) say which forms a lookup tries: both at first, the
+    /// with-NUL form first; after a hit only the form that matched. Both forms are shown: the one
+    /// tried, and the other with the reason it was not.
+    /// The table types whose keys are stored with or without a NUL (the catalog's indexed types).
+    static let indexedTypes: Set<String> = Set(MapCatalog.entries.filter(\.isIndexed).map(\.name))
+
+    mutating func otherNulForm(_ step: TraceStep) {
+        guard step.detail.keys.count == 1, let first = step.detail.keys.first else { return }
+        if case .skipped = step.outcome { return }
+        if case .failed = step.outcome { return }
+        guard Self.indexedTypes.contains(String(step.table.prefix(while: { $0 != ":" }))) else { return }
+        let withNul = first.last == 0
+        let other = withNul ? Array(first.dropLast()) : first + [0]
+        untried = [other]
+        if withNul, case .found = step.outcome {
+            untriedWhy = "the form with NUL answered first"
+        } else if withNul {
+            untriedWhy = "an earlier hit in this table had the NUL, so Postfix tries only that form (DICT_FLAG_TRY1NULL)"
+        } else {
+            untriedWhy = "an earlier hit in this table had no NUL (or the table was built without one), so Postfix tries only that form (DICT_FLAG_TRY0NULL)"
+        }
     }
 }
 

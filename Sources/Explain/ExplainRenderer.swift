@@ -50,6 +50,9 @@ public enum ExplainRenderer {
                 text = node.text
                 let tried = node.tried.map { show($0) }.joined(separator: ", ")
                 if !node.tried.isEmpty, node.outcome != "skipped" { text += "  tried " + tried }
+                if !node.untried.isEmpty {
+                    text += "; not tried " + node.untried.map { show($0) }.joined(separator: ", ") + (node.untriedWhy.map { " (\($0))" } ?? "")
+                }
                 switch node.outcome {
                 case "found":
                     text += paint("32", " -> found " + show(node.value ?? []))
@@ -98,6 +101,10 @@ public enum ExplainRenderer {
         if let key = n.key { fields.append("\"key\": " + quote(key)) }
         if let table = n.table { fields.append("\"table\": " + quote(table)) }
         if !n.tried.isEmpty { fields.append("\"keys_tried\": [" + n.tried.map { quote($0) }.joined(separator: ", ") + "]") }
+        if !n.untried.isEmpty {
+            fields.append("\"keys_not_tried\": [" + n.untried.map { quote($0) }.joined(separator: ", ") + "]")
+            if let why = n.untriedWhy { fields.append("\"keys_not_tried_why\": " + jsonString(why)) }
+        }
         if let outcome = n.outcome { fields.append("\"outcome\": " + quote(outcome)) }
         if let value = n.value { fields.append("\"value\": " + quote(value)) }
         if let rule = n.rule { fields.append("\"rule\": {\"file\": \(quote(rule.file)), \"line\": \(rule.line)}") }

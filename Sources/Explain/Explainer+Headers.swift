@@ -6,6 +6,35 @@ import PostfixText
 /// headers of multipart parts through mime_header_checks, headers of attached messages through
 /// nested_header_checks, and body lines through body_checks, each with the rule and action.
 extension Explainer {
+    /// Whose header and body checks: cleanup(8)'s on input, or the smtp(8) or lmtp(8) client's on output.
+    /// What differs between them (Postfix's cleanup_message.c against smtp_proto.c and
+    /// header_body_checks.c): the parameters, whether the MIME and nested checks default to the
+    /// primary ones and whether body_checks_size_limit applies are here; the actions are in
+    /// `headerAction` (cleanup, where REJECT, DISCARD and REDIRECT end the checks) and `clientAction`.
+    public enum CheckStage: String, CaseIterable, Sendable {
+        case cleanup, smtp, lmtp
+
+        /// The parameter for primary headers, MIME headers, headers of attached messages, and body lines.
+        func parameter(_ origin: MessageKeys.Origin, mime: Bool) -> String {
+            let prefix = self == .cleanup ? "" : rawValue + "_"
+            if mime { return prefix + "mime_header_checks" }
+            switch origin {
+            case .primaryHeader: return prefix + "header_checks"
+            case .partHeader: return prefix + "mime_header_checks"
+            case .nestedHeader: return prefix + "nested_header_checks"
+            case .body: return prefix + "body_checks"
+            }
+        }
+
+        /// cleanup's mime_header_checks and nested_header_checks default to $header_checks; the smtp and
+        /// lmtp clients' default to empty, so MIME headers go unchecked unless set.
+        var mimeDefaultsToPrimary: Bool { self == .cleanup }
+        /// Only cleanup stops checking body lines past body_checks_size_limit.
+        var bodySizeLimit: Bool { self == .cleanup }
+        /// The program named in the trace.
+        var program: String { self == .cleanup ? "cleanup" : rawValue }
+    }
+
     /// The headers Postfix's `header_opts` marks as MIME headers: cleanup sends them to
     /// mime_header_checks wherever they appear.
     static let mimeHeaders: Set<String> = ["content-description", "content-disposition", "content-id",
@@ -14,29 +43,25 @@ extension Explainer {
     /// The parameter cleanup(8) checks a header with: primary headers go to header_checks, headers of
     /// multipart parts and every MIME header to mime_header_checks, headers of attached messages to
     /// nested_header_checks (`cleanup_header_callback`).
-    static func checksParameter(for header: [UInt8], origin: MessageKeys.Origin) -> String {
-        if let name = headerName(header), mimeHeaders.contains(name) { return "mime_header_checks" }
-        switch origin {
-        case .primaryHeader: return "header_checks"
-        case .partHeader: return "mime_header_checks"
-        case .nestedHeader: return "nested_header_checks"
-        case .body: return "body_checks"
-        }
+    /// The smtp and lmtp clients do the same with their own parameters (`hbc_header_checks`).
+    static func checksParameter(for header: [UInt8], origin: MessageKeys.Origin, stage: CheckStage = .cleanup) -> String {
+        let mime = origin != .body && headerName(header).map(mimeHeaders.contains) == true
+        return stage.parameter(origin, mime: mime)
     }
 
     /// Explain `message` (a whole message, or header lines only when `headersOnly`). A whole message is
     /// split as cleanup's MIME parser splits it (the parser postmap's `-hbm` uses): primary headers,
     /// part headers, headers of attached messages, and body lines.
-    public func headerChecks(_ message: [UInt8], headersOnly: Bool) throws(ExplainError) -> Explanation {
+    public func headerChecks(_ message: [UInt8], headersOnly: Bool, stage: CheckStage = .cleanup) throws(ExplainError) -> Explanation {
         var lines = FileText.lines(message).makeIterator()
-        return try headerChecks(headersOnly: headersOnly) { lines.next()?.text }
+        return try headerChecks(headersOnly: headersOnly, stage: stage) { lines.next()?.text }
     }
 
     /// Explain a message read one line at a time (without its newline) from `nextLine`, in memory
     /// that does not grow with the body: runs of body lines that no rule matches are counted, not kept.
     /// After a REJECT, DISCARD or REDIRECT, cleanup runs no more header or body checks
     /// (`cleanup_act()` clears its filter flags); the lines after it are counted as not checked.
-    public func headerChecks(headersOnly: Bool, nextLine: () -> [UInt8]?) throws(ExplainError) -> Explanation {
+    public func headerChecks(headersOnly: Bool, stage: CheckStage = .cleanup, nextLine: () -> [UInt8]?) throws(ExplainError) -> Explanation {
         var limits = MessageKeys.Limits()
         limits.headerSize = context.int("header_size_limit", 102400)
         limits.nestingDepth = context.int("mime_nesting_limit", 100)
@@ -50,12 +75,15 @@ extension Explainer {
         var unchecked = 0
         var quietBody = 0
         var bodyOffset = 0, beyondLimit = 0
-        let bodyLimit = context.int("body_checks_size_limit", 51200)
+        let bodyLimit = stage.bodySizeLimit ? context.int("body_checks_size_limit", 51200) : 0
+        let bodyParameter = stage.parameter(.body, mime: false)
         // Each parameter's table, resolved once (nil: the parameter is empty).
         var tables: [String: MapList?] = [:]
+        // body_checks' table, resolved at the first body line (the per-line path does no hashing).
+        var bodyList: MapList??
         func flushQuiet() {
             guard quietBody > 0 else { return }
-            nodes.append(ExplainNode(.note, "\(quietBody) body line(s): no rule in body_checks matched"))
+            nodes.append(ExplainNode(.note, "\(quietBody) body line(s): no rule in \(bodyParameter) matched"))
             quietBody = 0
         }
         func handle(_ key: [UInt8], _ origin: MessageKeys.Origin) {
@@ -69,12 +97,19 @@ extension Explainer {
                 bodyOffset += key.count + 1
                 if origin == .body, bodyLimit > 0, offset >= bodyLimit { beyondLimit += 1; return }
             }
-            let parameter = Self.checksParameter(for: key, origin: origin)
-            if tables[parameter] == nil {
-                let value = context.value(parameter)
-                tables[parameter] = .some(value.trimmingBlanks().isEmpty ? nil : context.mapList(title: parameter, value: value))
+            let parameter = origin == .body ? bodyParameter : Self.checksParameter(for: key, origin: origin, stage: stage)
+            let list: MapList?
+            if origin == .body, let bodyList {
+                list = bodyList
+            } else {
+                if tables[parameter] == nil {
+                    let value = context.value(parameter)
+                    tables[parameter] = .some(value.trimmingBlanks().isEmpty ? nil : context.mapList(title: parameter, value: value))
+                }
+                list = tables[parameter] ?? nil
+                if origin == .body { bodyList = .some(list) }
             }
-            let (checked, action) = check(key, parameter: parameter, list: tables[parameter] ?? nil, keepUnmatched: origin != .body)
+            let (checked, action) = check(key, parameter: parameter, list: list, keepUnmatched: origin != .body, stage: stage)
             guard let node = checked else {
                 quietBody += 1
                 return
@@ -106,7 +141,7 @@ extension Explainer {
         }
         var verdict: Explanation.Verdict = decided ? .found : .notFound
         if failed { verdict = .temporaryError }
-        var e = Explanation(subject: "header and body checks: \(headerCount) header(s), \(bodyCount) body line(s)",
+        var e = Explanation(subject: (stage == .cleanup ? "" : "\(stage.rawValue) client's ") + "header and body checks: \(headerCount) header(s), \(bodyCount) body line(s)",
                             verdict: verdict, summary: summary.isEmpty ? "no rule matched" : summary.joined(separator: "; "), nodes: nodes)
         e.warnings += context.drainWarnings()
         return e
@@ -131,19 +166,32 @@ extension Explainer {
 
     /// Check one line against `list` (nil: `parameter` is empty). An unmatched line gets a node only
     /// when `keepUnmatched`: body lines that match nothing are counted by the caller, not kept.
-    func check(_ line: [UInt8], parameter: String, list: MapList?, keepUnmatched: Bool) -> (ExplainNode?, LineAction?) {
+    func check(_ line: [UInt8], parameter: String, list: MapList?, keepUnmatched: Bool, stage: CheckStage = .cleanup) -> (ExplainNode?, LineAction?) {
         guard let list else {
             guard keepUnmatched else { return (nil, nil) }
             var node = ExplainNode(.line, ExplainRenderer.show(line))
-            node.children.append(ExplainNode(.note, "\(parameter) is empty"))
+            var note = "\(parameter) is empty"
+            if !stage.mimeDefaultsToPrimary, parameter.hasSuffix("_mime_header_checks") || parameter.hasSuffix("_nested_header_checks") {
+                note += ": \(stage.program) does not check this header (unlike cleanup's, this parameter does not default to $\(stage.parameter(.primaryHeader, mime: false)))"
+            }
+            node.children.append(ExplainNode(.note, note))
             return (node, nil)
         }
-        let (outcome, trace) = list.find(line)
-        if case .notFound = outcome, !keepUnmatched { return (nil, nil) }
+        // A body line that no rule matches is only counted: it is asked without a trace first (no
+        // trace steps built and dropped per line), and traced only when a rule matches. A failure
+        // keeps the untraced answer, so the table's warning is not given twice.
+        var (outcome, trace) = keepUnmatched ? list.find(line) : list.find(line, traced: false)
+        if !keepUnmatched {
+            switch outcome {
+            case .notFound: return (nil, nil)
+            case .found: (outcome, trace) = list.find(line)
+            case .failed: break
+            }
+        }
         var node = ExplainNode(.line, ExplainRenderer.show(line))
         var key = ExplainNode(.key, parameter, key: line)
         key.children = trace.map(ExplainNode.step)
-        if parameter == "mime_header_checks" || parameter == "nested_header_checks", context.config.explicit[parameter] == nil {
+        if stage.mimeDefaultsToPrimary, parameter == "mime_header_checks" || parameter == "nested_header_checks", context.config.explicit[parameter] == nil {
             key.text += " (not set in main.cf: it defaults to $header_checks)"
         }
         key.text += context.origin(of: parameter)
@@ -151,17 +199,18 @@ extension Explainer {
         switch outcome {
         case .notFound: return (node, nil)
         case .failed(_, let e, _):
-            node.children.append(ExplainNode(.error, "\(parameter): \(e.message): cleanup defers the message"))
+            node.children.append(ExplainNode(.error, "\(parameter): \(e.message): " + (stage == .cleanup ? "cleanup defers the message"
+                : "\(stage.program) logs \"smtp \(isHeaderParameter(parameter) ? "header" : "body") checks lookup error\" and defers the delivery")))
             return (node, LineAction(shown: "temporary error in \(parameter)", word: "", stops: false))
         case .found(let v):
             let rule = trace.last?.detail.rule
-            let action = headerAction(v)
+            let action = stage == .cleanup ? headerAction(v) : clientAction(v, parameter: parameter, header: isHeaderParameter(parameter), stage: stage)
             var d = ExplainNode(.decision, action, rule: rule)
             d.table = trace.last?.table
             node.children.append(d)
             let shown = (rule.map { "\($0.file):\($0.line) " } ?? "") + ByteText.string(v)
             let word = String(ByteText.string(v).prefix(while: { $0 != " " && $0 != "\t" })).uppercased()
-            return (node, LineAction(shown: shown, word: word, stops: ["REJECT", "DISCARD", "REDIRECT"].contains(word)))
+            return (node, LineAction(shown: shown, word: word, stops: stage == .cleanup && ["REJECT", "DISCARD", "REDIRECT"].contains(word)))
         }
     }
 
@@ -187,6 +236,35 @@ extension Explainer {
         default:
             if word.count == 3, let f = word.first, f == "4" || f == "5" { return "\(word): rejected with \"\(text)\"" }
             return "unknown action \(text): cleanup logs a warning and ignores it"
+        }
+    }
+
+    /// Whether a checks parameter is for headers (not body lines).
+    private func isHeaderParameter(_ parameter: String) -> Bool { !parameter.hasSuffix("body_checks") }
+
+    /// The smtp and lmtp clients' actions (`hbc_action()` with smtp's logger and prepend call-backs):
+    /// what each does to the line on its way out, and what the client logs.
+    func clientAction(_ value: [UInt8], parameter: String, header: Bool, stage: CheckStage) -> String {
+        let text = ByteText.string(value)
+        let word = String(text.prefix(while: { $0 != " " && $0 != "\t" })).uppercased()
+        let rest = String(text.dropFirst(word.count).drop(while: { $0 == " " || $0 == "\t" }))
+        let p = stage.program
+        let needsHeader = header && (word == "REPLACE" || word == "PREPEND") && !rest.isEmpty
+            && Self.headerName(Array(rest.utf8)) == nil
+        switch word {
+        case "WARN": return "WARN: \(p) logs \"warning: \(header ? "header" : "body") ...\" and sends the line"
+        case "INFO": return "INFO: \(p) logs \"info: \(header ? "header" : "body") ...\" and sends the line"
+        case "REPLACE" where rest.isEmpty: return "REPLACE without text: \(p) logs \"warning: REPLACE action without text in \(parameter) map\" and sends the line unchanged"
+        case "REPLACE" where needsHeader: return "REPLACE: \(p) logs \"warning: bad REPLACE header text\" (need \"headername: headervalue\") and sends the line unchanged"
+        case "REPLACE": return "REPLACE: the line is sent as \"\(rest)\""
+        case "PREPEND" where rest.isEmpty: return "PREPEND without text: \(p) logs \"warning: PREPEND action without text in \(parameter) map\" and sends the line"
+        case "PREPEND" where needsHeader: return "PREPEND: \(p) logs \"warning: bad PREPEND header text\" (need \"headername: headervalue\") and sends the line"
+        case "PREPEND": return "PREPEND: \"\(rest)\" is sent before the line"
+        case "STRIP": return "STRIP: the line is not sent, and logged"
+        case "IGNORE": return "IGNORE: the line is not sent"
+        case "DUNNO", "OK": return "\(word): the line is sent unchanged"
+        default:
+            return "unsupported action \(word) in \(parameter): \(p) logs \"warning: unsupported command in \(parameter) map: \(text)\" and sends the line unchanged (the \(p) client cannot reject, discard or hold)"
         }
     }
 }

@@ -144,6 +144,7 @@ extension Explainer {
                 if case .permit = status { final = .permit }
                 continue
             }
+            if !delay, case .reject(let reply) = status { nodes.append(afterEarlyReject(reply, stage: stage, namaddr: state.namaddr)) }
             let later = stages.drop(while: { $0.0 != parameter }).dropFirst().map(\.0).filter { !lists($0).isEmpty }
             if !later.isEmpty {
                 nodes.append(ExplainNode(.note, "not evaluated: \(later.joined(separator: ", ")): decided earlier by \(parameter)"))
@@ -176,6 +177,25 @@ extension Explainer {
         }
         e.warnings += context.drainWarnings()
         return e
+    }
+
+    /// With smtpd_delay_reject = no, what smtpd answers after a reject at CONNECT, HELO or MAIL FROM
+    /// (smtpd.c): a client rejected at CONNECT gets the reject instead of the 220 greeting, and every
+    /// later command but QUIT gets "503 5.7.0 Error: access denied for name[addr]" (after a 421 or 521
+    /// reply smtpd disconnects); after a rejected MAIL FROM the RCPT TO gets "503 5.5.1 Error: need MAIL
+    /// command"; a rejected HELO leaves the session as it was.
+    func afterEarlyReject(_ reply: String, stage: String, namaddr: String) -> ExplainNode {
+        switch stage {
+        case "CONNECT":
+            if reply.dropFirst().hasPrefix("21") {
+                return ExplainNode(.decision, "smtpd_delay_reject = no: smtpd sends \"\(reply)\" instead of its 220 greeting and disconnects (a 421 or 521 reply ends the session)")
+            }
+            return ExplainNode(.decision, "smtpd_delay_reject = no: smtpd sends \"\(reply)\" instead of its 220 greeting, then answers every later command but QUIT (EHLO, MAIL FROM, RCPT TO) with \"503 5.7.0 Error: access denied for \(namaddr)\"")
+        case "MAIL FROM":
+            return ExplainNode(.decision, "smtpd_delay_reject = no: MAIL FROM is refused with \"\(reply)\", so a RCPT TO that follows gets \"503 5.5.1 Error: need MAIL command\"")
+        default:
+            return ExplainNode(.note, "smtpd_delay_reject = no: HELO is refused with \"\(reply)\"; the session goes on without a HELO name (MAIL FROM is still accepted unless smtpd_helo_required = yes)")
+        }
     }
 
     /// A restriction list parameter (or class) split as smtpd splits it.
@@ -577,8 +597,13 @@ extension Explainer {
         let cls = addressClass(domain, into: &nodes)
         if let error = cls.error { return (false, error) }
         nodes.append(ExplainNode(.note, "\(ByteText.string(domain)): \(cls.name)"))
+        if cls.name == AddressClass.defaultClass { virtualAliasOutsideItsDomains(rcpt, domain: domain, into: &nodes) }
         return (cls.name != AddressClass.defaultClass, nil)
     }
+
+    /// The parameters trivial-rewrite reads to classify a domain.
+    static let addressClassParameters = ["mydestination", "inet_interfaces", "proxy_interfaces", "virtual_alias_domains",
+                                         "virtual_mailbox_domains", "relay_domains", "parent_domain_matches_subdomains"]
 
     struct AddressClass {
         var name: String
@@ -588,30 +613,62 @@ extension Explainer {
 
     /// trivial-rewrite's address class of a domain.
     func addressClass(_ domain: [UInt8], into nodes: inout [ExplainNode]) -> AddressClass {
+        // trivial-rewrite decides the class from main.cf: a service's -o does not reach it.
+        let rewrite = context.trivialRewrite
+        for parameter in Self.addressClassParameters where context.serviceSettings[parameter] != nil {
+            nodes.append(ExplainNode(.note, "\(parameter)\(context.origin(of: parameter)) does not decide the address class: trivial-rewrite does, with main.cf's \(parameter)" + (rewrite.value(parameter).trimmingBlanks().isEmpty ? " (empty)" : " = \(rewrite.value(parameter))")))
+        }
         let local = resolveLocal(domain)
         if local < 0 { return AddressClass(name: "", error: "mydestination lookup failed") }
         if local > 0 {
             var d = domain
             if d.last == 0x2E { d.removeLast() }
-            let r = context.matchList("mydestination", kind: .string).explain(d)
-            if r.matched { return AddressClass(name: "local domain (mydestination\(context.origin(of: "mydestination")) pattern \(r.pattern ?? ""))") }
+            // resolve.c: a local domain wins over the virtual domain lists, and with
+            // helpful_warnings trivial-rewrite says so.
+            if rewrite.config.bool("helpful_warnings", default: true) {
+                for parameter in ["virtual_alias_domains", "virtual_mailbox_domains"] where rewrite.matchList(parameter, kind: .hostname).explain(domain).matched {
+                    nodes.append(ExplainNode(.warning, "do not list domain \(ByteText.string(domain)) in BOTH mydestination and \(parameter) (trivial-rewrite logs this; mydestination wins: the domain is local, \(parameter) is not used for it)"))
+                }
+            }
+            let r = rewrite.matchList("mydestination", kind: .string).explain(d)
+            if r.matched { return AddressClass(name: "local domain (mydestination\(rewrite.origin(of: "mydestination")) pattern \(r.pattern ?? ""))") }
             return AddressClass(name: "local domain (an address literal of inet_interfaces or proxy_interfaces)")
         }
         for (parameter, name) in [("virtual_alias_domains", "virtual alias domain"), ("virtual_mailbox_domains", "virtual mailbox domain"), ("relay_domains", "relay domain")] {
-            let r = context.matchList(parameter, kind: .hostname).explain(domain)
+            let r = rewrite.matchList(parameter, kind: .hostname).explain(domain)
             nodes += r.nodes
             if let e = r.error { return AddressClass(name: "", error: "\(parameter): \(e)") }
             if r.matched {
-                let parent = context.parentMatchesSubdomains(parameter) ? "; \(parameter) is in parent_domain_matches_subdomains, so example.com also matches its subdomains" : ""
+                if rewrite.config.bool("helpful_warnings", default: true) {
+                    let others = parameter == "virtual_alias_domains" ? ["virtual_mailbox_domains", "relay_domains"] : parameter == "virtual_mailbox_domains" ? ["relay_domains"] : []
+                    for other in others where rewrite.matchList(other, kind: .hostname).explain(domain).matched {
+                        nodes.append(ExplainNode(.warning, "do not list domain \(ByteText.string(domain)) in BOTH \(parameter) and \(other) (trivial-rewrite logs this; \(parameter) wins)"))
+                    }
+                }
+                let parent = rewrite.parentMatchesSubdomains(parameter) ? "; \(parameter) is in parent_domain_matches_subdomains, so example.com also matches its subdomains" : ""
                 return AddressClass(name: "\(name) (\(parameter)\(context.origin(of: parameter)) pattern \(r.pattern ?? "")\(parent))")
             }
         }
-        if !context.value("relay_domains").trimmingBlanks().isEmpty, !context.parentMatchesSubdomains("relay_domains") {
+        if !rewrite.value("relay_domains").trimmingBlanks().isEmpty, !rewrite.parentMatchesSubdomains("relay_domains") {
             nodes.append(ExplainNode(.note, "relay_domains is not in parent_domain_matches_subdomains: its domains do not match their subdomains (only .domain patterns do)"))
         }
         return AddressClass(name: AddressClass.defaultClass)
     }
 
+
+    /// A virtual_alias_maps entry for an address whose domain is not a virtual alias domain: cleanup
+    /// still rewrites it, but smtpd decides by the domain's class (relay access, recipient tables), so
+    /// the entry does not make the domain acceptable.
+    func virtualAliasOutsideItsDomains(_ rcpt: [UInt8], domain: [UInt8], into nodes: inout [ExplainNode]) {
+        guard !context.value("virtual_alias_maps").trimmingBlanks().isEmpty else { return }
+        let list = context.mapList(title: "virtual_alias_maps", value: context.value("virtual_alias_maps"))
+        let (outcome, _) = search(rcpt, role: .virtualAliasMaps, list: list)
+        guard case .found = outcome.result else { return }
+        let setting = context.config.explicit["virtual_alias_domains"] == nil
+            ? "virtual_alias_domains is $virtual_alias_maps by default: a domain is a virtual alias domain only when the table has the domain itself as a key"
+            : "virtual_alias_domains = \(context.value("virtual_alias_domains"))\(context.origin(of: "virtual_alias_domains"))"
+        nodes.append(ExplainNode(.note, "<\(ByteText.string(rcpt))> is in virtual_alias_maps, but \(ByteText.string(domain)) is not a virtual alias domain (\(setting)): smtpd decides by the domain's class, and cleanup rewrites the address only once smtpd accepts it"))
+    }
 
     /// `check_rcpt_maps()`: the recipient must be known in the table of its address class.
     func recipientMaps(_ recipient: [UInt8], into nodes: inout [ExplainNode]) -> Status {
@@ -625,7 +682,11 @@ extension Explainer {
         else if cls.name.hasPrefix("virtual alias") { (maps, table) = ("virtual_alias_maps", "virtual alias table") }
         else if cls.name.hasPrefix("virtual mailbox") { (maps, table) = ("virtual_mailbox_maps", "virtual mailbox table") }
         else if cls.name.hasPrefix("relay") { (maps, table) = ("relay_recipient_maps", "relay recipient table") }
-        else { nodes.append(ExplainNode(.note, "\(cls.name): no recipient table applies")); return .dunno }
+        else {
+            nodes.append(ExplainNode(.note, "\(cls.name): no recipient table applies"))
+            virtualAliasOutsideItsDomains(rcpt, domain: domain, into: &nodes)
+            return .dunno
+        }
         nodes.append(ExplainNode(.note, "\(ByteText.string(domain)): \(cls.name): the recipient must be in canonical_maps, recipient_canonical_maps, virtual_alias_maps or \(maps)"))
         if context.value(maps).trimmingBlanks().isEmpty && maps != "virtual_alias_maps" {
             nodes.append(ExplainNode(.note, "\(maps) is empty: every recipient is accepted")); return .dunno
@@ -643,7 +704,13 @@ extension Explainer {
             }
         }
         let code = context.int(maps == "local_recipient_maps" ? "unknown_local_recipient_reject_code" : maps == "relay_recipient_maps" ? "unknown_relay_recipient_reject_code" : maps == "virtual_alias_maps" ? "unknown_virtual_alias_reject_code" : "unknown_virtual_mailbox_reject_code", 550)
-        let reply = "\(code) 5.1.1 <\(ByteText.string(recipient))>: Recipient address rejected: User unknown in \(table)"
+        // show_user_unknown_table_name = no leaves the table's name out of the reply.
+        // (for a virtual alias domain the text is trivial-rewrite's error next-hop, from main.cf).
+        let textContext = maps == "virtual_alias_maps" ? context.trivialRewrite : context
+        let shown = textContext.config.bool("show_user_unknown_table_name", default: true) ? " in \(table)" : ""
+        // smtpd_dsn_fix(): the DSN's class follows the reply code (450 gives 4.1.1).
+        let dsn = code >= 400 && code < 500 ? "4.1.1" : "5.1.1"
+        let reply = "\(code) \(dsn) <\(ByteText.string(recipient))>: Recipient address rejected: User unknown\(shown)"
         nodes.append(ExplainNode(.decision, "reply: \(reply)"))
         return .reject(reply)
     }

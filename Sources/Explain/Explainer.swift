@@ -70,7 +70,7 @@ public final class Explainer {
         var d = domain
         if d.last == 0x2E { d.removeLast() }
         if d.isEmpty || d.last == 0x2E { return 0 }
-        let list = context.matchList("mydestination", kind: .string)
+        let list = context.trivialRewrite.matchList("mydestination", kind: .string)
         let r = list.explain(d)
         if r.error != nil { return -1 }
         if r.matched { return 1 }
@@ -85,12 +85,13 @@ public final class Explainer {
     /// Whether `address` is one of inet_interfaces (all local interfaces for `all`) or proxy_interfaces.
     func isOwnAddress(_ address: [UInt8]) -> Bool {
         guard let (family, value) = CIDRPattern.address(address) else { return false }
-        let families = (try? HostNetworks.families(Array(context.value("inet_protocols").utf8), warn: { _ in })) ?? []
+        let rewrite = context.trivialRewrite
+        let families = (try? HostNetworks.families(Array(rewrite.value("inet_protocols").utf8), warn: { _ in })) ?? []
         var candidates: [[UInt8]] = []
-        if let own = try? HostNetworks.ownInterfaces(Array(context.value("inet_interfaces").utf8), families: families, warn: { _ in }) {
+        if let own = try? HostNetworks.ownInterfaces(Array(rewrite.value("inet_interfaces").utf8), families: families, warn: { _ in }) {
             candidates += own.map { Array(HostNetworks.format($0.family, $0.address).utf8) }
         }
-        candidates += ConfigText.tokens(Array(context.value("proxy_interfaces").utf8), ConfigText.isCommaOrBlank)
+        candidates += ConfigText.tokens(Array(rewrite.value("proxy_interfaces").utf8), ConfigText.isCommaOrBlank)
         return candidates.contains { c in
             var c = c
             if c.first == 0x5B, c.last == 0x5D { c = Array(c.dropFirst().dropLast()) }

@@ -161,9 +161,21 @@ struct Restrictions: ParsableCommand {
 struct Headers: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a message (stdin) or header lines (--header) through header_checks, mime_header_checks and body_checks.",
+        discussion: """
+        With --stage smtp (or lmtp), the checks are the smtp (lmtp) client's on output: smtp_header_checks, \
+        smtp_mime_header_checks, smtp_nested_header_checks and smtp_body_checks, with the actions the client \
+        implements (WARN, INFO, REPLACE, PREPEND, STRIP, IGNORE, DUNNO, OK). Use --service to apply a \
+        master.cf transport's -o settings (e.g. --service smtp/unix).
+        """,
         helpNames: [.long])
 
     @OptionGroup var common: CommonOptions
+
+    @Option(name: .customLong("stage"), help: ArgumentHelp(
+        "Whose checks: cleanup (on input: header_checks, mime_header_checks, nested_header_checks, body_checks), smtp or lmtp (on output: smtp_header_checks, smtp_mime_header_checks, smtp_nested_header_checks, smtp_body_checks, or lmtp_*).",
+        valueName: "stage"))
+    var stageOption: StageOption = .cleanup
+    var stage: Explainer.CheckStage { stageOption.stage }
 
     @Option(name: .customLong("header"), help: "A header line (Name: value) to check instead of a message on stdin; may be repeated.")
     var header: [String] = []
@@ -172,11 +184,11 @@ struct Headers: ParsableCommand {
         try common.run { explainer throws(ExplainError) in
             if !header.isEmpty {
                 let text = header.map { ByteText.bytes(of: $0) }.joined(separator: [0x0A])
-                return try explainer.headerChecks(Array(text), headersOnly: true)
+                return try explainer.headerChecks(Array(text), headersOnly: true, stage: stage)
             }
             // The message is read as it is checked, one line at a time: memory does not grow with it.
             var reader = FileDescriptorLines(fd: 0)
-            return try explainer.headerChecks(headersOnly: false) { reader.next() }
+            return try explainer.headerChecks(headersOnly: false, stage: stage) { reader.next() }
         }
     }
 }
@@ -211,6 +223,18 @@ struct FileDescriptorLines {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { atEOF = true } else { end = n }
+        }
+    }
+}
+
+/// The --stage values: Explain's CheckStage, named here so the library does not depend on the parser.
+enum StageOption: String, ExpressibleByArgument, CaseIterable {
+    case cleanup, smtp, lmtp
+    var stage: Explainer.CheckStage {
+        switch self {
+        case .cleanup: .cleanup
+        case .smtp: .smtp
+        case .lmtp: .lmtp
         }
     }
 }

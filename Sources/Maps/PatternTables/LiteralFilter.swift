@@ -25,6 +25,12 @@ struct LiteralFilter {
     private var exact: [UInt32: Range<Int32>] = [:]
     private var folded: [UInt32: Range<Int32>] = [:]
     private var indexed: [Int32] = []
+    /// One bit per hashed gram of `exact` and of `folded`: a key's gram is looked up in the dictionary
+    /// only when its bit is set, so most positions of a key cost a multiply and a load, not a hash.
+    private var exactBits: [UInt64] = []
+    private var foldedBits: [UInt64] = []
+    /// Whether any literal is matched against the lowercased key.
+    private(set) var needsLowered = false
     /// Rules with a 2-byte literal, checked directly.
     private var short: [Int32] = []
     /// Whether any rule has a literal.
@@ -67,15 +73,29 @@ struct LiteralFilter {
             }
             if entry.caseless { foldedLists[best, default: []].append(Int32(index)) } else { exactLists[best, default: []].append(Int32(index)) }
         }
+        exactBits = [UInt64](repeating: 0, count: Self.bitWords)
+        foldedBits = [UInt64](repeating: 0, count: Self.bitWords)
         for (g, rules) in exactLists {
             exact[g] = Int32(indexed.count)..<Int32(indexed.count + rules.count)
             indexed.append(contentsOf: rules)
+            let h = Self.bit(g)
+            exactBits[h >> 6] |= 1 << UInt64(h & 63)
         }
         for (g, rules) in foldedLists {
             folded[g] = Int32(indexed.count)..<Int32(indexed.count + rules.count)
             indexed.append(contentsOf: rules)
+            let h = Self.bit(g)
+            foldedBits[h >> 6] |= 1 << UInt64(h & 63)
         }
+        needsLowered = !foldedLists.isEmpty || spans.contains { $0.count >= 0 && $0.caseless }
     }
+
+    /// The gram bit sets have 2^16 bits (8 KB each).
+    private static let bitWords = 1 << 10
+
+    /// A gram's bit: the top 16 bits of a multiplicative hash.
+    @inline(__always)
+    static func bit(_ g: UInt32) -> Int { Int((g &* 0x9E37_79B1) >> 16) }
 
     /// Whether `n` occurs in `h` (first byte by memchr, the rest by memcmp).
     static func contains(_ h: UnsafeRawBufferPointer, _ n: UnsafeRawBufferPointer) -> Bool {
@@ -104,12 +124,13 @@ struct LiteralFilter {
     }
 
     /// Mark in `present` (one bit per rule, cleared by the caller) every rule whose literal occurs in `key`.
-    func mark(_ key: [UInt8], lowered: [UInt8], into present: UnsafeMutableBufferPointer<UInt64>) {
+    /// `lowered` is the key ASCII-lowercased (it may be empty when no literal is caseless).
+    func mark(_ key: UnsafeRawBufferPointer, lowered: UnsafeRawBufferPointer, into present: UnsafeMutableBufferPointer<UInt64>) {
         literalBytes.withUnsafeBytes { bytes in
             spans.withUnsafeBufferPointer { spans in
                 indexed.withUnsafeBufferPointer { indexed in
-                    key.withUnsafeBytes { key in
-                        lowered.withUnsafeBytes { lowered in
+                    do {
+                        do {
                             func confirm(_ index: Int32, _ subject: UnsafeRawBufferPointer) {
                                 let i = Int(index)
                                 let span = spans[i]
@@ -117,16 +138,21 @@ struct LiteralFilter {
                                 let literal = UnsafeRawBufferPointer(rebasing: bytes[Int(span.start)..<Int(span.start + span.count)])
                                 if Self.contains(subject, literal) { present[i >> 6] |= 1 << UInt64(i & 63) }
                             }
-                            func scan(_ subject: UnsafeRawBufferPointer, _ index: [UInt32: Range<Int32>]) {
-                                guard subject.count >= 3, !index.isEmpty else { return }
-                                for i in 0...(subject.count - 3) {
-                                    if let rules = index[Self.gram(subject, i)] {
+                            func scan(_ subject: UnsafeRawBufferPointer, _ index: [UInt32: Range<Int32>], _ bits: UnsafeBufferPointer<UInt64>) {
+                                guard subject.count >= 3, !index.isEmpty, let p = subject.baseAddress else { return }
+                                let bytes = p.assumingMemoryBound(to: UInt8.self)
+                                var g = UInt32(bytes[0]) << 8 | UInt32(bytes[1])
+                                for i in 2..<subject.count {
+                                    g = (g << 8 | UInt32(bytes[i])) & 0xFF_FFFF
+                                    let h = Self.bit(g)
+                                    guard bits[h >> 6] & (1 << UInt64(h & 63)) != 0 else { continue }
+                                    if let rules = index[g] {
                                         for r in rules { confirm(indexed[Int(r)], subject) }
                                     }
                                 }
                             }
-                            scan(key, exact)
-                            scan(lowered, folded)
+                            exactBits.withUnsafeBufferPointer { scan(key, exact, $0) }
+                            foldedBits.withUnsafeBufferPointer { scan(lowered, folded, $0) }
                             for r in short where spans[Int(r)].count >= 0 {
                                 confirm(r, spans[Int(r)].caseless ? lowered : key)
                             }

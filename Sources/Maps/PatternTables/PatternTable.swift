@@ -139,11 +139,20 @@ public final class PatternTable: LookupTable {
         let present = UnsafeMutableBufferPointer(rebasing: present[0..<words])
         let filtering = filter.isUseful
         if filtering {
-            var lowered = key
-            lowered.withUnsafeMutableBufferPointer { b in
-                for i in b.indices where b[i] &- 0x41 < 26 { b[i] |= 0x20 }
+            // The lowercased key lives on the stack (or in one temporary allocation when long): no
+            // array per lookup.
+            let keyBytes = UnsafeRawBufferPointer(subject)
+            if filter.needsLowered {
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(subject.count, 1)) { lowered in
+                    for i in 0..<subject.count {
+                        let b = subject[i]
+                        lowered[i] = b &- 0x41 < 26 ? b | 0x20 : b
+                    }
+                    filter.mark(keyBytes, lowered: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(lowered)[0..<subject.count]), into: present)
+                }
+            } else {
+                filter.mark(keyBytes, lowered: UnsafeRawBufferPointer(start: nil, count: 0), into: present)
             }
-            filter.mark(key, lowered: lowered, into: present)
         }
         let count = kinds.count
         var index = filtering ? nextCandidate(from: 0, present) : 0
