@@ -173,13 +173,10 @@ public final class MapServer: Service, Sendable {
                 guard let loop = loops.first(where: { ObjectIdentifier($0.eventLoop) == id }) else {
                     throw ChannelError.inappropriateOperationForState
                 }
-                let decoder: ChannelHandler = listener.kind == .socketmap
-                    ? ByteToMessageHandler(NetstringDecoder(maximumLength: maximumRequest))
-                    : ByteToMessageHandler(LineDecoder(maximumLength: maximumRequest))
-                try channel.pipeline.syncOperations.addHandler(decoder)
+                // One handler frames, answers and writes (no decoder before it: `ConnectionHandler`).
                 try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
                     server: self, listener: listener, loop: loop, gauge: gauge, idleTimeout: idle, requestTimeout: request,
-                    allocator: channel.allocator))
+                    maximumRequest: maximumRequest, allocator: channel.allocator))
             }
         }
         switch listener.address {
