@@ -9,11 +9,12 @@ import Glibc
 ///   PROTOCOL: socketmap | socketmap:TABLE | tcp | redis
 ///   ADDRESS: a loopback port, or the path of a UNIX socket
 ///
-///   server-bench churn ADDRESS KEYFILE SECONDS
+///   server-bench churn ADDRESS KEYFILE SECONDS [PER-SECOND]
 ///   Connection churn against a socketmap listener for SECONDS, one connection at a time, in turn:
 ///   two requests and a partial one then a half-close (both answers expected, then EOF); a netstring
 ///   length of 99,999,999 bytes (the server must close); a partial request then a reset (SO_LINGER 0);
-///   one request, its answer, and a close. Prints the connections made and the failures.
+///   one request, its answer, and a close; at most PER-SECOND connections a second when given. Prints
+///   the connections made and the failures.
 ///
 /// Each connection sends DEPTH requests, waits for their DEPTH replies, and sends the next DEPTH; the
 /// latency of a batch is from its send to its last reply. Prints one line: requests, seconds,
@@ -22,12 +23,13 @@ import Glibc
 struct ServerBench {
     nonisolated static func main() {
         let args = CommandLine.arguments
-        if args.count == 5, args[1] == "churn", let seconds = Int(args[4]) {
+        if args.count == 5 || args.count == 6, args[1] == "churn", let seconds = Int(args[4]) {
             guard let keys = readLines(args[3]), !keys.isEmpty else {
                 complain("server-bench: cannot read \(args[3])")
                 exit(2)
             }
-            exit(churn(args[2], keys.map { encode(.socketmap, "virtual", $0) }, seconds: seconds))
+            let pace = args.count == 6 ? Int(args[5]) ?? 0 : 0
+            exit(churn(args[2], keys.map { encode(.socketmap, "virtual", $0) }, seconds: seconds, perSecond: pace))
         }
         guard args.count == 7, let connections = Int(args[4]), connections > 0,
               let perConnection = Int(args[5]), let depth = Int(args[6]), depth > 0 else {
@@ -126,8 +128,9 @@ struct ServerBench {
     enum Kind { case socketmap, tcp, redis }
 
     /// The churn loop (see the usage above); 0 when every connection behaved.
-    static func churn(_ address: String, _ requests: [[UInt8]], seconds: Int) -> Int32 {
-        let end = now() + UInt64(seconds) * 1_000_000_000
+    static func churn(_ address: String, _ requests: [[UInt8]], seconds: Int, perSecond: Int) -> Int32 {
+        let start = now()
+        let end = start + UInt64(seconds) * 1_000_000_000
         var made = 0, failures = 0, next = 0
         var chunk = [UInt8](repeating: 0, count: 4096)
         /// Read until EOF (or a reset); the socketmap replies seen, or nil on a timeout.
@@ -146,6 +149,11 @@ struct ServerBench {
             }
         }
         while now() < end {
+            if perSecond > 0 {
+                let due = start + UInt64(made) * 1_000_000_000 / UInt64(perSecond)
+                let at = now()
+                if due > at { usleep(UInt32(min(due - at, 1_000_000_000) / 1000)) }
+            }
             let kind = made % 4
             made += 1
             guard let fd = connectTo(address) else {
