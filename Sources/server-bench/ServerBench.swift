@@ -9,6 +9,13 @@ import Glibc
 ///   PROTOCOL: socketmap | socketmap:TABLE | tcp | redis
 ///   ADDRESS: a loopback port, or the path of a UNIX socket
 ///
+///   server-bench churn ADDRESS KEYFILE SECONDS [PER-SECOND]
+///   Connection churn against a socketmap listener for SECONDS, one connection at a time, in turn:
+///   two requests and a partial one then a half-close (both answers expected, then EOF); a netstring
+///   length of 99,999,999 bytes (the server must close); a partial request then a reset (SO_LINGER 0);
+///   one request, its answer, and a close; at most PER-SECOND connections a second when given. Prints
+///   the connections made and the failures.
+///
 /// Each connection sends DEPTH requests, waits for their DEPTH replies, and sends the next DEPTH; the
 /// latency of a batch is from its send to its last reply. Prints one line: requests, seconds,
 /// requests/s, p50/p99/p99.9/max batch latency (µs), found, not found, errors.
@@ -16,6 +23,14 @@ import Glibc
 struct ServerBench {
     nonisolated static func main() {
         let args = CommandLine.arguments
+        if args.count == 5 || args.count == 6, args[1] == "churn", let seconds = Int(args[4]) {
+            guard let keys = readLines(args[3]), !keys.isEmpty else {
+                complain("server-bench: cannot read \(args[3])")
+                exit(2)
+            }
+            let pace = args.count == 6 ? Int(args[5]) ?? 0 : 0
+            exit(churn(args[2], keys.map { encode(.socketmap, "virtual", $0) }, seconds: seconds, perSecond: pace))
+        }
         guard args.count == 7, let connections = Int(args[4]), connections > 0,
               let perConnection = Int(args[5]), let depth = Int(args[6]), depth > 0 else {
             complain("usage: server-bench socketmap|tcp|redis PORT|PATH KEYFILE CONNECTIONS REQUESTS DEPTH")
@@ -111,6 +126,81 @@ struct ServerBench {
     }
 
     enum Kind { case socketmap, tcp, redis }
+
+    /// The churn loop (see the usage above); 0 when every connection behaved.
+    static func churn(_ address: String, _ requests: [[UInt8]], seconds: Int, perSecond: Int) -> Int32 {
+        let start = now()
+        let end = start + UInt64(seconds) * 1_000_000_000
+        var made = 0, failures = 0, next = 0
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        /// Read until EOF (or a reset); the socketmap replies seen, or nil on a timeout.
+        func drain(_ fd: Int32) -> Int? {
+            var input: [UInt8] = [], replies = 0, position = 0
+            while true {
+                let got = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if got < 0, errno == EINTR { continue }
+                if got < 0, errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+                if got <= 0 { return replies }
+                input += chunk[0..<got]
+                while let (used, _) = parse(.socketmap, input, from: position) {
+                    position = used
+                    replies += 1
+                }
+            }
+        }
+        while now() < end {
+            if perSecond > 0 {
+                let due = start + UInt64(made) * 1_000_000_000 / UInt64(perSecond)
+                let at = now()
+                if due > at { usleep(UInt32(min(due - at, 1_000_000_000) / 1000)) }
+            }
+            let kind = made % 4
+            made += 1
+            guard let fd = connectTo(address) else {
+                failures += 1
+                complain("server-bench churn: cannot connect")
+                usleep(100_000)
+                continue
+            }
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let request = requests[next % requests.count], second = requests[(next + 1) % requests.count]
+            next += 2
+            switch kind {
+            case 0:
+                // Two whole requests and half of a third, then EOF on our side: two answers, then EOF.
+                let ok = sendAll(fd, request + second + Array(second.prefix(second.count / 2)))
+                shutdown(fd, Int32(SHUT_WR))
+                if !ok || drain(fd) != 2 { failures += 1 }
+            case 1:
+                // An oversize netstring: the server closes without an answer.
+                _ = sendAll(fd, Array("99999999:".utf8) + [UInt8](repeating: 0x61, count: 512))
+                if drain(fd) != 0 { failures += 1 }
+            case 2:
+                // A partial request, then a reset.
+                _ = sendAll(fd, Array(request.prefix(request.count / 2)))
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            default:
+                // One request, its answer, and a close.
+                var got = 0
+                if sendAll(fd, request) {
+                    var input: [UInt8] = []
+                    while got == 0 {
+                        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                        if n < 0, errno == EINTR { continue }
+                        if n <= 0 { break }
+                        input += chunk[0..<n]
+                        if parse(.socketmap, input, from: 0) != nil { got = 1 }
+                    }
+                }
+                if got != 1 { failures += 1 }
+            }
+            close(fd)
+        }
+        print("churn connections=\(made) failures=\(failures)")
+        return failures == 0 ? 0 : 1
+    }
 
     struct Connection {
         let fd: Int32

@@ -9,7 +9,7 @@ struct BoundsTests {
 
     @Test("a value past the bound is refused, naming the range", arguments: [
         ("max_connections", "1000001"), ("max_connections", "99999999999999999999999"),
-        ("lookup_threads", "40000"), ("lookup_threads", "1025"),
+        ("lookup_threads", "40000"), ("lookup_threads", "1025"), ("event_loops", "5"), ("event_loops", "99999999999999999999"),
         ("max_request_size", "100000001"), ("max_request_size", "9223372036854775808"),
         ("idle_timeout", "8d"), ("idle_timeout", "604801"),
         ("request_timeout", "86401s"), ("request_timeout", "2d"),
@@ -29,7 +29,7 @@ struct BoundsTests {
         ("max_connections", "1000000", 1_000_000), ("lookup_threads", "1024", 1024),
         ("max_request_size", "100000000", 100_000_000), ("idle_timeout", "7d", 604_800),
         ("request_timeout", "1d", 86_400), ("table_check_interval", "1d", 86_400_000),
-        ("table_check_interval", "0ms", 0), ("lookup_threads", "1", 1),
+        ("table_check_interval", "0ms", 0), ("lookup_threads", "1", 1), ("event_loops", "1", 1), ("event_loops", "4", 4),
     ])
     func atBound(name: String, value: String, expected: Int) throws {
         let config = try ServerConfiguration.parse([Self.listen, (name, value)])
@@ -37,6 +37,7 @@ struct BoundsTests {
         switch name {
         case "max_connections": read = config.maximumConnections
         case "lookup_threads": read = config.lookupThreads
+        case "event_loops": read = config.eventLoops ?? 0
         case "max_request_size": read = config.maximumRequestSize
         case "idle_timeout": read = config.idleTimeout
         case "request_timeout": read = config.requestTimeout
@@ -47,7 +48,7 @@ struct BoundsTests {
 
     @Test("the bounds cover every numeric setting")
     func everySetting() {
-        #expect(Set(ServerConfiguration.bounds.keys) == ["max_connections", "lookup_threads", "max_request_size",
+        #expect(Set(ServerConfiguration.bounds.keys) == ["max_connections", "lookup_threads", "event_loops", "max_request_size",
                                                          "idle_timeout", "request_timeout", "table_check_interval"])
     }
 }

@@ -53,6 +53,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Milliseconds between two looks at a table's files.
     public var tableCheckInterval = 250
     public var lookupThreads = 8
+    /// The event loops that answer connections; nil: `defaultEventLoops`.
+    public var eventLoops: Int?
     public var metricsListen: Address?
     public var syslogName = "postmapd"
     public var syslogFacility = "mail"
@@ -63,7 +65,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public static let knownNames: Set<String> = [
         "postfix_config_directory", "postfix_maps", "socketmap_listen", "tcp_table_listen", "max_connections",
         "idle_timeout", "request_timeout", "max_request_size", "client_access", "unix_socket_owner",
-        "unix_socket_mode", "user", "table_check_interval", "lookup_threads", "metrics_listen",
+        "unix_socket_mode", "user", "table_check_interval", "lookup_threads", "event_loops", "metrics_listen",
         "syslog_name", "syslog_facility",
     ]
 
@@ -142,6 +144,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             case "request_timeout": config.requestTimeout = try bounded(seconds(value, fail), name, fail)
             case "max_request_size": config.maximumRequestSize = try bounded(positive(value, fail), name, fail)
             case "lookup_threads": config.lookupThreads = try bounded(positive(value, fail), name, fail)
+            case "event_loops": config.eventLoops = try bounded(positive(value, fail), name, fail)
             case "table_check_interval": config.tableCheckInterval = try bounded(milliseconds(value, fail), name, fail)
             case "client_access": config.clientAccess = value.isEmpty ? nil : value
             case "unix_socket_owner": config.unixSocketOwner = value.isEmpty ? nil : value
@@ -219,6 +222,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         "request_timeout": (1...86_400, "s"),
         "max_request_size": (1...100_000_000, ""),
         "lookup_threads": (1...1024, ""),
+        "event_loops": (1...MapServer.maximumLoops, ""),
         "table_check_interval": (0...86_400_000, "ms"),
     ]
 

@@ -25,19 +25,16 @@ public struct LineDecoder: ByteToMessageDecoder {
             context.fireChannelRead(wrapInboundOut(.started))
             return .continue
         }
-        let view = buffer.readableBytesView
-        guard let newline = view[(view.startIndex + scanned)...].firstIndex(of: 0x0A) else {
-            scanned = view.count
-            if view.count > maximumLength { throw ProtocolViolation("request line exceeds \(maximumLength) bytes") }
-            return .needMoreData
+        let maximumLength = self.maximumLength
+        var scanned = self.scanned
+        let found = try buffer.withUnsafeReadableBytes { bytes throws(ProtocolViolation) in
+            try Framing.line(bytes, scanned: &scanned, maximumLength: maximumLength)
         }
-        var length = newline - view.startIndex
-        if length > maximumLength { throw ProtocolViolation("request line exceeds \(maximumLength) bytes") }
-        if length > 0, view[newline - 1] == 0x0D { length -= 1 }
-        let line = buffer.bytes(at: 0, length: length)
-        buffer.moveReaderIndex(to: newline + 1)
+        self.scanned = scanned
+        guard let frame = found else { return .needMoreData }
+        let line = buffer.bytes(at: frame.payloadStart, length: frame.payloadLength)
+        buffer.moveReaderIndex(forwardBy: frame.consumed)
         started = false
-        scanned = 0
         context.fireChannelRead(wrapInboundOut(.request(line)))
         return .continue
     }

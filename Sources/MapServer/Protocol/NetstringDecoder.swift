@@ -23,28 +23,12 @@ public struct NetstringDecoder: ByteToMessageDecoder {
             context.fireChannelRead(wrapInboundOut(.started))
             return .continue
         }
-        var length = 0
-        var digits = 0
-        let view = buffer.readableBytesView
-        var index = view.startIndex
-        while index < view.endIndex, (0x30...0x39).contains(view[index]) {
-            length = length * 10 + Int(view[index] - 0x30)
-            digits += 1
-            if length > maximumLength || digits > 10 {
-                throw ProtocolViolation("netstring length exceeds \(maximumLength) bytes")
-            }
-            index += 1
-        }
-        if index == view.endIndex { return .needMoreData }
-        guard digits > 0 else { throw ProtocolViolation("netstring does not start with a length") }
-        guard view[index] == UInt8(ascii: ":") else { throw ProtocolViolation("netstring length not followed by ':'") }
-        let total = digits + 1 + length + 1
-        guard buffer.readableBytes >= total else { return .needMoreData }
-        guard buffer.getInteger(at: buffer.readerIndex + total - 1, as: UInt8.self) == UInt8(ascii: ",") else {
-            throw ProtocolViolation("netstring not terminated by ','")
-        }
-        let payload = buffer.bytes(at: digits + 1, length: length)
-        buffer.moveReaderIndex(forwardBy: total)
+        let maximumLength = self.maximumLength
+        guard let frame = try buffer.withUnsafeReadableBytes({ bytes throws(ProtocolViolation) in
+            try Framing.netstring(bytes, maximumLength: maximumLength)
+        }) else { return .needMoreData }
+        let payload = buffer.bytes(at: frame.payloadStart, length: frame.payloadLength)
+        buffer.moveReaderIndex(forwardBy: frame.consumed)
         started = false
         context.fireChannelRead(wrapInboundOut(.request(payload)))
         return .continue

@@ -9,48 +9,60 @@ import Glibc
 
 /// What one event loop holds: the tables it answers from, and its connections.
 final class LoopState: @unchecked Sendable {
-    // `@unchecked Sendable`: `directory` and `connections` are read and written only on `eventLoop` (in
-    // the handlers of its channels, and in tasks given to `eventLoop.execute`); the rest is immutable.
+    // `@unchecked Sendable`: `directory`, `connections` and the batch window (`tick`, `batched`,
+    // `windowEnd`) are read and written only on `eventLoop` (in the handlers of its channels, and in
+    // tasks given to `eventLoop.execute` or `scheduleTask`); the rest is immutable.
     let eventLoop: any EventLoop
     /// Which set of lookup counters this loop writes (`TableMetrics.counts(loop:)`).
     let index: Int
     /// The tables of the current configuration; the loop holds one `retain` on it.
     var directory: TableDirectory?
     var connections: [ObjectIdentifier: ConnectionHandler] = [:]
-    /// The turn of the loop: a task queued at the first batched lookup ends it.
+    /// The batch window of the loop: a task scheduled at the first batched lookup ends it.
     private var tick = 0
-    /// Table copies with a batch open in this turn.
+    /// Table copies with a batch open in this window.
     private var batched: [LoopTables] = []
+    /// The task that ends the window.
+    private var windowEnd: Scheduled<Void>?
+
+    /// How long a loop keeps the batches of its memory-mapped tables open (one read transaction and one
+    /// hold of the file's shared lock for all their lookups): taking and dropping the lock for each turn
+    /// of the loop costs two `fcntl` calls, as many system calls as the request's read and write. A
+    /// writer that rewrites the file under its lock waits at most this long (and `SharedFileLock` makes
+    /// the loops' overlapping holds drain after `SharedFileLock.maximumHold`).
+    static let batchWindow = TimeAmount.milliseconds(1)
 
     init(eventLoop: any EventLoop, index: Int) {
         self.eventLoop = eventLoop
         self.index = index
     }
 
-    /// Make sure `copy` has its batch open in this turn; the turn ends after the I/O the loop is
-    /// handling now (NIO runs queued tasks after it).
+    /// Make sure `copy` has its batch open in this window, which ends `batchWindow` after its first
+    /// batched lookup.
     func openBatch(_ copy: LoopTables) {
         guard copy.tick != tick else { return }
         copy.tick = tick
         copy.beginBatch()
         batched.append(copy)
-        if batched.count == 1 {
-            eventLoop.execute { self.endBatches() }
+        if windowEnd == nil {
+            windowEnd = eventLoop.scheduleTask(in: Self.batchWindow) { self.endBatches() }
         }
     }
 
-    /// End every batch of this turn.
+    /// End every batch of this window.
     func endBatches() {
+        windowEnd?.cancel()
+        windowEnd = nil
         for copy in batched { copy.endBatch() }
         batched = []
         tick &+= 1
     }
 }
 
-/// One connection, answered on its event loop in one pass: each request decoded by the protocol
-/// decoder before it (`RequestFrame`s) is looked up and its reply encoded as it arrives
-/// (`channelRead`); the replies of one read of the socket go out in one write and one flush
-/// (`channelReadComplete`).
+/// One connection, answered on its event loop in one pass from socket to socket: each request is
+/// framed in the bytes read (`Framing`, no decoder before this handler and no copy of the request),
+/// looked up and its reply encoded as it arrives (`channelRead`); the replies of one read of the
+/// socket go out in one write and one flush (`channelReadComplete`).
 ///
 /// Tables whose lookups cannot wait (`ServedTable.answersFromMemory`: rules, memory tables, lmdb and
 /// cdb) answer right there. A request for a table that can wait (network, locks, other processes)
@@ -64,7 +76,7 @@ final class LoopState: @unchecked Sendable {
 ///
 /// A client that half-closes (EOF on its side) gets every complete request answered, then the close.
 final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = RequestFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let server: MapServer
@@ -73,13 +85,22 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let gauge: Gauge
     private let idleTimeout: TimeAmount
     private let requestTimeout: TimeAmount
+    /// The largest request accepted (a netstring's payload, a tcp_table line).
+    private let maximumRequest: Int
     private var context: ChannelHandlerContext?
     private var peer = "unknown"
 
     private enum Phase { case admitting, serving, closing }
     private var phase = Phase.admitting
-    /// Frames that came while client_access was being asked.
-    private var held: [RequestFrame] = []
+    /// Bytes received and not yet framed: a partial request, or what came while client_access was
+    /// being asked. Nil when there are none (so that NIO's read buffer is not kept).
+    private var pending: ByteBuffer?
+    /// Bytes of `pending` known to hold no newline (tcp_table).
+    private var scanned = 0
+    /// The table named last, for the directory it came from: most connections ask one table.
+    private var cachedDirectory: TableDirectory?
+    private var cachedName: [UInt8] = []
+    private var cachedTable: ServedTable?
     private var counted = false
 
     /// Replies ready to write, in order.
@@ -109,13 +130,14 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     init(server: MapServer, listener: ServerConfiguration.Listener, loop: LoopState, gauge: Gauge,
-         idleTimeout: TimeAmount, requestTimeout: TimeAmount, allocator: ByteBufferAllocator) {
+         idleTimeout: TimeAmount, requestTimeout: TimeAmount, maximumRequest: Int, allocator: ByteBufferAllocator) {
         self.server = server
         self.listener = listener
         self.loop = loop
         self.gauge = gauge
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
+        self.maximumRequest = maximumRequest
         self.out = allocator.buffer(capacity: 256)
     }
 
@@ -200,10 +222,10 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func admit(_ context: ChannelHandlerContext) {
         phase = .serving
-        let frames = held
-        held = []
-        for frame in frames { handle(frame, context) }
-        if !frames.isEmpty { finishRead(context) }
+        if pending != nil {
+            frameRequests(context)
+            finishRead(context)
+        }
         if inputClosed { inputEnded(context) }
     }
 
@@ -218,12 +240,21 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Requests
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        if phase == .admitting {
-            held.append(frame)
-            return
+        var buffer = unwrapInboundIn(data)
+        guard violation == nil, phase != .closing, !stopping else { return }
+        if var held = pending {
+            pending = nil
+            held.writeBuffer(&buffer)
+            pending = held
+        } else {
+            pending = buffer
         }
-        handle(frame, context)
+        if phase == .serving {
+            frameRequests(context)
+        } else if let held = pending, held.readableBytes > 16 * (maximumRequest + 16) {
+            // Far more than a request while client_access is being asked.
+            close(context)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -233,7 +264,7 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            // The decoder before this handler has passed on every whole request it had.
+            // Every whole request received was framed when it was read.
             inputClosed = true
             if phase == .serving { inputEnded(context) }
             return
@@ -242,54 +273,96 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? ProtocolViolation {
-            if violation == nil { violation = error }
-            if phase == .serving { finishRead(context) } else { close(context) }
-            return
-        }
         // The client went away (reset, killed mid-request).
         close(context)
     }
 
     private func inputEnded(_ context: ChannelHandlerContext) {
+        // A request cut short by the end of input is dropped.
+        pending = nil
         requestStarted = nil
         finishRead(context)
     }
 
-    private func handle(_ frame: RequestFrame, _ context: ChannelHandlerContext) {
-        guard phase == .serving, violation == nil, !stopping else { return }
-        switch frame {
-        case .started:
+    /// Answer every whole request in `pending`; keep the partial one at its end, and start its clock.
+    private func frameRequests(_ context: ChannelHandlerContext) {
+        guard var buffer = pending else { return }
+        pending = nil
+        let maximum = maximumRequest
+        let netstrings = listener.kind == .socketmap
+        var scanned = self.scanned
+        var completed = false
+        while violation == nil, !stopping, buffer.readableBytes > 0 {
+            let frame: Framing.Frame?
+            do {
+                frame = try buffer.withUnsafeReadableBytes { bytes throws(ProtocolViolation) -> Framing.Frame? in
+                    netstrings ? try Framing.netstring(bytes, maximumLength: maximum)
+                        : try Framing.line(bytes, scanned: &scanned, maximumLength: maximum)
+                }
+            } catch {
+                violation = error
+                break
+            }
+            guard let frame else { break }
+            completed = true
+            buffer.withUnsafeReadableBytes { bytes in
+                answer(UnsafeRawBufferPointer(rebasing: bytes[frame.payloadStart..<(frame.payloadStart + frame.payloadLength)]))
+            }
+            buffer.moveReaderIndex(forwardBy: frame.consumed)
+        }
+        self.scanned = scanned
+        if completed {
+            requestStarted = nil
+            idleSince = nil
+        }
+        guard buffer.readableBytes > 0, violation == nil, !stopping else { return }
+        pending = buffer
+        if requestStarted == nil {
+            // A request has begun: it must arrive whole within request_timeout.
             requestStarted = .now()
             idleSince = nil
             armTimer(context)
-        case .request(let payload):
-            requestStarted = nil
-            idleSince = nil
-            answer(payload)
         }
     }
 
-    private func answer(_ payload: [UInt8]) {
-        let name: String
+    private static let getPrefix: [UInt8] = Array("get ".utf8)
+
+    /// Answer one request, its payload framed in the read buffer.
+    private func answer(_ payload: UnsafeRawBufferPointer) {
+        let nameBytes: UnsafeRawBufferPointer?
         let key: [UInt8]
-        do throws(ProtocolViolation) {
-            switch listener.kind {
-            case .socketmap:
-                (name, key) = try SocketmapProtocol.parse(payload)
-            case .tcpTable:
-                key = try TCPTableProtocol.parse(payload)
-                name = listener.table ?? ""
+        switch listener.kind {
+        case .socketmap:
+            guard let space = payload.firstIndex(of: 0x20), space > 0 else {
+                violation = ProtocolViolation("socketmap request without \"name key\"")
+                return
             }
-        } catch {
-            violation = error
-            return
+            nameBytes = UnsafeRawBufferPointer(rebasing: payload[..<space])
+            key = [UInt8](UnsafeRawBufferPointer(rebasing: payload[(space + 1)...]))
+        case .tcpTable:
+            guard payload.count >= 4, payload[0] | 0x20 == UInt8(ascii: "g"), payload[1] | 0x20 == UInt8(ascii: "e"),
+                  payload[2] | 0x20 == UInt8(ascii: "t"), payload[3] == 0x20 else {
+                violation = ProtocolViolation("tcp_table request is not \"get key\"")
+                return
+            }
+            let quoted = UnsafeRawBufferPointer(rebasing: payload[4...])
+            if quoted.contains(UInt8(ascii: "%")) {
+                guard let unquoted = TCPQuoting.unquote([UInt8](quoted)[...]) else {
+                    violation = ProtocolViolation("malformed %XX quoting in tcp_table request")
+                    return
+                }
+                key = unquoted
+            } else {
+                key = [UInt8](quoted)
+            }
+            nameBytes = nil
         }
         guard let directory = loop.directory else {
             reply(.temporary("server is starting or stopping"))
             return
         }
-        guard let table = directory.tables[name] else {
+        guard let table = resolve(nameBytes, directory) else {
+            let name = nameBytes.map { String(decoding: $0, as: UTF8.self) } ?? listener.table ?? ""
             server.logger.warning("request for unknown table \"\(name)\"")
             reply(.permanent("unknown table \(name)"))
             return
@@ -305,12 +378,27 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             let elapsed = MapServer.monotonicNanoseconds() &- start
             table.metrics?.counts(loop: loop.index).record(answer, nanoseconds: elapsed)
-            if case .temporary(let why) = answer { server.logLookupFailure(name, key, why) }
+            if case .temporary(let why) = answer { server.logLookupFailure(table.name, key, why) }
             reply(answer)
         } else {
-            toPool.append(PoolLookup(number: firstQueued + queue.count, name: name, table: table, key: key))
+            toPool.append(PoolLookup(number: firstQueued + queue.count, name: table.name, table: table, key: key))
             queue.append(nil)
         }
+    }
+
+    /// The table a request names (socketmap: `name`; tcp_table: the listener's), from the one named
+    /// last when it is the same name in the same directory.
+    private func resolve(_ name: UnsafeRawBufferPointer?, _ directory: TableDirectory) -> ServedTable? {
+        if cachedDirectory === directory, let cachedTable {
+            guard let name else { return cachedTable }
+            if name.count == cachedName.count, cachedName.withUnsafeBytes({ $0.elementsEqual(name) }) { return cachedTable }
+        }
+        let text = name.map { String(decoding: $0, as: UTF8.self) } ?? listener.table ?? ""
+        guard let table = directory.tables[text] else { return nil }
+        cachedDirectory = directory
+        cachedName = name.map { [UInt8]($0) } ?? []
+        cachedTable = table
+        return table
     }
 
     private func reply(_ answer: LookupAnswer) {
@@ -379,8 +467,9 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if out.readableBytes > 0 {
             context.write(wrapOutboundOut(out), promise: nil)
-            out = context.channel.allocator.buffer(capacity: 256)
             context.flush()
+            // The write is usually done by now, and the buffer ours alone again: no new allocation.
+            out.clear()
         }
         guard queue.isEmpty, jobsInFlight == 0, toPool.isEmpty, phase == .serving else { return }
         if let violation {

@@ -30,6 +30,13 @@ public final class MapServer: Service, Sendable {
     /// At most this many event loops (and sets of lookup counters).
     public static let maximumLoops = 4
 
+    /// The event loops when `event_loops` is not set: one per core but one, at least one and at most
+    /// `maximumLoops`. The core left over runs the kernel's side of the connections (a loopback or NIC
+    /// send does the receiver's TCP work in the sender's time) and the clients; on 2 cores one loop
+    /// answers more lookups per CPU second than two, which wake each other's cores (measured in
+    /// README's benchmark), as Redis answers from one thread.
+    public static var defaultEventLoops: Int { max(1, min(maximumLoops, System.coreCount - 1)) }
+
     private let configPath: String?
     let logger: Logger
     public let metrics: ServerMetrics
@@ -53,7 +60,7 @@ public final class MapServer: Service, Sendable {
         self.logger = logger
         self.metrics = metrics
         self.registry = registry
-        let loopCount = max(1, min(Self.maximumLoops, metrics.shards - 1, System.coreCount))
+        let loopCount = max(1, min(Self.maximumLoops, metrics.shards - 1, config.eventLoops ?? Self.defaultEventLoops))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: loopCount)
         self.loops = group.makeIterator().enumerated().map { LoopState(eventLoop: $0.element, index: $0.offset) }
         self.pool = NIOThreadPool(numberOfThreads: config.lookupThreads)
@@ -173,13 +180,10 @@ public final class MapServer: Service, Sendable {
                 guard let loop = loops.first(where: { ObjectIdentifier($0.eventLoop) == id }) else {
                     throw ChannelError.inappropriateOperationForState
                 }
-                let decoder: ChannelHandler = listener.kind == .socketmap
-                    ? ByteToMessageHandler(NetstringDecoder(maximumLength: maximumRequest))
-                    : ByteToMessageHandler(LineDecoder(maximumLength: maximumRequest))
-                try channel.pipeline.syncOperations.addHandler(decoder)
+                // One handler frames, answers and writes (no decoder before it: `ConnectionHandler`).
                 try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
                     server: self, listener: listener, loop: loop, gauge: gauge, idleTimeout: idle, requestTimeout: request,
-                    allocator: channel.allocator))
+                    maximumRequest: maximumRequest, allocator: channel.allocator))
             }
         }
         switch listener.address {

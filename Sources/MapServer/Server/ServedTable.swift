@@ -24,8 +24,8 @@ public final class ServedTable: @unchecked Sendable {
     public let answersFromMemory: Bool
 
     /// Copies of the list for each event loop, when every table of it is memory-mapped (lmdb, cdb):
-    /// one read handle per loop, whose lookups in one turn of the loop share a read transaction and one
-    /// hold of the file lock (`LoopTables`). Empty for any other list.
+    /// one read handle per loop, whose lookups in one batch window of the loop share a read transaction
+    /// and one hold of the file lock (`LoopTables`). Empty for any other list.
     let loopCopies: [LoopTables]
 
     /// Open every table of `definition` as a `SharedTable`, and `loops` copies of it if its tables are
@@ -132,16 +132,16 @@ public final class ServedTable: @unchecked Sendable {
 }
 
 /// One event loop's copy of a memory-mapped table list: used by that loop alone, so that the loop can
-/// hold one read transaction and one hold of the file lock over every lookup of one turn: the first
-/// lookup of a turn begins the batch (`LoopState.openBatch`) and a task run at the end of the turn
-/// ends it, so a writer that rewrites the file in place under its lock waits at most one turn.
+/// hold one read transaction and one hold of the file lock over every lookup of a short window: the
+/// first lookup begins the batch (`LoopState.openBatch`) and a task scheduled `LoopState.batchWindow`
+/// later ends it, so a writer that rewrites the file in place under its lock waits at most that long.
 final class LoopTables: @unchecked Sendable {
     // `@unchecked Sendable`: created and closed with the directory, and in between used only on its
     // event loop (`tick`, and lookups and batches on `list` and `shared`; see `ServedTable.loopCopies`),
     // and closed only after that loop has ended its batch and let the directory go (`MapServer.install`).
     let list: MapList
     let shared: [SharedTable]
-    /// The turn of the loop whose batch is open on these tables (-1: none).
+    /// The window of the loop whose batch is open on these tables (-1: none).
     var tick = -1
 
     init(list: MapList, shared: [SharedTable]) {
