@@ -107,6 +107,9 @@ struct OracleSMTPChecksTests {
         #expect(smtp.stdout.contains("unsupported action REJECT in smtp_header_checks") && smtp.stdout.contains("IGNORE: the line is not sent"), "\(smtp.stdout)")
         let cleanup = try run(Paths.postexplain, ["headers", "-c", config.path, "--header", "Subject: x"])
         #expect(cleanup.stdout.contains("REJECT: the message is rejected"), "\(cleanup.stdout)")
+        // lmtp has its own parameters (lmtp_header_checks is empty here).
+        let lmtp = try run(Paths.postexplain, ["headers", "-c", config.path, "--stage", "lmtp", "--header", "Subject: x"])
+        #expect(lmtp.status == 1 && lmtp.stdout.contains("lmtp_header_checks is empty"), "\(lmtp.stdout)")
         let bad = try run(Paths.postexplain, ["headers", "-c", config.path, "--stage", "smpt", "--header", "Subject: x"])
         #expect(bad.status == 64, "\(bad.stderr)")
     }
