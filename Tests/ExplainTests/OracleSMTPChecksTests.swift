@@ -204,10 +204,11 @@ struct OracleSMTPChecksTests {
 }
 
 /// A tiny SMTP server on a loopback port that accepts every message and keeps it (sender and lines,
-/// dot-unstuffed), one connection at a time on its own thread. Nothing is relayed anywhere.
+/// dot-unstuffed), each connection on a thread of its own. Nothing is relayed anywhere.
 final class SMTPSink: @unchecked Sendable {
     // @unchecked Sendable: `received` is read and written only under `lock`; `listener` and `port`
-    // are set in init and never change; the accept thread ends when stop() closes the listener.
+    // are set in init and never change; each connection's descriptor belongs to its one thread; the
+    // accept thread ends when stop() closes the listener.
     struct Message: Sendable { var sender: String; var lines: [String] }
     let port: Int
     private let listener: Int32
@@ -241,8 +242,12 @@ final class SMTPSink: @unchecked Sendable {
         while true {
             let conn = accept(listener, nil, nil)
             if conn < 0 { if errno == EINTR { continue }; return }
-            serve(conn)
-            _ = Glibc.close(conn)
+            // Each connection on its own thread: a connection smtp keeps in its cache does not hold up
+            // the next one.
+            Thread.detachNewThread { [self] in
+                serve(conn)
+                _ = Glibc.close(conn)
+            }
         }
     }
 
