@@ -107,6 +107,9 @@ struct OracleSMTPChecksTests {
         #expect(smtp.stdout.contains("unsupported action REJECT in smtp_header_checks") && smtp.stdout.contains("IGNORE: the line is not sent"), "\(smtp.stdout)")
         let cleanup = try run(Paths.postexplain, ["headers", "-c", config.path, "--header", "Subject: x"])
         #expect(cleanup.stdout.contains("REJECT: the message is rejected"), "\(cleanup.stdout)")
+        // lmtp has its own parameters (lmtp_header_checks is empty here).
+        let lmtp = try run(Paths.postexplain, ["headers", "-c", config.path, "--stage", "lmtp", "--header", "Subject: x"])
+        #expect(lmtp.status == 1 && lmtp.stdout.contains("lmtp_header_checks is empty"), "\(lmtp.stdout)")
         let bad = try run(Paths.postexplain, ["headers", "-c", config.path, "--stage", "smpt", "--header", "Subject: x"])
         #expect(bad.status == 64, "\(bad.stderr)")
     }
@@ -201,10 +204,11 @@ struct OracleSMTPChecksTests {
 }
 
 /// A tiny SMTP server on a loopback port that accepts every message and keeps it (sender and lines,
-/// dot-unstuffed), one connection at a time on its own thread. Nothing is relayed anywhere.
+/// dot-unstuffed), each connection on a thread of its own. Nothing is relayed anywhere.
 final class SMTPSink: @unchecked Sendable {
     // @unchecked Sendable: `received` is read and written only under `lock`; `listener` and `port`
-    // are set in init and never change; the accept thread ends when stop() closes the listener.
+    // are set in init and never change; each connection's descriptor belongs to its one thread; the
+    // accept thread ends when stop() closes the listener.
     struct Message: Sendable { var sender: String; var lines: [String] }
     let port: Int
     private let listener: Int32
@@ -238,8 +242,12 @@ final class SMTPSink: @unchecked Sendable {
         while true {
             let conn = accept(listener, nil, nil)
             if conn < 0 { if errno == EINTR { continue }; return }
-            serve(conn)
-            _ = Glibc.close(conn)
+            // Each connection on its own thread: a connection smtp keeps in its cache does not hold up
+            // the next one.
+            Thread.detachNewThread { [self] in
+                serve(conn)
+                _ = Glibc.close(conn)
+            }
         }
     }
 
