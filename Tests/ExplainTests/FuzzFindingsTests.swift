@@ -112,8 +112,7 @@ struct FuzzFindingsTests {
     }
 
     /// A message on stdin is checked as it is read: 100,000 body lines cost no more memory than
-    /// 10,000 (beyond a few MB), and take at most twice Debian's postmap -hbm on the same table (timed
-    /// for optimized builds).
+    /// 10,000 (beyond a few MB).
     @Test func messageOnStdinStreams() throws {
         let c = try config("""
             header_checks = regexp:@DIR@/checks
@@ -127,27 +126,21 @@ struct FuzzFindingsTests {
             try? text.write(to: url, atomically: true, encoding: .utf8)
             return url
         }
-        func maxRSS(_ command: String) throws -> (kb: Int, seconds: Double) {
-            let start = Date()
+        func maxRSS(_ command: String) throws -> Int {
             let r = try run("/bin/sh", ["-c", "/usr/bin/time -f '%M' \(command) 2>&1 >/dev/null | tail -1"])
-            return (Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1, Date().timeIntervalSince(start))
+            return Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
         }
         let small = message(10_000), large = message(100_000)
         let explain = "\(Paths.postexplain) headers -c \(c.path) <"
-        let (smallKB, _) = try maxRSS("\(explain) \(small.path)")
-        let (largeKB, ours) = try maxRSS("\(explain) \(large.path)")
+        let smallKB = try maxRSS("\(explain) \(small.path)")
+        let largeKB = try maxRSS("\(explain) \(large.path)")
         #expect(smallKB > 0 && largeKB > 0)
         #expect(largeKB - smallKB < 8_000, "10,000 lines: \(smallKB) KB, 100,000 lines: \(largeKB) KB")
         let out = try run("/bin/sh", ["-c", "\(explain) \(large.path)"])
         // The empty line after the headers is a body line too, as cleanup's MIME parser passes it on.
         #expect(out.stdout.contains("100001 body line(s): no rule in body_checks matched"), "\(out.stdout.prefix(2000))")
         #expect(out.stdout.contains("WARN greeting"))
-        // Timed against Debian's postmap only for optimized builds (MAPS_BIN_DIR: make test, the package):
-        // a debug build is not meant to be fast.
-        guard Paths.oracle, ProcessInfo.processInfo.environment["MAPS_BIN_DIR"] != nil else { return }
-        let (_, theirs) = try maxRSS("/usr/sbin/postmap -c \(c.path) -hbm -q - regexp:\(c.path)/checks < \(large.path)")
-        // Body lines no rule matches are asked without a trace, and the regexp prefilter skips most
-        // positions with a bit test: about 1.4-1.6 times postmap's CPU time (scripts/bench-explain).
-        #expect(ours < 2 * theirs + 0.2, "postexplain \(ours) s, postmap -hbm \(theirs) s")
+        // Its speed against Debian's postmap -hbm on the same table is measured by scripts/bench-explain,
+        // not here: a timing assertion in a unit test is flaky on a shared machine.
     }
 }
