@@ -45,6 +45,12 @@ public struct ClientBehaviour: Sendable {
     /// too long`); false: errno is what the last system call left.
     public let netstringErrorsSetErrno: Bool
 
+    /// printable() with UTF-8 on keeps only well-formed UTF-8 characters (parse_utf8_char: no over-long
+    /// forms, surrogates or code points past U+10FFFF), replacing the first byte of anything else and
+    /// resynchronizing at the next; false: 3.7's looser rule (a lead byte 0xC2-0xFE keeps every
+    /// continuation byte after it).
+    public let strictUTF8Printable: Bool
+
     /// `template` with every `%s` replaced by `type`.
     public static func fill(_ template: String, _ type: String) -> String {
         template.replacing("%s", with: type)
@@ -62,7 +68,8 @@ public struct ClientBehaviour: Sendable {
         sqliteOpenFailure: "sqlite:{name}: Can't open database: {error}\n",
         sqlSingleHostConnectAttempts: 1,
         socketmapBareOKFound: false,
-        netstringErrorsSetErrno: false)
+        netstringErrorsSetErrno: false,
+        strictUTF8Printable: false)
 
     /// Postfix 3.10.13 (Debian 13).
     public static let v3_10 = ClientBehaviour(
@@ -76,7 +83,33 @@ public struct ClientBehaviour: Sendable {
         sqliteOpenFailure: "sqlite:{name}: open database {path}: {error}: {errno}",
         sqlSingleHostConnectAttempts: 2,
         socketmapBareOKFound: true,
-        netstringErrorsSetErrno: true)
+        netstringErrorsSetErrno: true,
+        strictUTF8Printable: true)
+}
+
+extension ClientBehaviour {
+    /// The end of the well-formed UTF-8 character of two to four bytes at `i` (the index of its last
+    /// byte), nil when the bytes there are not one: Postfix's parse_utf8_char() for a non-ASCII lead byte.
+    public static func utf8CharacterEnd(_ bytes: [UInt8], at i: Int) -> Int? {
+        let c0 = bytes[i]
+        func tail(_ k: Int) -> UInt8? { i + k < bytes.count ? bytes[i + k] : nil }
+        func isTail(_ b: UInt8?) -> Bool { b.map { $0 & 0xC0 == 0x80 } ?? false }
+        switch c0 {
+        case 0x80...0xDF:
+            guard c0 >= 0xC2, isTail(tail(1)) else { return nil }
+            return i + 1
+        case 0xE0...0xEF:
+            guard let c1 = tail(1), c1 >= (c0 == 0xE0 ? 0xA0 : 0x80), c1 <= (c0 == 0xED ? 0x9F : 0xBF),
+                  isTail(tail(2)) else { return nil }
+            return i + 2
+        case 0xF0...0xF4:
+            guard let c1 = tail(1), c1 >= (c0 == 0xF0 ? 0x90 : 0x80), c1 <= (c0 == 0xF4 ? 0x8F : 0xBF),
+                  isTail(tail(2)), isTail(tail(3)) else { return nil }
+            return i + 3
+        default:
+            return nil
+        }
+    }
 }
 
 extension PostfixRelease {

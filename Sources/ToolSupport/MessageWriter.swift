@@ -69,9 +69,27 @@ public final class MessageWriter: Sendable {
     }
 
     /// Postfix's `printable()`: printable ASCII stays, and with `utf8` a UTF-8 lead byte keeps the
-    /// continuation bytes after it; anything else becomes `?`.
-    public static func printable(_ bytes: [UInt8], utf8: Bool) -> [UInt8] {
+    /// continuation bytes after it (3.7), or a well-formed UTF-8 character stays (3.10,
+    /// `ClientBehaviour.strictUTF8Printable`); anything else becomes `?`.
+    public static func printable(_ bytes: [UInt8], utf8: Bool,
+                                 strict: Bool = PostfixRelease.current.clients.strictUTF8Printable) -> [UInt8] {
         var out = bytes
+        if utf8 && strict {
+            var i = 0
+            while i < out.count {
+                let c = out[i]
+                if c < 0x80 {
+                    if c < 0x20 || c == 0x7F { out[i] = 0x3F }
+                    i += 1
+                } else if let end = ClientBehaviour.utf8CharacterEnd(out, at: i) {
+                    i = end + 1
+                } else {
+                    out[i] = 0x3F
+                    i += 1
+                }
+            }
+            return out
+        }
         var i = 0
         while i < out.count {
             let c = out[i]

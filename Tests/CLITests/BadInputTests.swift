@@ -17,11 +17,13 @@ struct BadInputTests {
     }
 
     @Test("binary garbage is handled as Postfix handles it",
-          .enabled(if: Oracle.enabled(Paths.oracleAvailable)), arguments: types, ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
-    func binaryGarbage(type: String, config: String) throws {
+          .enabled(if: Oracle.enabled(Paths.oracleAvailable)), arguments: types, DifferentialTests.configReleases)
+    func binaryGarbage(type: String, configRelease: DifferentialTests.ConfigRelease) throws {
+        let (config, release) = (configRelease.config, configRelease.release)
+        guard release.check() else { return }
         var source = Self.garbage(count: 64 * 1024, seed: 42)
         source += Array("\nvalid key\n".utf8)
-        let twin = Twin(mainCf: config, files: ["map": source])
+        let twin = Twin(mainCf: config, files: ["map": source], release: release)
         let built = try twin.same("postmap", ["\(type):map"])
         #expect(built.status == 0)
         try twin.same("postmap", ["-s", "\(type):map"])

@@ -104,10 +104,10 @@ struct CDBTests {
                        singleKeys: ["aaB", "aba", "abb", "aaA"])
     }
 
-    @Test("what cdb refuses, and broken files, give Postfix's messages")
-    func refusals() throws {
-        guard Oracle.postmap(for: "cdb") else { return }
-        let twin = Twin(files: ["map": Array("a 1\nb 2\n".utf8)])
+    @Test("what cdb refuses, and broken files, give Postfix's messages", arguments: OracleRelease.available)
+    func refusals(release: OracleRelease) throws {
+        guard Oracle.postmap(for: "cdb"), release.check(), release.hasModule("cdb") || Oracle.required else { return }
+        let twin = Twin(files: ["map": Array("a 1\nb 2\n".utf8)], release: release)
         try twin.same("postmap", ["cdb:map"])
         try twin.same("postmap", ["-s", "cdb:map"])
         try twin.same("postmap", ["-i", "cdb:map"], stdin: Array("c 3\n".utf8))

@@ -26,12 +26,12 @@ import TestSupport
         }
     }
 
-    @Test("tcp: replies, quoting, errors", arguments: configs, OracleRelease.available)
-    func tcpReplies(config: String, release: OracleRelease) throws {
-        guard release.check() else { return }
+    // dict_tcp.c is the same in 3.7.11 and 3.10.13: the tcp client runs against 3.7 only (its lookups are slow).
+    @Test("tcp: replies, quoting, errors", arguments: configs)
+    func tcpReplies(config: String) throws {
         let server = try Self.tcpServer()
         defer { server.stop() }
-        let twin = Twin(mainCf: config, release: release)
+        let twin = Twin(mainCf: config)
         let map = "tcp:\(server.address)"
         for key in ["found", "missing", "later", "odd", "malformed", "badhex", "nospace", "lower", "empty", "a b%c",
                     "Mixed\u{e9}Case", "tab\there", "x=1;y=%"] {

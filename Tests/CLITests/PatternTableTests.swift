@@ -65,9 +65,12 @@ struct PatternTableTests {
 
     static var keyInput: [UInt8] { Array((keys.joined(separator: "\n") + "\n").utf8) }
 
-    @Test("a rules file with every construct", arguments: types, ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
-    func rulesFile(type: String, config: String) throws {
-        let twin = Twin(mainCf: config, files: ["rules": Array((Self.rules + "\n/caf\u{e9}/ accent\n/\u{ff}/ latin1\n").utf8)])
+    @Test("a rules file with every construct", arguments: types, DifferentialTests.configReleases)
+    func rulesFile(type: String, configRelease: DifferentialTests.ConfigRelease) throws {
+        let (config, release) = (configRelease.config, configRelease.release)
+        guard release.check(), type == "regexp" || release.hasModule("pcre") || Oracle.required else { return }
+        let twin = Twin(mainCf: config, files: ["rules": Array((Self.rules + "\n/caf\u{e9}/ accent\n/\u{ff}/ latin1\n").utf8)],
+                        release: release)
         try twin.same("postmap", ["-q", "-", "\(type):rules"], stdin: Self.keyInput + Array("café\nCAFÉ\n".utf8) + [0xFF, 0x0A])
         for key in ["1", "12345", "barfind", "c", "nothing", "multi"] {
             try twin.same("postmap", ["-q", key, "\(type):rules"])
@@ -76,9 +79,10 @@ struct PatternTableTests {
         try twin.same("postmap", ["-f", "-q", "-", "\(type):rules"], stdin: Self.keyInput)
     }
 
-    @Test("inline tables and their errors", arguments: types)
-    func inline(type: String) throws {
-        let twin = Twin()
+    @Test("inline tables and their errors", arguments: types, OracleRelease.available)
+    func inline(type: String, release: OracleRelease) throws {
+        guard release.check(), type == "regexp" || release.hasModule("pcre") || Oracle.required else { return }
+        let twin = Twin(release: release)
         for (spec, key) in [("\(type):{{/foo/ got foo}}", "foo"), ("\(type):{ {/a(b)/ x$1}, {/c/ d} }", "ab"),
                             ("\(type):{ {/a(b)/ x$1}, {/c/ d} }", "cc"), ("\(type):{{/foo/ got foo}", "foo"),
                             ("\(type):{/foo/ got}", "foo"), ("\(type):{{/foo/ x}}junk", "foo"), ("\(type):{}", "x"),
@@ -87,20 +91,22 @@ struct PatternTableTests {
         }
     }
 
-    @Test("source syntax: continuations, CRLF, NUL bytes, long lines, many rules", arguments: types)
-    func sourceSyntax(type: String) throws {
+    @Test("source syntax: continuations, CRLF, NUL bytes, long lines, many rules", arguments: types, OracleRelease.available)
+    func sourceSyntax(type: String, release: OracleRelease) throws {
+        guard release.check(), type == "regexp" || release.hasModule("pcre") || Oracle.required else { return }
         var rules = "/con/\n  tinued/ joined\n/crlf/ value\r\n/nul/ before\0after\n"
         rules += "/^" + String(repeating: "k", count: 70_000) + "$/ very long rule\n"
         for n in 0..<10_000 { rules += "/^rule\(n)@example\\.com$/ R\(n)\n" }
-        let twin = Twin(files: ["rules": Array(rules.utf8)])
+        let twin = Twin(files: ["rules": Array(rules.utf8)], release: release)
         let keys = ["contin", "continued", "con  tinued", "crlf", "nul", String(repeating: "k", count: 70_000),
                     "rule0@example.com", "rule9999@example.com", "RULE5000@EXAMPLE.COM", "rule10000@example.com"]
         try twin.same("postmap", ["-q", "-", "\(type):rules"], stdin: Array((keys.joined(separator: "\n") + "\n").utf8) + [0x6E, 0x75, 0x6C, 0x00, 0x78, 0x0A])
     }
 
-    @Test("not creatable, not updatable, no sequence", arguments: types)
-    func refusals(type: String) throws {
-        let twin = Twin(files: ["rules": Array("/a/ b\n".utf8)])
+    @Test("not creatable, not updatable, no sequence", arguments: types, OracleRelease.available)
+    func refusals(type: String, release: OracleRelease) throws {
+        guard release.check(), type == "regexp" || release.hasModule("pcre") || Oracle.required else { return }
+        let twin = Twin(files: ["rules": Array("/a/ b\n".utf8)], release: release)
         for args in [["\(type):rules"], ["-i", "\(type):rules"], ["-d", "a", "\(type):rules"], ["-s", "\(type):rules"],
                      ["-q", "a", "\(type):nosuch"], ["-q", "a", "\(type):"]] {
             try twin.same("postmap", args, stdin: [])

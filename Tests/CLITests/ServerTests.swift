@@ -395,6 +395,69 @@ struct ServerReloadTests {
         print("postmapd reload under load: \(answers) lookups, 0 failed; slowest switch \(Int(slowest * 1000)) ms")
     }
 
+    /// The event loop holds its lmdb read transaction and the file's shared lock for a short window
+    /// (`LoopState.batchWindow`), across requests: a writer taking the exclusive lock must still get it
+    /// while clients keep the loop busy.
+    @Test("an lmdb map updated in place (postmap -i) under load: every update gets the lock and is served")
+    func inPlaceUpdateUnderLoad() throws {
+        let dir = TempDir("postmapd")
+        dir.write("main.cf", "compatibility_level = 3.6\n")
+        dir.write("virtual", "key value\n")
+        #expect(try run(Paths.ours("postmap"), ["-c", dir.path, "lmdb:\(dir.path)/virtual"], in: dir.url).status == 0)
+        let sm = try Slapd.freePort()
+        let server = try Postmapd("""
+            table_virtual = lmdb:\(dir.path)/virtual
+            socketmap_listen = 127.0.0.1:\(sm)
+
+            """, in: dir)
+        defer { server.stop() }
+
+        final class Load: @unchecked Sendable {
+            // Proof: every field is read and written with `lock` held.
+            let lock = NSLock()
+            var stop = false
+            var failures: [String] = []
+            var answers = 0
+        }
+        let load = Load()
+        let loaders = DispatchGroup()
+        for _ in 0..<4 {
+            loaders.enter()
+            Thread.detachNewThread {
+                defer { loaders.leave() }
+                guard let client = try? RawClient(port: sm) else {
+                    load.lock.withLock { load.failures.append("connect") }
+                    return
+                }
+                // Pipelined, so that the loop always has requests to answer.
+                while !load.lock.withLock({ load.stop }) {
+                    for _ in 0..<8 { client.send(ScriptedServer.request("virtual", "key")) }
+                    for _ in 0..<8 {
+                        let reply = client.netstring() ?? "(no reply)"
+                        load.lock.withLock {
+                            load.answers += 1
+                            if reply != "OK value" { load.failures.append(reply) }
+                        }
+                    }
+                }
+            }
+        }
+        let probe = try RawClient(port: sm)
+        for n in 1...20 {
+            // A generous deadline: this checks that the writer gets the lock at all, not how fast.
+            let updated = try run(Paths.ours("postmap"), ["-c", dir.path, "-i", "lmdb:\(dir.path)/virtual"], in: dir.url,
+                                  stdin: Array("new\(n) v\(n)\n".utf8), timeout: 30)
+            #expect(updated.status == 0, "postmap -i: \(updated.stderr)")
+            probe.send(ScriptedServer.request("virtual", "new\(n)"))
+            #expect(probe.netstring() == "OK v\(n)")
+        }
+        load.lock.withLock { load.stop = true }
+        loaders.wait()
+        let (failures, answers) = load.lock.withLock { (load.failures, load.answers) }
+        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        #expect(answers > 100)
+    }
+
     @Test("SIGHUP: a new table is served; a broken configuration keeps the old one serving; SIGTERM stops cleanly")
     func hangup() throws {
         let dir = TempDir("postmapd")

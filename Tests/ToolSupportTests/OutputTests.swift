@@ -36,3 +36,14 @@ import ToolSupport
         #expect(MessageWriter.basename("/usr/sbin/postmap") == "postmap")
     }
 }
+
+@Suite struct PrintableTests {
+    @Test func strictUTF8OfPostfix310() {
+        // "é", an over-long "/", a lone continuation byte, a cut-short lead at the end, a control.
+        let input: [UInt8] = [0x61, 0xC3, 0xA9, 0xC0, 0xAF, 0x80, 0x09, 0xE2, 0x82]
+        #expect(MessageWriter.printable(input, utf8: true, strict: true) == [0x61, 0xC3, 0xA9, 0x3F, 0x3F, 0x3F, 0x3F, 0x3F, 0x3F])
+        // 3.7 keeps a lead byte's continuation bytes whatever they spell.
+        #expect(MessageWriter.printable(input, utf8: true, strict: false) == [0x61, 0xC3, 0xA9, 0x3F, 0x3F, 0x3F, 0x3F, 0xE2, 0x82])
+        #expect(MessageWriter.printable(input, utf8: false, strict: true) == [0x61, 0x3F, 0x3F, 0x3F, 0x3F, 0x3F, 0x3F, 0x3F, 0x3F])
+    }
+}
