@@ -19,7 +19,7 @@
     X(mysql_real_escape_string) X(mysql_query) X(mysql_store_result) X(mysql_field_count) \
     X(mysql_next_result) X(mysql_num_rows) X(mysql_num_fields) X(mysql_fetch_row) \
     X(mysql_free_result) X(mysql_close) X(mysql_get_socket) X(mysql_get_optionv) \
-    X(mysql_send_query) X(mysql_read_query_result)
+    X(mysql_send_query) X(mysql_read_query_result) X(mysql_set_character_set)
 
 CLIB_LIBRARY(csql_my, CSQL_MY_FUNCTIONS, CSQL_MY_SONAME, CSQL_MY_SONAME);
 #define CALL(name) CLIB_FUNCTION(csql_my, name)
@@ -54,6 +54,10 @@ void *csql_my_init(const char *option_file, const char *option_group, const char
 int csql_my_connect(void *db, const char *host, const char *user, const char *password, const char *dbname,
                     unsigned port, const char *socket) {
     return CALL(mysql_real_connect)(db, host, user, password, dbname, port, socket, CLIENT_MULTI_RESULTS) ? 0 : -1;
+}
+
+int csql_my_set_character_set(void *db, const char *charset) {
+    return CALL(mysql_set_character_set)(db, charset);
 }
 
 const char *csql_my_error(void *db) {

@@ -98,6 +98,9 @@ final class MySQLDriver: RemoteSQLDriver {
         return UInt32(UInt16(bigEndian: UInt16(truncatingIfNeeded: entry.pointee.s_port)))
     }
 
+    /// mysql's dbname is never empty (checked when it is read).
+    func nonURITarget() -> String? { nil }
+
     func connect(_ index: Int, label: String, settings: SQLSettings) -> RemoteSQLConnection {
         let target = targets[index]
         guard let db = csql_my_init(optionFile, optionGroup, tlsKeyFile, tlsCertFile, tlsCAFile, tlsCAPath, tlsCiphers,
@@ -106,6 +109,11 @@ final class MySQLDriver: RemoteSQLDriver {
         }
         wait = nil
         if csql_my_connect(db, target.host, settings.user, settings.password, settings.dbname, target.port, target.socket) == 0 {
+            // 3.10 sets the table's character set (utf8mb4 by default) on every new connection.
+            if let charset = settings.characterSet, csql_my_set_character_set(db, charset) != 0 {
+                return .failed(OpaquePointer(db),
+                               warning: "dict_mysql: mysql_set_character_set '\(charset)' failed: \(errorText(OpaquePointer(db)))")
+            }
             return .up(OpaquePointer(db))
         }
         return .failed(OpaquePointer(db), warning: "connect to mysql server \(label): \(errorText(OpaquePointer(db)))")

@@ -53,6 +53,10 @@ final class PgSQLDriver: RemoteSQLDriver {
         return .inet
     }
 
+    func nonURITarget() -> String? {
+        targets.last(where: { $0.conninfo == nil })?.host
+    }
+
     func connect(_ index: Int, label: String, settings: SQLSettings) -> RemoteSQLConnection {
         waits.removeAll()
         let target = targets[index]
@@ -67,9 +71,11 @@ final class PgSQLDriver: RemoteSQLDriver {
             let text = conn.map { ByteText.string(cBytes(csql_pq_error_message($0))) } ?? ""
             return .failed(conn.map { OpaquePointer($0) }, warning: "connect to pgsql server \(label): \(text)")
         }
-        // Postfix 3.7 (not a snapshot) declares that it sends no multi-byte characters.
-        if csql_pq_set_client_encoding(conn, "LATIN1") != 0 {
-            return .failed(OpaquePointer(conn), warning: "dict_pgsql: cannot set the encoding to LATIN1, skipping \(label)")
+        // Postfix 3.7 (not a snapshot) declares LATIN1: it sends no multi-byte characters; 3.10 sets the
+        // table's `encoding` (UTF8 by default).
+        let encoding = settings.characterSet ?? "LATIN1"
+        if csql_pq_set_client_encoding(conn, encoding) != 0 {
+            return .failed(OpaquePointer(conn), warning: "dict_pgsql: cannot set the encoding to \(encoding), skipping \(label)")
         }
         return .up(OpaquePointer(conn))
     }

@@ -27,6 +27,8 @@ protocol RemoteSQLDriver: AnyObject {
     init(name: String, parameters: TableParameters, diagnostics: Diagnostics) throws(MapError)
     /// Where host `label` (as written in `hosts`) is; called once per host, in order.
     func addHost(_ label: String) throws(MapError) -> SQLHosts<OpaquePointer>.Kind
+    /// The name of the last host that is not a connection URI (pgsql's `non_uri_target`), nil if none.
+    func nonURITarget() -> String?
     /// Connect to host `index`: the open connection, or a handle to release (if any) and the warning.
     func connect(_ index: Int, label: String, settings: SQLSettings) -> RemoteSQLConnection
     /// Close a connection.
@@ -138,9 +140,18 @@ final class RemoteSQLTable<Driver: RemoteSQLDriver>: LookupTable {
         let driver = try Driver(name: name, parameters: p, diagnostics: request.diagnostics)
         try settings.readQuery(p, request: request, selectFunction: Driver.traits.selectFunction)
         var kinds: [(label: String, kind: SQLHosts<OpaquePointer>.Kind)] = []
-        for label in settings.hosts { kinds.append((label, try driver.addHost(label))) }
+        var labels = settings.hosts
+        // 3.10 lists a lone server twice, so that one failure does not leave the table without it.
+        if labels.count == 1 && PostfixRelease.current.clients.sqlDuplicateLoneHost { labels.append(labels[0]) }
+        for label in labels { kinds.append((label, try driver.addHost(label))) }
         self.driver = driver
-        hosts = SQLHosts(kinds, release: { driver.close($0) })
+        hosts = SQLHosts(kinds, retryInterval: settings.retryInterval, idleInterval: settings.idleInterval,
+                         release: { driver.close($0) })
+        if settings.dbname.isEmpty, let target = driver.nonURITarget() {
+            // 3.10's pgsql: dbname may be left out only when every host is a connection URI.
+            throw MapError(.configuration, "\(Driver.traits.type):\(name) host target '\(target)' requires dbname setting",
+                           fatalInPostfix: true)
+        }
         // The load leaves errno alone: the `%m` of a later message is what the lookup left.
         let saved = csql_errno()
         let problem = Driver.traits.load()
@@ -210,17 +221,10 @@ final class RemoteSQLTable<Driver: RemoteSQLDriver>: LookupTable {
         if let host = pipelineHost, hosts.hosts[host].state != .active { dropPipeline() }
         if let i = hosts.nextActive() { return i }
         var count = 100
-        // 3.10 connects to a lone server that just failed once more before giving up on the lookup.
-        let singleHostAttempts = PostfixRelease.current.clients.sqlSingleHostConnectAttempts
-        var attempts = 0
         while true {
             count -= 1
-            guard count > 0 else { return nil }
-            var next = hosts.nextToTry()
-            if next == nil, hosts.hosts.count == 1, attempts > 0, attempts < singleHostAttempts { next = 0 }
-            guard let i = next else { return nil }
+            guard count > 0, let i = hosts.nextToTry() else { return nil }
             connect(i)
-            attempts += 1
             if hosts.hosts[i].state == .active { return i }
         }
     }

@@ -15,13 +15,33 @@ struct SQLSettings {
     var templates: QueryTemplates
     var domains: DomainList?
     var hosts: [String] = []
+    /// What to set after connecting: pgsql's client encoding, mysql's character set (nil: nothing).
+    var characterSet: String?
+    /// How long a failed server is left alone, and how long an idle connection is kept.
+    var retryInterval = 60
+    var idleInterval = 60
 
     /// `user`, `password`, `dbname` and `result_format`: read first by both tables.
     init(type: String, _ p: TableParameters) throws(MapError) {
         templates = QueryTemplates(type: type, name: p.name)
         user = try p.string("user", default: "")
         password = try p.string("password", default: "")
-        dbname = try p.string("dbname", default: "", min: 1)
+        let clients = PostfixRelease.current.clients
+        dbname = try p.string("dbname", default: "", min: type == "pgsql" && clients.pgsqlDatabaseNameOptional ? 0 : 1)
+        // The release's per-table settings, read where its Postfix reads them (before result_format).
+        if type == "pgsql" {
+            if let parameter = clients.pgsqlEncodingParameter {
+                characterSet = try p.string(parameter, default: clients.pgsqlEncodingDefault, min: 1)
+            } else {
+                characterSet = clients.pgsqlEncodingDefault
+            }
+        } else if let parameter = clients.mysqlCharsetParameter {
+            characterSet = try p.string(parameter, default: clients.mysqlCharsetDefault, min: 1)
+        }
+        if clients.sqlIntervalParameters {
+            retryInterval = try p.int("retry_interval", default: 60, min: 1)
+            idleInterval = try p.int("idle_interval", default: 60, min: 1)
+        }
         resultFormat = ByteText.bytes(of: try p.string("result_format", default: "%s", min: 1))
     }
 

@@ -33,9 +33,28 @@ public struct ClientBehaviour: Sendable {
     /// `{error}` sqlite's message, `{errno}` strerror(errno) (dict_surrogate's `%m`).
     public let sqliteOpenFailure: String
 
-    /// How many times a pgsql or mysql table with a single host connects to it in one lookup before it
-    /// gives up (3.10.13 tries a lone unreachable server twice: two `connect to … server` warnings).
-    public let sqlSingleHostConnectAttempts: Int
+    /// A pgsql or mysql table with a single host lists it twice ("Don't blacklist the load balancer!"):
+    /// a lone server that fails is tried once more in the same lookup (two `connect to … server`
+    /// warnings for an unreachable one).
+    public let sqlDuplicateLoneHost: Bool
+
+    /// pgsql's client encoding: a `.cf` parameter (3.10: `encoding`, default `UTF8`), or nil for a
+    /// fixed `pgsqlEncodingDefault` (3.7: `LATIN1`, "Postfix does not send multi-byte characters").
+    public let pgsqlEncodingParameter: String?
+    public let pgsqlEncodingDefault: String
+
+    /// mysql's character set, set after connecting (3.10: `charset`, default `utf8mb4`); nil: none is set.
+    public let mysqlCharsetParameter: String?
+    public let mysqlCharsetDefault: String
+
+    /// pgsql and mysql read `retry_interval` and `idle_interval` (default 60, at least 1) from the `.cf`
+    /// file; false: both are fixed at 60 seconds.
+    public let sqlIntervalParameters: Bool
+
+    /// pgsql's `dbname` may be empty when every host is a connection URI; a table with another kind of
+    /// host and no `dbname` is refused with `pgsql:NAME host target 'HOST' requires dbname setting`.
+    /// False: `dbname` must not be empty (`bad string length 0 < 1`).
+    public let pgsqlDatabaseNameOptional: Bool
 
     /// A socketmap reply of a bare `OK` (no payload) is found with an empty value; false: not found.
     public let socketmapBareOKFound: Bool
@@ -66,7 +85,11 @@ public struct ClientBehaviour: Sendable {
         cdbSequence: false,
         sqliteReadOnly: false,
         sqliteOpenFailure: "sqlite:{name}: Can't open database: {error}\n",
-        sqlSingleHostConnectAttempts: 1,
+        sqlDuplicateLoneHost: false,
+        pgsqlEncodingParameter: nil, pgsqlEncodingDefault: "LATIN1",
+        mysqlCharsetParameter: nil, mysqlCharsetDefault: "",
+        sqlIntervalParameters: false,
+        pgsqlDatabaseNameOptional: false,
         socketmapBareOKFound: false,
         netstringErrorsSetErrno: false,
         strictUTF8Printable: false)
@@ -81,7 +104,11 @@ public struct ClientBehaviour: Sendable {
         cdbSequence: true,
         sqliteReadOnly: true,
         sqliteOpenFailure: "sqlite:{name}: open database {path}: {error}: {errno}",
-        sqlSingleHostConnectAttempts: 2,
+        sqlDuplicateLoneHost: true,
+        pgsqlEncodingParameter: "encoding", pgsqlEncodingDefault: "UTF8",
+        mysqlCharsetParameter: "charset", mysqlCharsetDefault: "utf8mb4",
+        sqlIntervalParameters: true,
+        pgsqlDatabaseNameOptional: true,
         socketmapBareOKFound: true,
         netstringErrorsSetErrno: true,
         strictUTF8Printable: true)

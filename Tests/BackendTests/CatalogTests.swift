@@ -90,7 +90,7 @@ import Testing
         var error = [CChar](repeating: 0, count: 512)
         let status = clib_open("missing", sonames, symbols, &table, &error, error.count)
         #expect(status == -1)
-        let text = String(cString: error)
+        let text = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         #expect(text.hasPrefix(names[0] + ": "), "\(text)")
         #expect(text.contains("; " + names[1] + ": "), "\(text)")
     }

@@ -93,10 +93,12 @@ struct MySQLTests {
         return try MariaDBServer(sql: sql)
     }
 
-    @Test("lookups through Debian's postmap and ours agree", arguments: ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
-    func differential(mainCf: String) async throws {
+    @Test("lookups through Debian's postmap and ours agree", arguments: DifferentialTests.configReleases)
+    func differential(configRelease: DifferentialTests.ConfigRelease) async throws {
+        let (mainCf, release) = (configRelease.config, configRelease.release)
+        guard release.check(), release.hasModule("mysql") || Oracle.required else { return }
         let server = try await Self.sharedServer()
-        let twin = PgSQLTests.twin(mainCf)
+        let twin = PgSQLTests.twin(mainCf, release: release)
         twin.write("sanity.cf", Self.login(server) + Self.query)
         #expect(try await twin.sameAsync("postmap", ["-q", "alice@example.com", "mysql:./sanity.cf"]).out == "alice@mail.example.com\n")
         #expect(try await twin.sameAsync("postmap", ["-q", "o'brien@example.com", "mysql:./sanity.cf"]).out == "obrien@mail.example.com\n")

@@ -86,8 +86,8 @@ struct PgSQLTests {
         try await twin.sameAsync("postmap", c.flags + ["-q", "-", "pgsql:./\(file)"], stdin: repeated, sourceLocation: sourceLocation)
     }
 
-    static func twin(_ mainCf: String = "compatibility_level = 0\n") -> Twin {
-        let twin = Twin(mainCf: mainCf)
+    static func twin(_ mainCf: String = "compatibility_level = 0\n", release: OracleRelease = .v3_7) -> Twin {
+        let twin = Twin(mainCf: mainCf, release: release)
         twin.write("domains.list", "# domains served here\nexample.org\n!example.net example.com\n")
         twin.write("domains.table", "example.com ok\n")
         return twin
@@ -105,10 +105,12 @@ struct PgSQLTests {
         return try PgSQLServer(sql: sql)
     }
 
-    @Test("lookups through Debian's postmap and ours agree", arguments: ["compatibility_level = 0\n", "compatibility_level = 3.6\n"])
-    func differential(mainCf: String) async throws {
+    @Test("lookups through Debian's postmap and ours agree", arguments: DifferentialTests.configReleases)
+    func differential(configRelease: DifferentialTests.ConfigRelease) async throws {
+        let (mainCf, release) = (configRelease.config, configRelease.release)
+        guard release.check(), release.hasModule("pgsql") || Oracle.required else { return }
         let server = try await Self.sharedServer()
-        let twin = Self.twin(mainCf)
+        let twin = Self.twin(mainCf, release: release)
         // The server answers: a known key is found, a multi-row key joined, an injection finds nothing.
         twin.write("sanity.cf", Self.login(server) + Self.query)
         #expect(try await twin.sameAsync("postmap", ["-q", "alice@example.com", "pgsql:./sanity.cf"]).out == "alice@mail.example.com\n")
@@ -195,10 +197,11 @@ struct PgSQLTests {
         }
     }
 
-    @Test("configuration errors and refused operations")
-    func configurationErrors() async throws {
+    @Test("configuration errors and refused operations", arguments: OracleRelease.available)
+    func configurationErrors(release: OracleRelease) async throws {
+        guard release.check(), release.hasModule("pgsql") || Oracle.required else { return }
         let server = try await Self.sharedServer()
-        let twin = Self.twin()
+        let twin = Self.twin(release: release)
         let login = Self.login(server)
         let bad: [String: String] = [
             "nodbname": "hosts = \(server.hostPort)\nuser = postfix\n" + Self.query,
@@ -214,6 +217,11 @@ struct PgSQLTests {
             "override": login + Self.query + "query = SELECT 'second'\n",
             "nodomainfile": login + Self.query + "domain = /nonexistent/domains\n",
             "bang": login + Self.query + "domain = example.com, !\n",
+            // 3.10's per-table settings (3.7 ignores them).
+            "encoding": login + Self.query + "encoding = SQL_ASCII\n",
+            "noencoding": login + Self.query + "encoding =\n",
+            "badencoding": login + Self.query + "encoding = NO_SUCH_ENCODING\n",
+            "retry": login + Self.query + "retry_interval = 0\nidle_interval = 5\n",
         ]
         for (name, cf) in bad.sorted(by: { $0.key < $1.key }) {
             twin.write("\(name).cf", cf)

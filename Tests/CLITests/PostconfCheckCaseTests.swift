@@ -51,8 +51,8 @@ import TestSupport
 
     static let goodConfigurations = ["relay-sasl", "virtual-mailbox", "ldap-mailhost"]
 
-    @Test("realistic configurations are clean", arguments: goodConfigurations)
-    func good(_ name: String) throws {
+    @Test("realistic configurations are clean, under both releases", arguments: OracleRelease.allCases, goodConfigurations)
+    func good(release: OracleRelease, _ name: String) throws {
         let dir = try Self.copy(Self.goodRoot.appendingPathComponent(name), label: "good-\(name)")
         for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) where file.hasSuffix(".cf")
             && file != "main.cf" && file != "master.cf" {
@@ -67,7 +67,7 @@ import TestSupport
             let built = try run(Paths.ours(words[0]), ["-c", dir.path, spec], in: dir.url)
             #expect(built.status == 0, "\(built)")
         }
-        let out = try run(Paths.ours("postconf"), ["--check", "-c", dir.path], in: dir.url)
+        let out = try run(Paths.ours("postconf"), ["--check", "-c", dir.path], in: dir.url, environment: release.environment)
         #expect(out.status == 0, "\(out)")
         #expect(out.out == "postconf --check: \(dir.path): 0 errors, 0 warnings\n", "\(out)")
     }

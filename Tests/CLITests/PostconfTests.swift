@@ -69,7 +69,7 @@ final class PostconfTwin {
     /// a fixed order, when `-x` expands a value; a run of them is sorted as a whole.
     static let hashOrdered = [
         ": unused parameter: ", ": undefined parameter: ", ": read-only parameter assignment: ", ": support for parameter ",
-        ": #comment after other text is not allowed: ",
+        ": #comment after other text is not allowed: ", ": missing '}' in \"", ": syntax error after '}' in \"",
         "postconf: warning: truncated macro reference: ", "postconf: warning: empty macro name: ",
         "postconf: warning: unreasonable macro call nesting: ", " expected at: \"...", "postconf: warning: bad operator suffix at: ",
         "postconf: warning: attribute name syntax error at: ", "postconf: warning: unexpected input at: ",
@@ -466,6 +466,10 @@ struct PostconfTests {
         try twin.same(["-c", ".", "-n"])
         try twin.same(["-c", ".", "-Pq", "-e", "smtp/inet/smtp_use_tls=no"])
         try twin.same(["-c", ".", "-P"])
+        // Brace syntax warnings: 3.9 names the file by its full path.
+        let braces = PostconfTwin(main: "virtual_alias_maps = inline:{a=b\nrelay_domains = {x}y, pcre:{{/#/ x} \n",
+                                  master: "smtp inet n - y - - smtpd -o virtual_alias_maps=inline:{{a=b}\n", release: release)
+        for args in [["-n"], ["-M"], ["-P"]] { try braces.same(["-c", "."] + args) }
     }
 
     @Test("the stock configurations of both Debian releases, and a database client file with unknown names, under -q",

@@ -117,6 +117,18 @@ struct ExplainRestrictionTableTests {
         #expect(SMTPDRestrictions.table(for: .v3_7).allSatisfy { !$0.isRemoved })
     }
 
+    @Test("postexplain follows MAPS_POSTFIX_RELEASE: 3.10's smtpd answers check_relay_domains with 451, 3.7's evaluates it")
+    func postexplainFollowsTheRelease() throws {
+        let config = try TempConfig(mainCF: "compatibility_level = 3.6\nmydestination = example.com\nsmtpd_relay_restrictions = check_relay_domains\n")
+        let args = ["restrictions", "-c", config.path, "--client", "mail.example.net[192.0.2.1]", "--sender", "a@example.net",
+                    "--recipient", "b@other.example"]
+        let new = try run(Paths.postexplain, args, in: config.dir, environment: ["MAPS_POSTFIX_RELEASE": "3.10"])
+        #expect(new.out.contains("result: decided: rejected by smtpd_relay_restrictions: 451 4.3.5 Server configuration error"), "\(new)")
+        #expect(new.out.contains("has been removed in Postfix 3.9"), "\(new)")
+        let old = try run(Paths.postexplain, args, in: config.dir, environment: ["MAPS_POSTFIX_RELEASE": "3.7"])
+        #expect(old.out.contains("result: decided: rejected by smtpd_relay_restrictions: 554 5.7.1 <b@other.example>: Recipient address rejected: Relay access denied"), "\(old)")
+    }
+
     @Test func explainHonoursLMDBMapSize() throws {
         let config = try TempConfig(mainCF: "lmdb_map_size = 33554432\n")
         let context = try ExplainContext.load(directory: config.path, service: nil, overrides: [])

@@ -43,7 +43,7 @@ import Testing
                 == "unsupported dictionary type: foo. Is the postfix-foo package installed?")
         #expect(PostfixRelease.v3_10.clients.buildWithoutCreator == "no 'map create' support for this type: %s")
         #expect(PostfixRelease.v3_7.clients.aliasNameNotLocal == "name must be local")
-        #expect(PostfixRelease.v3_7.clients.sqlSingleHostConnectAttempts == 1)
-        #expect(PostfixRelease.v3_10.clients.sqlSingleHostConnectAttempts == 2)
+        #expect(!PostfixRelease.v3_7.clients.sqlDuplicateLoneHost)
+        #expect(PostfixRelease.v3_10.clients.sqlDuplicateLoneHost)
     }
 }

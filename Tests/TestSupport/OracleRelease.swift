@@ -55,13 +55,12 @@ public enum OracleRelease: String, Sendable, CaseIterable, CustomTestStringConve
         // The host's LD_PRELOAD (make test's fast-fatal shim) names a host path that the root's loader
         // cannot open ("cannot be preloaded" on stderr): drop it before chroot, and preload the root's
         // copy of the shim instead when make test put one in the root's /tmp.
-        var inner = ["/usr/bin/env"]
+        var inner = ["/usr/bin/env", "-C", inside(directory.path)]
         if let preload = ProcessInfo.processInfo.environment["LD_PRELOAD"], !preload.isEmpty,
            preload.contains("fast-fatal"), Paths.exists(Paths.trixieRoot + Self.rootShim) {
             inner.append("LD_PRELOAD=" + Self.rootShim)
         }
-        return ("/usr/bin/env", ["-u", "LD_PRELOAD", "/usr/sbin/chroot", Paths.trixieRoot] + inner
-                + ["-C", inside(directory.path), program] + arguments)
+        return ("/usr/bin/env", ["-u", "LD_PRELOAD", "/usr/sbin/chroot", Paths.trixieRoot] + inner + [program] + arguments)
     }
 
     /// Where make test copies its fast-fatal shim inside the trixie root (scripts/run-tests).

@@ -75,6 +75,8 @@ void *csql_my_init(const char *option_file, const char *option_group, const char
 int csql_my_connect(void *db, const char *host, const char *user, const char *password, const char *dbname,
                     unsigned port, const char *socket);
 const char *csql_my_error(void *db);
+/* mysql_set_character_set() (Postfix 3.10 sets the table's charset after connecting). */
+int csql_my_set_character_set(void *db, const char *charset);
 unsigned long csql_my_escape(void *db, char *to, const char *from, unsigned long length);
 int csql_my_query(void *db, const char *query);
 /*

@@ -3,7 +3,9 @@ import NIOCore
 /// Frames tcp_table requests: one line each, ended by a newline (a CR before it is dropped).
 ///
 /// A line longer than `maximumLength` is a `ProtocolViolation`, found as soon as that many bytes are
-/// waiting without a newline.
+/// waiting without a newline. The rules are `Framing.line`, which the server's `ConnectionHandler`
+/// applies to its read buffer directly; this decoder gives the same frames to a NIO pipeline (and to
+/// the tests).
 public struct LineDecoder: ByteToMessageDecoder {
     public typealias InboundOut = RequestFrame
 

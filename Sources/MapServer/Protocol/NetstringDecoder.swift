@@ -4,7 +4,8 @@ import NIOCore
 ///
 /// The length is checked while its digits arrive, so a prefix such as `1099511627776:` is refused at
 /// once instead of waiting for a terabyte. A missing `:` or `,`, a non-digit, or an empty length is a
-/// `ProtocolViolation`.
+/// `ProtocolViolation`. The rules are `Framing.netstring`, which the server's `ConnectionHandler` applies to
+/// its read buffer directly; this decoder gives the same frames to a NIO pipeline (and to the tests).
 public struct NetstringDecoder: ByteToMessageDecoder {
     public typealias InboundOut = RequestFrame
 
