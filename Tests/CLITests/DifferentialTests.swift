@@ -150,6 +150,9 @@ struct DifferentialTests {
         // after other options, and in front of a bad one: the version, before anything else is done
         let late = try TestSupport.run(Paths.ours(tool), ["-v", "--version", "-z"], in: dir.url)
         #expect(late.status == 0 && late.out == ours.out)
+        // it names the release the tools follow (MAPS_POSTFIX_RELEASE overrides the detected one)
+        let trixie = try TestSupport.run(Paths.ours(tool), ["--version"], in: dir.url, environment: ["MAPS_POSTFIX_RELEASE": "3.10"])
+        #expect(trixie.out.hasSuffix(", compatible with Postfix 3.10.13\n"), "\(trixie)")
         // Debian's newaliases is sendmail's; the others reject every long option
         if tool != "newaliases" {
             dir.write("main.cf", "compatibility_level = 0\n")
