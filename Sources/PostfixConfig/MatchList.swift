@@ -113,8 +113,12 @@ public final class MatchList<Table> {
         for range in ConfigText.quotedTokenRanges(text, ConfigText.isCommaOrBlank) {
             let token = text[range]
             if token.first == 0x23 {
-                let rest = text[min(range.upperBound + 1, text.count)...]
-                warn("\(title): comment at end of line is not supported: \(ByteText.string(Array(token))) \(ByteText.string(Array(rest)))")
+                var rest = text[min(range.upperBound + 1, text.count)...]
+                let clients = PostfixRelease.current.clients
+                if let limit = clients.commentAfterTextLimit { rest = rest.prefix(limit) }
+                let message = clients.commentAfterText.replacing("{token}", with: ByteText.string(Array(token)))
+                    .replacing("{rest}", with: ByteText.string(Array(rest)))
+                warn("\(title): \(message)")
                 break
             }
             var negated = initial

@@ -64,6 +64,12 @@ public struct ClientBehaviour: Sendable {
     /// too long`); false: errno is what the last system call left.
     public let netstringErrorsSetErrno: Bool
 
+    /// A `#comment` token after other text in a list (match lists, a table's `domain`): the warning
+    /// after `WHERE: `, `{token}` the comment's first word, `{rest}` the text after it, cut to
+    /// `commentAfterTextLimit` bytes when set (mystrtok's `%.20s`).
+    public let commentAfterText: String
+    public let commentAfterTextLimit: Int?
+
     /// printable() with UTF-8 on keeps only well-formed UTF-8 characters (parse_utf8_char: no over-long
     /// forms, surrogates or code points past U+10FFFF), replacing the first byte of anything else and
     /// resynchronizing at the next; false: 3.7's looser rule (a lead byte 0xC2-0xFE keeps every
@@ -92,6 +98,8 @@ public struct ClientBehaviour: Sendable {
         pgsqlDatabaseNameOptional: false,
         socketmapBareOKFound: false,
         netstringErrorsSetErrno: false,
+        commentAfterText: "comment at end of line is not supported: {token} {rest}",
+        commentAfterTextLimit: nil,
         strictUTF8Printable: false)
 
     /// Postfix 3.10.13 (Debian 13).
@@ -111,6 +119,8 @@ public struct ClientBehaviour: Sendable {
         pgsqlDatabaseNameOptional: true,
         socketmapBareOKFound: true,
         netstringErrorsSetErrno: true,
+        commentAfterText: "#comment after other text is not allowed: {token} {rest}...",
+        commentAfterTextLimit: 20,
         strictUTF8Printable: true)
 }
 

@@ -9,14 +9,18 @@ struct DifferentialTests {
     static let types = ["hash", "btree", "lmdb"]
     static let configs = ["compatibility_level = 0\n", "compatibility_level = 3.6\n"]
 
-    /// A main.cf and the oracle it runs against: each configuration with each installed release.
+    /// A main.cf and the oracle it runs against: each configuration with 3.7; with 3.10 only
+    /// `compatibility_level = 3.6` (UTF-8 on, where 3.10's differences show), to keep make test's
+    /// second oracle cheap.
     struct ConfigRelease: Sendable, CustomTestStringConvertible {
         let config: String
         let release: OracleRelease
         var testDescription: String { "\(config.dropLast()), Postfix \(release.rawValue)" }
     }
     static var configReleases: [ConfigRelease] {
-        OracleRelease.available.flatMap { release in configs.map { ConfigRelease(config: $0, release: release) } }
+        OracleRelease.available.flatMap { release in
+            (release == .v3_7 ? configs : [configs[1]]).map { ConfigRelease(config: $0, release: release) }
+        }
     }
 
     @Test("build, -s, -q and -q - agree", arguments: types, configReleases)

@@ -61,10 +61,12 @@ struct MemcacheTests {
     static let configs = ["compatibility_level = 0\n", "compatibility_level = 3.6\n"]
 
     @Test("lookups and deletes: folding, empty and NUL values, keys with spaces, %, 8-bit bytes, long keys",
-          arguments: configs)
-    func lookups(config: String) throws {
+          arguments: DifferentialTests.configReleases)
+    func lookups(configRelease: DifferentialTests.ConfigRelease) throws {
+        let (config, release) = (configRelease.config, configRelease.release)
+        guard release.check() else { return }
         let server = try Memcached()
-        let twin = Twin(mainCf: config)
+        let twin = Twin(mainCf: config, release: release)
         twin.write("mc.cf", "memcache = \(server.service)\n")
         let map = "memcache:./mc.cf"
         for key in Self.keys {

@@ -67,7 +67,15 @@ struct SQLiteTests {
         "dbpath = db.sqlite\nquery = SELECT v FROM v WHERE k='%s' AND abs(-9223372036854775807 - 1) > 0\n",
     ]
 
-    @Test("lookups, the file form", arguments: configurations, OracleRelease.available)
+    /// Every configuration with 3.7; the first three with 3.10, whose sqlite client differs only in how
+    /// it opens the database (the broken configurations run with both).
+    static var fileFormCases: [(String, OracleRelease)] {
+        OracleRelease.available.flatMap { release in
+            (release == .v3_7 ? configurations : Array(configurations.prefix(3))).map { ($0, release) }
+        }
+    }
+
+    @Test("lookups, the file form", arguments: fileFormCases)
     func fileForm(config: String, release: OracleRelease) throws {
         guard Oracle.check(Self.available, "Debian's postfix-sqlite"), release.check() else { return }
         let twin = try twin(release: release)
