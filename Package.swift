@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(name: "PostfixConfigTests", dependencies: ["TestSupport", "PostfixConfig", "PostfixText", "Maps"]),
         .testTarget(name: "ToolSupportTests", dependencies: ["ToolSupport"]),
         .testTarget(name: "MapToolsTests", dependencies: ["MapTools", "Maps", "PostfixText", "PostfixConfig"]),
-        .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig", "Maps"]),
+        .testTarget(name: "PostconfToolTests", dependencies: ["PostconfTool", "PostfixConfig", "Maps", "PostfixText"]),
         .testTarget(name: "ExplainTests", dependencies: ["TestSupport", "Explain", "Maps", "MapBackends", "PostfixConfig", "PostfixText"]),
         .testTarget(name: "MapServerTests", dependencies: [
             "TestSupport", "MapServer", "Maps", "MapBackends", "PostfixText",

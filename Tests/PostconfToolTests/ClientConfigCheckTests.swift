@@ -2,6 +2,7 @@ import Foundation
 import Maps
 import PostfixConfig
 @testable import PostconfTool
+import PostfixText
 import Testing
 
 /// `postconf --check` checks every client table type (the catalog's `.clientConfig` rows): Postfix's types
@@ -49,8 +50,14 @@ import Testing
         let reads = try NSRegularExpression(
             pattern: #"\.(?:isSet|checkedString|checkedInt|checkedBool|string|optionalString|int|bool)\(\s*"([A-Za-z0-9_]+)""#)
         for module in Set(rows.compactMap(\.module)).sorted() {
+            // Known in some release (3.10 adds names, as pgsql's and mysql's retry_interval).
             let known = Set(rows.filter { $0.module == module }
-                .flatMap { BuiltinParameters.clientParameterNames($0.name) ?? [] }
+                .flatMap { row in
+                    PostfixRelease.allCases.flatMap { release in
+                        BuiltinParameters.dbmsSuffixes(for: release)[row.name]
+                            ?? BuiltinParameters.clientParameterNames(declaredBy: row) ?? []
+                    }
+                }
                 .map { String(decoding: $0, as: UTF8.self) })
             let dir = sources.appendingPathComponent(module)
             let files = (FileManager.default.enumerator(atPath: dir.path)?.compactMap { $0 as? String } ?? [])
