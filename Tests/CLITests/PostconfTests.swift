@@ -31,6 +31,18 @@ final class PostconfTwin {
         }
     }
 
+    /// An edit leaves main.cf or master.cf new, and Postfix waits about 2 s for a new main.cf to settle
+    /// before it reads it (3.10 then ignores `-c`): the next command would pay that wait. Give the files
+    /// the old time stamp `write` gives them.
+    func settle() {
+        for dir in [ours, theirs] {
+            for name in ["main.cf", "master.cf"] where dir.exists(name) {
+                try? FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 31_536_000)],
+                                                       ofItemAtPath: dir.file(name))
+            }
+        }
+    }
+
     /// Run one command line in both directories.
     func run(_ arguments: [String], asNobody: Bool = false) throws -> (ours: Outcome, theirs: Outcome) {
         func go(_ exe: String, _ dir: TempDir) throws -> Outcome {
@@ -43,6 +55,7 @@ final class PostconfTwin {
         let a = try go(Paths.ours("postconf"), ours)
         let b = release == .v3_7 ? try go(Paths.postfix("postconf"), theirs)
             : try release.run("postconf", arguments, in: theirs.url)
+        settle()
         return (Self.normalize(a, exe: Paths.ours("postconf")), Self.normalize(b, exe: Paths.postfix("postconf")))
     }
 

@@ -10,6 +10,7 @@ struct FuzzFindingsTests {
         let config = try TempConfig(mainCF: "", files: files)
         try mainCF.replacingOccurrences(of: "@DIR@", with: config.path)
             .write(to: config.dir.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
+            config.settle()
         return config
     }
 

@@ -10,6 +10,7 @@ struct NulKeyTests {
     func config() throws -> TempConfig {
         let c = try TempConfig(mainCF: "", files: ["virtual": "x@example.com y@example.net\n@example.org catch@example.net\n"])
         try "compatibility_level = 3.6\nvirtual_alias_maps = hash:\(c.path)/virtual\n".write(to: c.dir.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
+        c.settle()
         // Built by Debian's postmap when there is one (the oracle's own file), else by ours.
         let postmap = Paths.oracle ? "/usr/sbin/postmap" : Paths.ours("postmap")
         let r = try run(postmap, ["-c", c.path, "hash:\(c.path)/virtual"])
@@ -48,6 +49,7 @@ struct NulKeyTests {
     @Test func patternTablesAreLeftAlone() throws {
         let c = try TempConfig(mainCF: "", files: ["re": "/^x@/ y@example.net\n"])
         try "compatibility_level = 3.6\nvirtual_alias_maps = regexp:\(c.path)/re\n".write(to: c.dir.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
+        c.settle()
         let e = try c.explainer().lookup(role: .virtualAliasMaps, subject: Array("x@example.com".utf8), table: nil)
         #expect(tables(e).allSatisfy { $0.untried.isEmpty })
     }

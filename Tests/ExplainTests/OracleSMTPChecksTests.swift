@@ -102,6 +102,7 @@ struct OracleSMTPChecksTests {
         let config = try TempConfig(mainCF: "", files: ["h": "/^Subject:/ REJECT no\n/^X-Drop:/ IGNORE\n"])
         // main.cf names the table by its path, known once the directory exists.
         try "smtp_header_checks = regexp:\(config.path)/h\nheader_checks = regexp:\(config.path)/h\n".write(to: config.dir.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
+        config.settle()
         let smtp = try run(Paths.postexplain, ["headers", "-c", config.path, "--stage", "smtp", "--header", "Subject: x", "--header", "X-Drop: 1"])
         #expect(smtp.status == 0)
         #expect(smtp.stdout.contains("unsupported action REJECT in smtp_header_checks") && smtp.stdout.contains("IGNORE: the line is not sent"), "\(smtp.stdout)")

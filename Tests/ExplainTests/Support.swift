@@ -22,6 +22,14 @@ final class TempConfig {
         for (name, text) in files {
             try text.replacingOccurrences(of: "@DIR@", with: dir.path).write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
+        settle()
+    }
+
+    /// Give main.cf an hour-old time stamp: Debian's postmap (and a private Postfix) waits about 2 s for a
+    /// main.cf changed within the last second or two to settle before it reads it. Call after rewriting it.
+    func settle() {
+        try? FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)],
+                                               ofItemAtPath: dir.appendingPathComponent("main.cf").path)
     }
     deinit { try? FileManager.default.removeItem(at: dir) }
     var path: String { dir.path }

@@ -39,8 +39,8 @@ public final class TempDir: Sendable {
     public func write(_ name: String, _ bytes: [UInt8]) {
         let path = url.appendingPathComponent(name).path
         if !FileManager.default.createFile(atPath: path, contents: Data(bytes)) { Issue.record("cannot write \(path)") }
-        if name == "main.cf" {
-            // See Twin.write: Postfix waits on a just-changed main.cf.
+        if name.hasSuffix(".cf") {
+            // See Twin.write: Postfix waits on a just-changed main.cf (or a table's .cf file).
             try? FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: path)
         }
     }
