@@ -325,6 +325,48 @@ struct ServerFaultTests {
     }
 }
 
+/// Clients on threads of their own, each asking table `virtual` for `key` over socketmap, `depth`
+/// requests at a time, until `stop()`; every reply that `good` refuses is kept as a failure.
+final class LookupLoad: @unchecked Sendable {
+    // Proof: `stopping`, `failures` and `answers` are read and written only with `lock` held; `loaders`
+    // is a DispatchGroup (thread-safe); nothing else is stored.
+    private let lock = NSLock()
+    private var stopping = false
+    private var failures: [String] = []
+    private var answers = 0
+    private let loaders = DispatchGroup()
+
+    init(clients: Int, port: Int, key: String, depth: Int, good: @escaping @Sendable (String) -> Bool) {
+        for _ in 0..<clients {
+            loaders.enter()
+            Thread.detachNewThread { [self] in
+                defer { loaders.leave() }
+                guard let client = try? RawClient(port: port) else {
+                    lock.withLock { failures.append("connect") }
+                    return
+                }
+                while !lock.withLock({ stopping }) {
+                    for _ in 0..<depth { client.send(ScriptedServer.request("virtual", key)) }
+                    for _ in 0..<depth {
+                        let reply = client.netstring() ?? "(no reply)"
+                        lock.withLock {
+                            answers += 1
+                            if !good(reply) { failures.append(reply) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stop the clients, wait for them, and return what they saw.
+    func stop() -> (failures: [String], answers: Int) {
+        lock.withLock { stopping = true }
+        loaders.wait()
+        return lock.withLock { (failures, answers) }
+    }
+}
+
 /// Reload: files rebuilt under load, SIGHUP with good and broken configurations, SIGTERM.
 @Suite("postmapd: reload", .serialized)
 struct ServerReloadTests {
@@ -343,33 +385,7 @@ struct ServerReloadTests {
             """, in: dir)
         defer { server.stop() }
 
-        final class Load: @unchecked Sendable {
-            // Proof: every field is read and written with `lock` held.
-            let lock = NSLock()
-            var stop = false
-            var failures: [String] = []
-            var answers = 0
-        }
-        let load = Load()
-        let loaders = DispatchGroup()
-        for _ in 0..<4 {
-            loaders.enter()
-            Thread.detachNewThread {
-                defer { loaders.leave() }
-                guard let client = try? RawClient(port: sm) else {
-                    load.lock.withLock { load.failures.append("connect") }
-                    return
-                }
-                while !load.lock.withLock({ load.stop }) {
-                    client.send(ScriptedServer.request("virtual", "key"))
-                    let reply = client.netstring() ?? "(no reply)"
-                    load.lock.withLock {
-                        load.answers += 1
-                        if !reply.hasPrefix("OK version-") { load.failures.append(reply) }
-                    }
-                }
-            }
-        }
+        let load = LookupLoad(clients: 4, port: sm, key: "key", depth: 1) { $0.hasPrefix("OK version-") }
         var slowest = 0.0
         let probe = try RawClient(port: sm)
         for version in 1...50 {
@@ -386,9 +402,7 @@ struct ServerReloadTests {
             #expect(seen, "version \(version) never served")
             slowest = max(slowest, Date().timeIntervalSince(renamed))
         }
-        load.lock.withLock { load.stop = true }
-        loaders.wait()
-        let (failures, answers) = load.lock.withLock { (load.failures, load.answers) }
+        let (failures, answers) = load.stop()
         #expect(failures.isEmpty, "\(failures.prefix(5))")
         #expect(answers > 100)
         #expect(slowest < 1.0, "new data took \(slowest) s after a rename")
@@ -412,36 +426,8 @@ struct ServerReloadTests {
             """, in: dir)
         defer { server.stop() }
 
-        final class Load: @unchecked Sendable {
-            // Proof: every field is read and written with `lock` held.
-            let lock = NSLock()
-            var stop = false
-            var failures: [String] = []
-            var answers = 0
-        }
-        let load = Load()
-        let loaders = DispatchGroup()
-        for _ in 0..<4 {
-            loaders.enter()
-            Thread.detachNewThread {
-                defer { loaders.leave() }
-                guard let client = try? RawClient(port: sm) else {
-                    load.lock.withLock { load.failures.append("connect") }
-                    return
-                }
-                // Pipelined, so that the loop always has requests to answer.
-                while !load.lock.withLock({ load.stop }) {
-                    for _ in 0..<8 { client.send(ScriptedServer.request("virtual", "key")) }
-                    for _ in 0..<8 {
-                        let reply = client.netstring() ?? "(no reply)"
-                        load.lock.withLock {
-                            load.answers += 1
-                            if reply != "OK value" { load.failures.append(reply) }
-                        }
-                    }
-                }
-            }
-        }
+        // Pipelined, so that the loop always has requests to answer.
+        let load = LookupLoad(clients: 4, port: sm, key: "key", depth: 8) { $0 == "OK value" }
         let probe = try RawClient(port: sm)
         for n in 1...20 {
             // A generous deadline: this checks that the writer gets the lock at all, not how fast.
@@ -451,9 +437,7 @@ struct ServerReloadTests {
             probe.send(ScriptedServer.request("virtual", "new\(n)"))
             #expect(probe.netstring() == "OK v\(n)")
         }
-        load.lock.withLock { load.stop = true }
-        loaders.wait()
-        let (failures, answers) = load.lock.withLock { (load.failures, load.answers) }
+        let (failures, answers) = load.stop()
         #expect(failures.isEmpty, "\(failures.prefix(5))")
         #expect(answers > 100)
     }

@@ -70,10 +70,7 @@ struct OracleAliasTests {
     }
 
     @Test func aliasExpansionAgreesWithLocal() throws {
-        guard PrivatePostfix.available else {
-            #expect(ProcessInfo.processInfo.environment["REQUIRE_ORACLE"] != "1", "a private Postfix needs /usr/sbin/postfix and root")
-            return
-        }
+        guard Oracle.check(PrivatePostfix.available, "a private Postfix (/usr/sbin/postfix, run as root)") else { return }
         let local = "local unix - n n - - local\n"
         let pf = try PrivatePostfix(mainCF: Self.mainCF, services: [(name: "smtp", options: [])], files: Self.files, masterCF: local)
         defer { pf.stop() }

@@ -64,10 +64,7 @@ struct OracleHeaderTests {
     }
 
     @Test func headerAndBodyChecksAgreeWithCleanup() throws {
-        guard PrivatePostfix.available else {
-            #expect(ProcessInfo.processInfo.environment["REQUIRE_ORACLE"] != "1", "a private Postfix needs /usr/sbin/postfix and root")
-            return
-        }
+        guard Oracle.check(PrivatePostfix.available, "a private Postfix (/usr/sbin/postfix, run as root)") else { return }
         let services = Self.configurations.map { c in (name: c.name, options: [("cleanup_service_name", "cleanup-\(c.name)")]) }
         var cleanups = ""
         for c in Self.configurations {

@@ -78,10 +78,7 @@ struct OracleRestrictionTests {
     }
 
     @Test func restrictionsAgreeWithSmtpd() throws {
-        guard PrivatePostfix.available else {
-            #expect(ProcessInfo.processInfo.environment["REQUIRE_ORACLE"] != "1", "a private Postfix needs /usr/sbin/postfix and root")
-            return
-        }
+        guard Oracle.check(PrivatePostfix.available, "a private Postfix (/usr/sbin/postfix, run as root)") else { return }
         let pf = try PrivatePostfix(mainCF: Self.mainCF, services: Self.services, files: Self.files)
         defer { pf.stop() }
         try pf.start()

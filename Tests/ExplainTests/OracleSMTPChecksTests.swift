@@ -116,10 +116,7 @@ struct OracleSMTPChecksTests {
     }
 
     @Test func smtpClientChecksAgreeWithSMTP() throws {
-        guard PrivatePostfix.available else {
-            #expect(ProcessInfo.processInfo.environment["REQUIRE_ORACLE"] != "1", "a private Postfix needs /usr/sbin/postfix and root")
-            return
-        }
+        guard Oracle.check(PrivatePostfix.available, "a private Postfix (/usr/sbin/postfix, run as root)") else { return }
         let sink = try SMTPSink()
         defer { sink.stop() }
         var master = ""
@@ -255,25 +252,12 @@ final class SMTPSink: @unchecked Sendable {
     private func serve(_ fd: Int32) {
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var pending: [UInt8] = []
+        var reader = SMTPLineReader(fd: fd)
         func say(_ text: String) {
             let bytes = Array((text + "\r\n").utf8)
             _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         }
-        func line() -> String? {
-            while true {
-                if let nl = pending.firstIndex(of: 0x0A) {
-                    var l = Array(pending[..<nl])
-                    pending.removeSubrange(...nl)
-                    if l.last == 0x0D { l.removeLast() }
-                    return String(decoding: l, as: UTF8.self)
-                }
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                guard n > 0 else { return nil }
-                pending += buffer[..<n]
-            }
-        }
+        func line() -> String? { reader.next() }
         say("220 sink.test ESMTP")
         var sender = ""
         while let command = line() {

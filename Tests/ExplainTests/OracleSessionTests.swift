@@ -49,10 +49,7 @@ struct OracleSessionTests {
     }
 
     @Test func delayRejectNoAnswersLaterCommands() throws {
-        guard PrivatePostfix.available else {
-            #expect(ProcessInfo.processInfo.environment["REQUIRE_ORACLE"] != "1", "a private Postfix needs /usr/sbin/postfix and root")
-            return
-        }
+        guard Oracle.check(PrivatePostfix.available, "a private Postfix (/usr/sbin/postfix, run as root)") else { return }
         let pf = try PrivatePostfix(mainCF: "mydestination = example.com\n", services: [(name: "nodelay", options: Self.nodelay)], files: Self.files)
         defer { pf.stop() }
         try pf.start()
@@ -139,10 +136,7 @@ struct OracleSessionTests {
     ]
 
     @Test func virtualAliasDomainsAgreeWithSmtpd() throws {
-        guard PrivatePostfix.available else {
-            #expect(ProcessInfo.processInfo.environment["REQUIRE_ORACLE"] != "1", "a private Postfix needs /usr/sbin/postfix and root")
-            return
-        }
+        guard Oracle.check(PrivatePostfix.available, "a private Postfix (/usr/sbin/postfix, run as root)") else { return }
         let pf = try PrivatePostfix(mainCF: Self.virtualMain, services: Self.virtualServices, files: Self.files)
         defer { pf.stop() }
         try pf.start()

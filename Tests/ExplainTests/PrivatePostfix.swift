@@ -200,13 +200,37 @@ struct OracleError: Error, CustomStringConvertible {
     init(_ text: String) { description = text }
 }
 
+/// SMTP's lines from a socket: each without its CRLF (or bare LF); nil at end of input, an error or a
+/// read timeout. Used by the client (`SMTPSession`) and the sink (`SMTPSink`).
+struct SMTPLineReader {
+    let fd: Int32
+    private var pending: [UInt8] = []
+    init(fd: Int32) { self.fd = fd }
+
+    mutating func next() -> String? {
+        while true {
+            if let nl = pending.firstIndex(of: 0x0A) {
+                var line = Array(pending[..<nl])
+                pending.removeSubrange(...nl)
+                if line.last == 0x0D { line.removeLast() }
+                return String(decoding: line, as: UTF8.self)
+            }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { return nil }
+            pending += buffer[..<n]
+        }
+    }
+}
+
 /// One SMTP connection to 127.0.0.1 with a 20 s timeout on every read.
 final class SMTPSession {
     private let fd: Int32
-    private var pending: [UInt8] = []
+    private var lines: SMTPLineReader
 
     init(port: Int, probe: Bool = false) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        lines = SMTPLineReader(fd: fd)
         guard fd >= 0 else { throw OracleError("socket") }
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -233,18 +257,8 @@ final class SMTPSession {
     }
 
     private func readLine() throws -> String {
-        while true {
-            if let nl = pending.firstIndex(of: 0x0A) {
-                var line = Array(pending[..<nl])
-                pending.removeSubrange(...nl)
-                if line.last == 0x0D { line.removeLast() }
-                return String(decoding: line, as: UTF8.self)
-            }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { throw OracleError("connection closed or timed out") }
-            pending += buffer[..<n]
-        }
+        guard let line = lines.next() else { throw OracleError("connection closed or timed out") }
+        return line
     }
 
     private func readReply() throws -> String {
