@@ -124,32 +124,44 @@ public enum PostfixRelease: Int, Sendable, CaseIterable, Comparable, CustomStrin
     }
 
     /// The `Version:` of package `name` in a dpkg status text whose `Status:` says it is installed.
+    ///
+    /// Every tool start that reads a configuration asks (through `current`), and the status file holds
+    /// every package of the system (about 800 KB here): lines are found with memchr(3), and only the
+    /// stanzas of `name` are read field by field.
     public static func packageVersion(named name: String, inStatus bytes: [UInt8]) -> String? {
-        var inPackage = false
-        var installed = false
-        var version: String?
-        let target = Array("Package: \(name)".utf8)
-        var start = 0
-        func finish() -> String? { inPackage && installed ? version : nil }
-        while start <= bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            let line = bytes[start..<end]
-            if line.isEmpty {
-                if let found = finish() { return found }
-                inPackage = false; installed = false; version = nil
-            } else if line.starts(with: Array("Package: ".utf8)) {
-                if let found = finish() { return found }
-                inPackage = line.elementsEqual(target); installed = false; version = nil
-            } else if inPackage, line.starts(with: Array("Status: ".utf8)) {
-                installed = String(decoding: line, as: UTF8.self).hasSuffix(" installed")
-            } else if inPackage, line.starts(with: Array("Version: ".utf8)) {
-                version = String(decoding: line.dropFirst(9), as: UTF8.self)
+        let needle = Array("Package: \(name)".utf8)
+        return bytes.withUnsafeBufferPointer { buffer -> String? in
+            guard let base = buffer.baseAddress else { return nil }
+            let count = buffer.count
+            /// The line at `start`: its end (the newline's index, or `count`).
+            func lineEnd(_ start: Int) -> Int {
+                guard start < count, let nl = memchr(base + start, 0x0A, count - start) else { return count }
+                return base.distance(to: nl.assumingMemoryBound(to: UInt8.self))
             }
-            if end >= bytes.count { break }
-            start = end + 1
+            var start = 0
+            while start < count {
+                var end = lineEnd(start)
+                let isStanza = end - start == needle.count && memcmp(base + start, needle, needle.count) == 0
+                start = end + 1
+                guard isStanza else { continue }
+                // The stanza's fields, up to its blank line.
+                var installed = false
+                var version: String?
+                while start < count {
+                    end = lineEnd(start)
+                    let line = buffer[start..<end]
+                    start = end + 1
+                    if line.isEmpty { break }
+                    if line.starts(with: "Status: ".utf8) {
+                        installed = String(decoding: line, as: UTF8.self).hasSuffix(" installed")
+                    } else if line.starts(with: "Version: ".utf8) {
+                        version = String(decoding: line.dropFirst(9), as: UTF8.self)
+                    }
+                }
+                if installed, let version { return version }
+            }
+            return nil
         }
-        return finish()
     }
 
     /// The major number of `VERSION_ID` in /etc/os-release when `ID=debian`.
